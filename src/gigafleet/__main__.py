@@ -1,0 +1,3 @@
+from gigafleet.cli.main import run
+
+run()

@@ -1,0 +1,272 @@
+"""Schemas of catalog rows.
+
+Rows are written by people (the shipped CSV/YAML files and user overlays), so every model
+forbids unknown fields. Columns carry their unit in the name (``hbm_gb``, ``tdp_w``); the
+properties turn them into plain SI floats (``hbm_bytes``, ``bf16_dense_flops``) for the
+models. Every row names its ``source``; ``estimated`` says which numbers are estimates
+and why.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_TERA = 1e12
+_GIGA = 1e9
+
+
+class Row(BaseModel):
+    """Common fields: a unique name, aliases (other spellings), the source of the numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+    source: str = Field(min_length=1)
+    estimated: str | None = None
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _split_aliases(cls, v: object) -> object:
+        if v is None:
+            return ()
+        if isinstance(v, str):
+            return tuple(a.strip() for a in v.split(";") if a.strip())
+        return v
+
+
+Positive = Field(gt=0)
+PositiveOrNone = Field(default=None, gt=0)
+
+
+class Accelerator(Row):
+    """A GPU or other accelerator. FLOP/s are dense (no 2:4 sparsity)."""
+
+    vendor: str
+    generation: Literal["ampere", "hopper", "blackwell", "blackwell-ultra", "rubin", "cdna3", "cdna4"]
+    status: Literal["shipping", "announced"]
+    bf16_dense_tflops: float = Positive
+    fp8_dense_tflops: float | None = PositiveOrNone
+    fp4_dense_tflops: float | None = PositiveOrNone
+    hbm_gb: float = Positive
+    hbm_bw_tbps: float = Positive
+    tdp_w: float = Positive
+    scaleup_bw_gbps_per_dir: float = Positive
+
+    @property
+    def hbm_bytes(self) -> float:
+        return self.hbm_gb * _GIGA
+
+    @property
+    def hbm_bw_bytes_per_s(self) -> float:
+        return self.hbm_bw_tbps * _TERA
+
+    @property
+    def scaleup_bw_bytes_per_s(self) -> float:
+        return self.scaleup_bw_gbps_per_dir * _GIGA
+
+    def dense_flops(self, precision: str) -> float | None:
+        """Peak dense FLOP/s at ``precision`` (bf16, fp8, fp4); None where unsupported."""
+        tflops = {
+            "bf16": self.bf16_dense_tflops,
+            "fp8": self.fp8_dense_tflops,
+            "fp4": self.fp4_dense_tflops,
+        }[precision]
+        return None if tflops is None else tflops * _TERA
+
+    @property
+    def precisions(self) -> tuple[str, ...]:
+        return tuple(p for p in ("bf16", "fp8", "fp4") if self.dense_flops(p) is not None)
+
+
+class Host(Row):
+    """A host CPU and its link to the GPUs (NVLink-C2C or PCIe)."""
+
+    vendor: str
+    isa: Literal["arm", "x86"]
+    num_cores: int = Positive
+    memory_gb: float | None = PositiveOrNone
+    memory_bw_gbps: float | None = PositiveOrNone
+    gpu_link: Literal["nvlink-c2c", "pcie4", "pcie5", "pcie6"]
+    gpu_link_bw_gbps_per_dir: float = Positive
+    tdp_w: float | None = PositiveOrNone
+
+
+class Nic(Row):
+    """A scale-out network adapter."""
+
+    vendor: str
+    port_gbps: float = Positive
+    host_interface: str | None = None
+    tdp_w: float | None = PositiveOrNone
+
+    @property
+    def bw_bytes_per_s(self) -> float:
+        return self.port_gbps * _GIGA / 8
+
+
+class Fabric(Row):
+    """A scale-out fabric: achievable fraction of line rate, latency, in-network reduction."""
+
+    kind: Literal["infiniband", "ethernet"]
+    max_link_gbps: float | None = PositiveOrNone
+    bw_efficiency: float = Field(gt=0, le=1)
+    latency_us: float = Positive
+    in_network_reduction: bool
+
+
+class ScaleUp(Row):
+    """A scale-up (NVLink or Infinity Fabric) domain."""
+
+    technology: str
+    num_gpus: int = Positive
+    bw_gbps_per_gpu_per_dir: float = Positive
+    in_switch_reduction: bool
+    latency_us: float = Positive
+
+    @property
+    def bw_bytes_per_s(self) -> float:
+        return self.bw_gbps_per_gpu_per_dir * _GIGA
+
+
+class System(Row):
+    """A node or rack: accelerators, scale-up domain, hosts and NICs, and its default fabric."""
+
+    accelerator: str
+    num_gpus: int = Positive
+    scaleup: str
+    host: str
+    num_hosts: int = Positive
+    nic: str
+    num_nics: int = Positive
+    default_fabric: str
+    system_power_kw: float | None = PositiveOrNone
+
+
+class Attention(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["gqa", "mla"] = "gqa"
+    q_lora_rank: int | None = Field(default=None, gt=0)
+    kv_lora_rank: int | None = Field(default=None, gt=0)
+    qk_nope_head_dim: int | None = Field(default=None, gt=0)
+    qk_rope_head_dim: int | None = Field(default=None, gt=0)
+    v_head_dim: int | None = Field(default=None, gt=0)
+    # DeepSeek-V4 grouped low-rank output projection; recorded, not yet costed separately.
+    o_lora_rank: int | None = Field(default=None, gt=0)
+    o_groups: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _mla_fields(self) -> Attention:
+        if self.kind == "mla":
+            for f in ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
+                if getattr(self, f) is None:
+                    raise ValueError(f"attention.kind 'mla' needs {f}")
+        return self
+
+
+class SlidingWindow(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    size: int = Positive
+    every: int = Field(default=1, gt=0)
+
+
+class MoE(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    num_experts: int = Positive
+    top_k: int = Positive
+    expert_ffn_hidden_size: int = Positive
+    num_shared_experts: int = Field(default=0, ge=0)
+    shared_expert_ffn_hidden_size: int | None = Field(default=None, gt=0)
+    num_dense_layers: int = Field(default=0, ge=0)
+    # NVIDIA LatentMoE: routed experts work in a latent space of this width, entered and
+    # left through hidden<->latent projections (Nemotron 3 Super / Ultra).
+    latent_size: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _top_k(self) -> MoE:
+        if self.top_k > self.num_experts:
+            raise ValueError("moe.top_k must not exceed moe.num_experts")
+        return self
+
+
+class Mamba(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    num_heads: int = Positive
+    head_dim: int = Positive
+    state_size: int = Positive
+    num_groups: int = Positive
+    conv_kernel: int = 4
+    expand: float | None = None
+
+
+class ModelArch(Row):
+    """A model architecture, as its config.json or paper gives it."""
+
+    family: str
+    num_layers: int = Positive
+    hidden_size: int = Positive
+    ffn_hidden_size: int | None = PositiveOrNone
+    num_attention_heads: int = Positive
+    num_kv_heads: int | None = PositiveOrNone
+    head_dim: int | None = PositiveOrNone
+    vocab_size: int = Positive
+    max_seq_len: int | None = PositiveOrNone
+    mlp: Literal["swiglu", "gelu", "relu2"] = "swiglu"
+    tied_embeddings: bool = False
+    attention: Attention = Attention()
+    sliding_window: SlidingWindow | None = None
+    moe: MoE | None = None
+    mtp_layers: int = Field(default=0, ge=0)
+    layer_pattern: str | None = None
+    mamba: Mamba | None = None
+    params_total: float | None = PositiveOrNone
+    params_active: float | None = PositiveOrNone
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelArch:
+        if self.layer_pattern is not None:
+            bad = set(self.layer_pattern) - set("M*-E")
+            if bad:
+                raise ValueError(f"layer_pattern has unknown layer codes {sorted(bad)}; allowed: M * - E")
+            if len(self.layer_pattern) != self.num_layers:
+                raise ValueError(
+                    f"layer_pattern has {len(self.layer_pattern)} layers but num_layers is {self.num_layers}"
+                )
+            if "M" in self.layer_pattern and self.mamba is None:
+                raise ValueError("layer_pattern has Mamba layers (M) but no 'mamba' block")
+            if "E" in self.layer_pattern and self.moe is None:
+                raise ValueError("layer_pattern has MoE layers (E) but no 'moe' block")
+        has_dense_mlp = (
+            self.moe is None or self.moe.num_dense_layers > 0 or "-" in (self.layer_pattern or "")
+        )
+        if has_dense_mlp and self.ffn_hidden_size is None:
+            raise ValueError("ffn_hidden_size is required when the model has dense MLP layers")
+        if self.num_attention_heads % (self.num_kv_heads or self.num_attention_heads):
+            raise ValueError("num_attention_heads must be a multiple of num_kv_heads")
+        return self
+
+    @property
+    def kv_heads(self) -> int:
+        return self.num_kv_heads or self.num_attention_heads
+
+    @property
+    def dim_head(self) -> int:
+        return self.head_dim or self.hidden_size // self.num_attention_heads
+
+
+TABLES: dict[str, type[Row]] = {
+    "accelerators": Accelerator,
+    "hosts": Host,
+    "nics": Nic,
+    "fabrics": Fabric,
+    "scaleup": ScaleUp,
+    "systems": System,
+    "models": ModelArch,
+}

@@ -1,0 +1,317 @@
+"""The ``gigafleet`` command line. A face: it parses, calls the models, and prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gigafleet.errors import GigafleetError
+
+app = typer.Typer(
+    name="gigafleet",
+    help="Digital twin of AI fleets: predict training time, throughput, memory and power.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+catalog_app = typer.Typer(help="List and show catalog entries (hardware and models).", no_args_is_help=True)
+validate_app = typer.Typer(help="Compare predictions with published measurements.", no_args_is_help=True)
+calibrate_app = typer.Typer(help="Refit the calibration constants on their named rows.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(validate_app, name="validate")
+app.add_typer(calibrate_app, name="calibrate")
+
+CatalogOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--catalog", help="YAML overlay adding or overriding catalog entries (repeatable)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _catalog(paths: list[Path] | None):
+    from gigafleet.catalog import load_catalog
+
+    return load_catalog(paths or ())
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds != seconds or seconds == float("inf"):
+        return "-"
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if seconds >= size:
+            return f"{seconds / size:.2f} {unit}"
+    return f"{seconds * 1e3:.2f} ms"
+
+
+@app.command()
+def train(
+    model: Annotated[str, typer.Option(help="Model name from the catalog, e.g. llama3.1-405b.")],
+    system: Annotated[str, typer.Option(help="System name from the catalog, e.g. dgx-h100, gb200-nvl72.")],
+    gpus: Annotated[int, typer.Option(help="GPUs in the job.")],
+    seq_len: Annotated[int, typer.Option(help="Tokens per sequence.")] = 8192,
+    global_batch: Annotated[int, typer.Option(help="Sequences per optimizer step.")] = 1024,
+    tp: Annotated[int, typer.Option(help="Tensor parallel degree (with sequence parallel).")] = 1,
+    pp: Annotated[int, typer.Option(help="Pipeline parallel degree.")] = 1,
+    cp: Annotated[int, typer.Option(help="Context parallel degree (ring attention).")] = 1,
+    ep: Annotated[int, typer.Option(help="Expert parallel degree (MoE).")] = 1,
+    vp: Annotated[int, typer.Option(help="Virtual pipeline stages per rank (interleaved 1F1B).")] = 1,
+    micro_batch: Annotated[int, typer.Option(help="Sequences per micro-batch.")] = 1,
+    precision: Annotated[str, typer.Option(help="GEMM precision: bf16, fp8 or fp4.")] = "bf16",
+    zero: Annotated[int, typer.Option(help="0 plain DP, 1 distributed optimizer, 2 ZeRO-2, 3 FSDP.")] = 1,
+    recompute: Annotated[str, typer.Option(help="Activation recomputation: none, selective, full.")] = "none",
+    workload: Annotated[str, typer.Option(help="pretrain, sft or lora.")] = "pretrain",
+    fabric: Annotated[str | None, typer.Option(help="Scale-out fabric instead of the system's default.")] = None,
+    tokens: Annotated[float | None, typer.Option(help="Tokens to train on, for time to train.")] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Predict one training configuration: step time, throughput, MFU, memory, power."""
+    from gigafleet.perf.training import estimate_training
+
+    if zero not in (0, 1, 2, 3):
+        raise GigafleetError(f"got {zero}; allowed: 0, 1, 2, 3", field="--zero", allowed=["0", "1", "2", "3"])
+    cat = _catalog(catalog)
+    est = estimate_training(
+        model, system, num_gpus=gpus, seq_len=seq_len, global_batch=global_batch, tp=tp, pp=pp,
+        cp=cp, ep=ep, vp=vp, micro_batch=micro_batch, precision=precision, zero=zero,
+        recompute=recompute, workload=workload, fabric=fabric, train_tokens=tokens, catalog=cat,
+        strict=True,
+    )  # fmt: skip
+    result = training_summary(est)
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    _print_training(result)
+
+
+def training_summary(est) -> dict[str, Any]:
+    """Scalars of a single-strategy estimate, for printing or JSON."""
+    s = {k: int(v) for k, v in est.strategy.items() if k not in ("precision", "recompute")}
+    from gigafleet.perf.training import PRECISIONS, RECOMPUTE
+
+    s["precision"] = PRECISIONS[int(est.strategy["precision"])]
+    s["recompute"] = RECOMPUTE[int(est.strategy["recompute"])]
+    step = est.item("step_time_s")
+    out = {
+        **est.info,
+        "num_gpus": int(est.num_gpus),
+        "strategy": s,
+        "feasible": bool(est.feasible),
+        "infeasible_reason": est.reason(),
+        "calibration": est.calibration,
+        "step_time_s": step,
+        "tokens_per_s": est.item("tokens_per_s"),
+        "tokens_per_s_per_gpu": est.item("tokens_per_s_per_gpu"),
+        "model_tflops_per_gpu": est.item("model_tflops_per_gpu"),
+        "mfu": est.item("mfu"),
+        "memory_gib_per_gpu": est.item("memory_bytes_per_gpu") / 2**30,
+        "hbm_gib": est.hbm_bytes / 2**30,
+        "breakdown_s": {k: float(v) for k, v in est.breakdown_s.items()},
+        "power_w_per_gpu": est.item("power_w_per_gpu"),
+        "energy_j_per_step": est.item("energy_j_per_step"),
+        "time_to_train_s": None if est.time_to_train_s is None else float(est.time_to_train_s),
+    }
+    out["num_micro_batches"] = float(out.pop("num_micro_batches"))
+    return out
+
+
+def _print_training(r: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    con = _console()
+    s = r["strategy"]
+    title = (
+        f"{r['model']} on {r['num_gpus']:,} x {r['accelerator']} ({r['system']}, {r['fabric']}): "
+        f"TP{s['tp']} PP{s['pp']} VP{s['vp']} CP{s['cp']} EP{s['ep']} DP{s['dp']} "
+        f"mb{s['micro_batch']} {s['precision']} ZeRO-{s['zero']} recompute={s['recompute']}"
+    )
+    con.print(f"[bold]{title}[/bold]")
+    if not r["feasible"]:
+        con.print(f"[red]infeasible:[/red] {r['infeasible_reason']}")
+    t = Table("metric", "value", show_header=False)
+    t.add_row("step time", _fmt_time(r["step_time_s"]))
+    t.add_row("tokens/s (total)", f"{r['tokens_per_s']:,.0f}")
+    t.add_row("tokens/s per GPU", f"{r['tokens_per_s_per_gpu']:,.1f}")
+    t.add_row("model TFLOP/s per GPU", f"{r['model_tflops_per_gpu']:,.1f}")
+    t.add_row(f"MFU (vs {s['precision']} dense peak)", f"{100 * r['mfu']:.1f} %")
+    t.add_row("memory per GPU", f"{r['memory_gib_per_gpu']:.1f} GiB of {r['hbm_gib']:.1f} GiB")
+    t.add_row("micro-batches per step", f"{r['num_micro_batches']:.0f}")
+    t.add_row("GPU power (first order)", f"{r['power_w_per_gpu']:,.0f} W")
+    t.add_row("energy per step (GPUs)", f"{r['energy_j_per_step'] / 3.6e6:,.2f} kWh")
+    if r["time_to_train_s"] is not None:
+        t.add_row("time to train", _fmt_time(r["time_to_train_s"]))
+    t.add_row("calibration", r["calibration"])
+    con.print(t)
+    b = Table("step breakdown", "time", "share", title="Where the step goes")
+    for k, v in r["breakdown_s"].items():
+        b.add_row(k.removesuffix("_s").replace("_", " "), _fmt_time(v), f"{100 * v / r['step_time_s']:.1f} %")
+    con.print(b)
+
+
+@catalog_app.command("list")
+def catalog_list(
+    table: Annotated[str | None, typer.Argument(help="accelerators, hosts, nics, fabrics, scaleup, systems or models")] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List catalog entries (all tables, or one)."""
+    from rich.table import Table
+
+    from gigafleet.catalog.schema import TABLES
+    from gigafleet.errors import unknown_name
+
+    cat = _catalog(catalog)
+    names = [table] if table else list(TABLES)
+    for n in names:
+        if n not in TABLES:
+            raise unknown_name("catalog table", n, TABLES, field="table")
+    if as_json:
+        print(json.dumps({n: [r.name for r in cat.tables[n]] for n in names}, indent=2))
+        return
+    con = _console()
+    for n in names:
+        t = Table("name", "summary", "source", title=n)
+        for row in cat.tables[n]:
+            t.add_row(row.name, _row_summary(row), row.source[:60] + ("..." if len(row.source) > 60 else ""))
+        con.print(t)
+
+
+def _row_summary(row) -> str:
+    from gigafleet.catalog.schema import Accelerator, ModelArch, System
+
+    if isinstance(row, Accelerator):
+        return f"{row.bf16_dense_tflops:g} TFLOP/s BF16, {row.hbm_gb:g} GB, {row.hbm_bw_tbps:g} TB/s, {row.tdp_w:g} W"
+    if isinstance(row, System):
+        return f"{row.num_gpus} x {row.accelerator}, {row.scaleup}, {row.num_nics} x {row.nic}, {row.default_fabric}"
+    if isinstance(row, ModelArch):
+        moe = f", MoE {row.moe.num_experts}x top-{row.moe.top_k}" if row.moe else ""
+        return f"{row.num_layers} layers, hidden {row.hidden_size}{moe}"
+    return ", ".join(f"{k}={v}" for k, v in row.model_dump().items() if k not in ("name", "aliases", "source", "estimated"))
+
+
+@catalog_app.command("show")
+def catalog_show(
+    name: Annotated[str, typer.Argument(help="Entry name or alias.")],
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show every field of one entry, with its source."""
+    from gigafleet.errors import unknown_name
+
+    cat = _catalog(catalog)
+    for table in cat.tables.values():
+        if name in table:
+            row = table.get(name)
+            data = {"table": table.kind, **row.model_dump(mode="json")}
+            if as_json:
+                print(json.dumps(data, indent=2))
+            else:
+                from rich.table import Table
+
+                t = Table("field", "value", title=f"{table.kind}: {row.name}")
+                for k, v in data.items():
+                    t.add_row(k, str(v))
+                _console().print(t)
+            return
+    every = [r.name for tb in cat.tables.values() for r in tb]
+    raise unknown_name("catalog entry", name, every, field="name")
+
+
+@validate_app.command("training")
+def validate_training_cmd(
+    data: Annotated[Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Predict every row of the training ground truth and report the errors."""
+    from gigafleet.validate.training import default_data_path, validate_training
+
+    path = data or default_data_path()
+    rows, summary = validate_training(path, catalog=_catalog(catalog))
+    summary["data"] = str(path)
+    if as_json:
+        print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+        return
+    _print_validation(rows, summary)
+
+
+def _print_validation(rows, summary) -> None:
+    from rich.table import Table
+
+    con = _console()
+    t = Table("row", "model", "system", "metric", "measured", "predicted", "error %", "set", title="Training validation")
+    for r in rows:
+        if r.error_pct is None:
+            continue
+        t.add_row(
+            r.row_id, r.details.get("model", ""), r.details.get("system", ""), r.metric,
+            f"{r.measured:,.1f}", f"{r.predicted:,.1f}", f"{r.error_pct:+.1f}",
+            "fit" if r.fitted else "held out",
+        )  # fmt: skip
+    con.print(t)
+    skipped = [r for r in rows if r.error_pct is None]
+    if skipped:
+        s = Table("row", "why skipped", title="Skipped rows")
+        for r in skipped:
+            s.add_row(r.row_id, r.skipped_reason or "")
+        con.print(s)
+    for key in ("by_study", "by_calibration", "by_model_kind", "by_system"):
+        g = Table(key.removeprefix("by_"), "rows", "median |err| %", "p90 |err| %", title=key.replace("_", " "))
+        for name, st in summary[key].items():
+            g.add_row(name, str(st["num"]), str(st["median_abs_error_pct"]), str(st["p90_abs_error_pct"]))
+        con.print(g)
+    con.print(
+        f"[bold]{summary['num_predicted']}/{summary['num_rows']} rows predicted "
+        f"({100 * summary['predicted_fraction']:.0f}%), median |error| {summary['median_abs_error_pct']}%, "
+        f"p90 {summary['p90_abs_error_pct']}%[/bold]  (data: {summary['data']})"
+    )
+
+
+@calibrate_app.command("training")
+def calibrate_training_cmd(
+    data: Annotated[Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")] = None,
+    write: Annotated[bool, typer.Option("--write", help="Write the constants into the package's calibration.yaml.")] = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Refit the per-generation GEMM efficiencies on the calibration rows, print them (and --write)."""
+    import yaml
+
+    from gigafleet.catalog import DATA_DIR
+    from gigafleet.validate.training import default_data_path, fit_calibration
+
+    cal = fit_calibration(data or default_data_path(), catalog=_catalog(catalog))
+    fitted = {"gemm_efficiency": cal["gemm_efficiency"]}
+    print(yaml.safe_dump(fitted, sort_keys=True), end="")
+    if write:
+        # The fitted constants are the last block of the file; the rest (rules, rows) stays.
+        path = DATA_DIR / "calibration.yaml"
+        head, _, _ = path.read_text().partition("  # fitted:")
+        body = "# fitted:\n" + yaml.safe_dump(fitted, sort_keys=True, default_flow_style=None)
+        path.write_text(head + "".join("  " + line + "\n" for line in body.splitlines()))
+        print(f"wrote {path}")
+
+
+def run() -> None:
+    """Entry point: user errors print one line and exit 2, never a traceback."""
+    try:
+        app()
+    except GigafleetError as exc:
+        from rich.console import Console
+        from rich.markup import escape
+
+        Console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

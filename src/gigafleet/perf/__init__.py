@@ -1,0 +1,1 @@
+"""Pure performance models: FLOPs and bytes per layer, collectives, training step time."""

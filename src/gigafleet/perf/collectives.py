@@ -1,0 +1,105 @@
+"""Collective communication time over a two-level hierarchy (scale-up domain, then fabric).
+
+A group of ``N`` ranks with ``g`` of them in each scale-up domain spans ``n = N/g`` domains.
+NCCL runs a hierarchical (or multi-ring, rail-aligned) algorithm, so a buffer of ``S``
+bytes per rank costs (Thakur et al. 2005; NCCL's bus-bandwidth convention,
+github.com/NVIDIA/nccl-tests doc/PERFORMANCE.md):
+
+* reduce-scatter / all-gather: ``S [ (g-1)/g / B_up + (n-1)/(n g) / B_out ]``
+* all-reduce: twice that; in-switch reduction (NVLS) replaces ``B_up`` by its NVLS bus
+  bandwidth, in-network reduction (SHARP) halves the scale-out term;
+* all-to-all: the larger of the on-domain share ``S (g-1)/N / B_up`` and the off-domain
+  share ``S (N-g)/N / B_out``;
+
+plus a latency ``alpha`` per tree level, ``ceil(log2 g) a_up + ceil(log2 n) a_out``.
+``B_up`` is the per-GPU scale-up bandwidth per direction times the ring efficiency below;
+``B_out`` is the GPU's share of its system's NICs times the fabric's efficiency.
+
+Every argument may be a numpy array; the functions broadcast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: NVLink ring bus bandwidth as a fraction of line rate: 8x H100, ring algorithm, ~370 GB/s
+#: of 450 GB/s ("450 GB/s line rate minus ~20% protocol overhead"): NCCL maintainer,
+#: github.com/NVIDIA/nccl-tests/issues/212 (shared/groundtruth/collectives.csv).
+NVLINK_RING_EFFICIENCY = 370.0 / 450.0
+
+#: All-reduce bus bandwidth with NVLS in-switch reduction as a fraction of line rate: ~480 GB/s
+#: on 8x H100 (same source; also 476 GB/s measured, nccl-tests issue 290).
+NVLS_ALLREDUCE_EFFICIENCY = 480.0 / 450.0
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """Bandwidths (bytes/s per GPU per direction, after efficiency) and latencies (s)."""
+
+    domain_size: int
+    up_bw: float
+    up_latency: float
+    up_in_switch_reduction: bool
+    out_bw: float
+    out_latency: float
+    out_in_network_reduction: bool
+
+    @property
+    def up_allreduce_bw(self) -> float:
+        if self.up_in_switch_reduction:
+            return self.up_bw / NVLINK_RING_EFFICIENCY * NVLS_ALLREDUCE_EFFICIENCY
+        return self.up_bw
+
+
+def group_layout(num_ranks, stride, domain_size):
+    """Ranks of a group per scale-up domain (``g``) and domains spanned (``n``).
+
+    Megatron orders ranks TP, CP, EP, DP, PP from the fastest-varying; a group whose members
+    are ``stride`` ranks apart puts ``domain/stride`` of them in one domain.
+    """
+    num_ranks = np.asarray(num_ranks, dtype=float)
+    per_domain = np.maximum(1.0, np.floor(domain_size / np.maximum(stride, 1)))
+    g = np.minimum(num_ranks, per_domain)
+    n = np.ceil(num_ranks / g)
+    return g, n
+
+
+def _latency(g, n, net: Network):
+    return np.ceil(np.log2(np.maximum(g, 1))) * net.up_latency + np.ceil(
+        np.log2(np.maximum(n, 1))
+    ) * net.out_latency
+
+
+def reduce_scatter_time(nbytes, g, n, net: Network):
+    """Reduce-scatter (or all-gather) of a buffer of ``nbytes`` per rank."""
+    t = nbytes * ((g - 1) / g / net.up_bw + (n - 1) / (n * g) / net.out_bw)
+    return np.where(g * n > 1, t + _latency(g, n, net), 0.0)
+
+
+all_gather_time = reduce_scatter_time
+
+
+def all_reduce_time(nbytes, g, n, net: Network):
+    """All-reduce of ``nbytes`` per rank (two phases; NVLS and SHARP where the hardware has them)."""
+    out_factor = 1.0 if net.out_in_network_reduction else 2.0
+    t = nbytes * (
+        2 * (g - 1) / g / net.up_allreduce_bw + out_factor * (n - 1) / (n * g) / net.out_bw
+    )
+    return np.where(g * n > 1, t + 2 * _latency(g, n, net), 0.0)
+
+
+def all_to_all_time(nbytes, g, n, net: Network):
+    """All-to-all where each rank sends ``nbytes`` spread evenly over the group."""
+    total = g * n
+    on = nbytes * (g - 1) / total / net.up_bw
+    off = nbytes * (total - g) / total / net.out_bw
+    return np.where(total > 1, np.maximum(on, off) + _latency(g, n, net), 0.0)
+
+
+def p2p_time(nbytes, same_domain, net: Network):
+    """One point-to-point transfer, over the scale-up domain or the fabric."""
+    return np.where(
+        same_domain, nbytes / net.up_bw + net.up_latency, nbytes / net.out_bw + net.out_latency
+    )

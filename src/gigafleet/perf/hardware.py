@@ -1,0 +1,64 @@
+"""Resolve a catalog system (plus an optional fabric) into the numbers the models use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gigafleet.catalog import Catalog
+from gigafleet.catalog.schema import Accelerator, System
+from gigafleet.perf.collectives import NVLINK_RING_EFFICIENCY, Network
+
+
+@dataclass(frozen=True, slots=True)
+class Hardware:
+    """One GPU's compute and memory, and the network it sits in."""
+
+    system: str
+    accelerator: Accelerator
+    gpus_per_system: int
+    net: Network
+    fabric: str
+
+    @property
+    def generation(self) -> str:
+        return self.accelerator.generation
+
+    @property
+    def hbm_bytes(self) -> float:
+        return self.accelerator.hbm_bytes
+
+    @property
+    def hbm_bw(self) -> float:
+        return self.accelerator.hbm_bw_bytes_per_s
+
+
+def resolve_hardware(catalog: Catalog, system: str | System, *, fabric: str | None = None) -> Hardware:
+    """The accelerator, scale-up domain and scale-out share per GPU of ``system``.
+
+    Scale-out bandwidth per GPU is the system's NIC bandwidth divided by its GPUs, times the
+    fabric's efficiency (fraction of line rate large collectives reach).
+    """
+    sysrow = system if isinstance(system, System) else catalog.system(system)
+    acc = catalog.accelerator(sysrow.accelerator)
+    up = catalog.scaleup_of(sysrow)
+    nic = catalog.nic_of(sysrow)
+    fab = catalog.fabric(fabric or sysrow.default_fabric)
+    out_bw = nic.bw_bytes_per_s * sysrow.num_nics / sysrow.num_gpus * fab.bw_efficiency
+    # The scale-up bandwidth per GPU is the lower of what the GPU and the domain offer.
+    up_bw = min(acc.scaleup_bw_bytes_per_s, up.bw_bytes_per_s) * NVLINK_RING_EFFICIENCY
+    net = Network(
+        domain_size=up.num_gpus,
+        up_bw=up_bw,
+        up_latency=up.latency_us * 1e-6,
+        up_in_switch_reduction=up.in_switch_reduction,
+        out_bw=out_bw,
+        out_latency=fab.latency_us * 1e-6,
+        out_in_network_reduction=fab.in_network_reduction,
+    )
+    return Hardware(
+        system=sysrow.name,
+        accelerator=acc,
+        gpus_per_system=sysrow.num_gpus,
+        net=net,
+        fabric=fab.name,
+    )

@@ -1,0 +1,395 @@
+"""Predict every row of a training ground-truth CSV and compare with what was measured.
+
+The CSV has the columns of ``shared/groundtruth/training_runs.csv``. Each row is resolved
+against the catalog (model, system), its strategy is read (``1 (2)`` means the first value
+was the one measured; ``n/a`` means not used), and the model predicts the row's metric:
+tokens/s per GPU where the source gives it, else model TFLOP/s per GPU, else MFU, else step
+time. TFLOP/s are converted with the source's own FLOP convention (Megatron-LM SC21 counts
+the recomputed forward pass, Eq. 3 of Narayanan et al. 2021).
+
+What a source leaves out is filled in per study, and each row lists what was assumed
+(``details.assumed``): see :data:`STUDY_DEFAULTS`.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.errors import GigafleetError
+from gigafleet.perf.arch import arch_costs
+from gigafleet.perf.hardware import resolve_hardware
+from gigafleet.perf.training import PRECISIONS, RECOMPUTE, efficiency_for, training_step
+from gigafleet.validate.report import ValidationRow, summarize
+
+PACKAGED = Path(__file__).parent / "data" / "training_runs.csv"
+SHARED_RELATIVE = Path("shared") / "groundtruth" / "training_runs.csv"
+
+REQUIRED_COLUMNS = (
+    "row_id", "study", "model", "gpu_type", "system", "num_gpus", "tp", "pp", "cp", "ep", "vp",
+    "fsdp", "micro_batch", "global_batch_seqs", "global_batch_tokens", "seq_len", "precision",
+    "workload", "tflops_per_gpu", "mfu_pct", "tokens_per_s_per_gpu", "step_time_s",
+)  # fmt: skip
+
+METRICS = ("tokens_per_s_per_gpu", "tflops_per_gpu", "mfu_pct", "step_time_s")
+
+
+@dataclass(frozen=True)
+class StudyDefaults:
+    """What a study's table leaves out, from its text."""
+
+    zero: int
+    recompute: str
+    flops_convention: str  # "model" (ours: 6N + attention) or "sc21" (Eq. 3, with recompute)
+    interleaved: bool  # vp not printed but the study used the interleaved schedule
+    why: str
+
+
+STUDY_DEFAULTS: dict[str, StudyDefaults] = {
+    "Megatron-LM SC21": StudyDefaults(
+        zero=0,
+        recompute="full",
+        flops_convention="sc21",
+        interleaved=True,
+        why="SC21 Sec. 5: plain data parallel, full activation recomputation, interleaved 1F1B",
+    ),
+    "Llama 3": StudyDefaults(
+        zero=2,
+        recompute="none",
+        flops_convention="model",
+        interleaved=True,
+        why="Llama 3 paper Sec. 3.3.2: FSDP sharding optimizer states and gradients, interleaved pipeline",
+    ),
+    "": StudyDefaults(
+        zero=1,
+        recompute="none",
+        flops_convention="model",
+        interleaved=False,
+        why="NeMo / Megatron-Bridge recipes: distributed optimizer; FSDP where the fsdp column is set",
+    ),
+}
+
+
+def default_data_path() -> Path:
+    """``shared/groundtruth/training_runs.csv`` beside this checkout if present, else the packaged copy."""
+    env = os.environ.get("GIGAFLEET_GROUNDTRUTH")
+    if env:
+        return Path(env) / "training_runs.csv"
+    for base in (Path.cwd(), *Path.cwd().parents):
+        for cand in (base / SHARED_RELATIVE, base.parent / SHARED_RELATIVE):
+            if cand.exists():
+                return cand
+    return PACKAGED
+
+
+def read_rows(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """Read and check a ground-truth CSV (names the file and the missing columns on error)."""
+    path = Path(path)
+    try:
+        with path.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            cols = reader.fieldnames or []
+            missing = [c for c in REQUIRED_COLUMNS if c not in cols]
+            if missing:
+                raise GigafleetError(
+                    f"missing columns {', '.join(missing)}; a training CSV needs: {', '.join(REQUIRED_COLUMNS)}",
+                    file=str(path),
+                )
+            return list(reader)
+    except OSError as exc:
+        raise GigafleetError(f"cannot read: {exc.strerror}", file=str(path)) from None
+
+
+def _num(cell: str | None) -> float | None:
+    """First number of a cell: ``"1 (2)"`` -> 1, ``"16M"`` -> 16 * 2**20, ``"n/a"`` -> None."""
+    if cell is None:
+        return None
+    m = re.match(r"\s*~?([0-9]*\.?[0-9]+)\s*([KMG]?)", cell)
+    if not m:
+        return None
+    scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}[m.group(2)]
+    return float(m.group(1)) * scale
+
+
+def _precision(cell: str | None) -> tuple[str, str | None]:
+    text = (cell or "").upper()
+    if "FP4" in text:
+        return "fp4", None
+    if "FP8" in text:
+        return "fp8", None
+    if "BF16" in text or "FP16" in text:
+        return "bf16", None
+    return "fp8", "precision not printed; source footnote describes FP8 recipes"
+
+
+def _workload(cell: str | None) -> str:
+    text = (cell or "").lower()
+    if "lora" in text:
+        return "lora"
+    if "sft" in text or "fine" in text:
+        return "sft"
+    return "pretrain"
+
+
+def _study(row: dict[str, str]) -> StudyDefaults:
+    for key, value in STUDY_DEFAULTS.items():
+        if key and key in (row.get("study") or ""):
+            return value
+    return STUDY_DEFAULTS[""]
+
+
+def _system_for(catalog: Catalog, row: dict[str, str]) -> str:
+    if row.get("system") and row["system"] in catalog.systems:
+        return catalog.system(row["system"]).name
+    acc = catalog.accelerator(row.get("gpu_type") or "")
+    for s in catalog.systems:
+        if s.accelerator == acc.name:
+            return s.name
+    raise GigafleetError(f"no system with accelerator {acc.name}", field="system")
+
+
+def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
+    """The model inputs of one row, plus what had to be assumed. Raises GigafleetError if it cannot."""
+    assumed: list[str] = []
+    model = catalog.model(row["model"])
+    system = _system_for(catalog, row)
+    study = _study(row)
+    seq = _num(row.get("seq_len"))
+    n = _num(row.get("num_gpus"))
+    if not seq or not n:
+        raise GigafleetError("row has no seq_len or num_gpus", field="seq_len")
+    tp = _num(row.get("tp")) or 1
+    pp = _num(row.get("pp")) or 1
+    cp = _num(row.get("cp")) or 1
+    ep = _num(row.get("ep")) or 1
+    mb = _num(row.get("micro_batch"))
+    if mb is None:
+        mb = 1
+        assumed.append("micro_batch=1 (not printed)")
+    gbs = _num(row.get("global_batch_seqs"))
+    if gbs is None:
+        tokens = _num(row.get("global_batch_tokens"))
+        if tokens is None:
+            raise GigafleetError("row has no global batch", field="global_batch_seqs")
+        gbs = round(tokens / seq)
+    vp = _num(row.get("vp"))
+    layers = model.num_layers
+    uneven = layers % int(pp * (vp or 1)) != 0
+    if vp is None:
+        vp = 1
+        if pp > 1 and study.interleaved:
+            vp = max(layers // int(pp), 1)
+            assumed.append(f"vp={vp} (interleaved schedule, degree not printed: one layer per virtual stage)")
+    fsdp = _num(row.get("fsdp"))
+    zero = 3 if fsdp and fsdp > 0 else study.zero
+    precision, why = _precision(row.get("precision"))
+    if why:
+        assumed.append(f"precision={precision} ({why})")
+    return {
+        "model": model,
+        "system": system,
+        "num_gpus": n,
+        "tp": tp,
+        "pp": pp,
+        "cp": cp,
+        "ep": ep,
+        "vp": vp,
+        "micro_batch": mb,
+        "global_batch": gbs,
+        "seq_len": seq,
+        "precision": precision,
+        "zero": zero,
+        "recompute": study.recompute,
+        "workload": _workload(row.get("workload")),
+        "uneven_layers": uneven,
+        "flops_convention": study.flops_convention,
+        "assumed": assumed,
+        "study_defaults": study.why,
+    }
+
+
+def sc21_flops_per_token(model, seq: float) -> float:
+    """Narayanan et al. SC21 Eq. 3 per token: ``96 l h^2 (1 + s/(6h) + V/(16 l h))``."""
+    h, l_, v = model.hidden_size, model.num_layers, model.vocab_size
+    return 96.0 * l_ * h * h * (1 + seq / (6 * h) + v / (16 * l_ * h))
+
+
+def predict_row(catalog: Catalog, row: dict[str, str], *, calibration: dict | None = None) -> dict[str, Any]:
+    """Predicted tokens/s per GPU, TFLOP/s per GPU, MFU and step time of one row."""
+    r = resolve_row(catalog, row)
+    hw = resolve_hardware(catalog, r["system"])
+    if calibration is not None:
+        catalog = Catalog(tables=catalog.tables, calibration={"training": calibration})
+    eff = efficiency_for(catalog, hw.generation)
+    arch = arch_costs(r["model"])
+    out = training_step(
+        arch,
+        hw,
+        eff,
+        num_gpus=r["num_gpus"],
+        tp=r["tp"],
+        pp=r["pp"],
+        cp=r["cp"],
+        ep=r["ep"],
+        vp=r["vp"],
+        micro_batch=r["micro_batch"],
+        global_batch=r["global_batch"],
+        seq_len=r["seq_len"],
+        precision=PRECISIONS.index(r["precision"]),
+        zero=r["zero"],
+        recompute=RECOMPUTE.index(r["recompute"]),
+        lora=r["workload"] == "lora",
+        uneven_layers=r["uneven_layers"],
+    )
+    code = int(out["reason_code"])
+    tps_gpu = float(out["tokens_per_s_per_gpu"])
+    if r["flops_convention"] == "sc21":
+        flops_tok = sc21_flops_per_token(r["model"], r["seq_len"])
+    else:
+        flops_tok = float(out["model_flops_per_token"])
+    tflops = tps_gpu * flops_tok / 1e12
+    peak = hw.accelerator.dense_flops(r["precision"]) or hw.accelerator.dense_flops("bf16")
+    return {
+        "resolved": r,
+        "reason_code": code,
+        "generation": hw.generation,
+        "precision": r["precision"],
+        "calibration": eff.status,
+        "tokens_per_s_per_gpu": tps_gpu,
+        "tflops_per_gpu": tflops,
+        "mfu_pct": 100 * tflops * 1e12 / peak,
+        "step_time_s": float(out["step_time_s"]),
+        "memory_gib": float(out["memory_bytes_per_gpu"]) / 2**30,
+    }
+
+
+def _metric(row: dict[str, str]) -> tuple[str | None, float | None]:
+    for m in METRICS:
+        v = _num(row.get(m))
+        if v:
+            return m, v
+    return None, None
+
+
+def _kind(model) -> str:
+    if model.layer_pattern:
+        return "hybrid"
+    return "moe" if model.moe else "dense"
+
+
+def validate_training(
+    data: str | os.PathLike[str] | None = None,
+    *,
+    catalog: Catalog | None = None,
+    calibration: dict | None = None,
+) -> tuple[list[ValidationRow], dict[str, Any]]:
+    """Predict every row; return the rows and the summary (overall, per study, fit vs held out)."""
+    catalog = catalog or load_catalog()
+    cal = calibration or catalog.calibration.get("training", {})
+    fit_rows = set(cal.get("fit_rows", []))
+    rows = read_rows(data or default_data_path())
+    out: list[ValidationRow] = []
+    for row in rows:
+        rid = row.get("row_id") or f"row{len(out) + 1}"
+        metric, measured = _metric(row)
+        group = (row.get("study") or "").split(" (")[0] or "unknown"
+        vr = ValidationRow(rid, metric, measured, None, None, group=group, fitted=rid in fit_rows)
+        out.append(vr)
+        if metric is None:
+            vr.skipped_reason = "no measured metric in the row"
+            continue
+        try:
+            p = predict_row(catalog, row, calibration=calibration)
+        except GigafleetError as exc:
+            vr.skipped_reason = f"cannot express: {exc}"
+            continue
+        if p["reason_code"] not in (0, 11):
+            from gigafleet.perf.training import REASONS
+
+            vr.skipped_reason = f"strategy not expressible: {REASONS[p['reason_code']]}"
+            continue
+        vr.predicted = round(p[metric], 4)
+        vr.error_pct = round(100 * (p[metric] - measured) / measured, 2)
+        r = p["resolved"]
+        vr.details = {
+            "model": r["model"].name,
+            "kind": _kind(r["model"]),
+            "system": r["system"],
+            "generation": p["generation"],
+            "precision": p["precision"],
+            "calibration": p["calibration"],
+            "memory_gib": round(p["memory_gib"], 1),
+            "fits_memory": p["reason_code"] == 0,
+            "assumed": r["assumed"],
+        }
+    summary = summarize(
+        out,
+        groups={
+            "by_study": lambda r: r.group,
+            "by_calibration": lambda r: "fitted" if r.fitted else "held_out",
+            "by_model_kind": lambda r: r.details.get("kind", "?"),
+            "by_system": lambda r: r.details.get("system", "?"),
+        },
+    )
+    summary["fit_rule"] = cal.get("fit_rule")
+    return out, summary
+
+
+def fit_calibration(
+    data: str | os.PathLike[str] | None = None, *, catalog: Catalog | None = None
+) -> dict[str, Any]:
+    """Refit the calibration constants on their named rows.
+
+    Each GEMM efficiency (generation, precision) is fitted on the ``fit_rows`` of its group;
+    Each constant moves its rows'
+    predictions monotonically, so a golden-section search per constant on the median
+    absolute log error suffices; three coordinate sweeps let coupled constants settle (BF16
+    efficiency also sets attention speed).
+    """
+    catalog = catalog or load_catalog()
+    cal = dict(catalog.calibration.get("training", {}))
+    by_id = {r.get("row_id"): r for r in read_rows(data or default_data_path())}
+    params: dict[tuple[str, ...], list[dict[str, str]]] = {}
+    for rid in cal.get("fit_rows", []):
+        r = resolve_row(catalog, by_id[rid])
+        gen = catalog.accelerator(catalog.system(r["system"]).accelerator).generation
+        params.setdefault(("gemm_efficiency", gen, r["precision"]), []).append(by_id[rid])
+    bounds = {"gemm_efficiency": (0.05, 1.0)}
+
+    def setting(c: dict[str, Any], key: tuple[str, ...], value: float) -> dict[str, Any]:
+        c = {**c, "gemm_efficiency": {g: dict(v) for g, v in c.get("gemm_efficiency", {}).items()}}
+        if key[0] == "gemm_efficiency":
+            c["gemm_efficiency"].setdefault(key[1], {})[key[2]] = value
+        else:
+            c[key[0]] = value
+        return c
+
+    def loss(c: dict[str, Any], rows: list[dict[str, str]]) -> float:
+        errs = []
+        for row in rows:
+            metric, measured = _metric(row)
+            errs.append(abs(math.log(predict_row(catalog, row, calibration=c)[metric] / measured)))
+        return float(np.median(errs))
+
+    phi = (math.sqrt(5) - 1) / 2
+    order = sorted(params, key=lambda k: (k[0] != "gemm_efficiency", PRECISIONS.index(k[2]) if len(k) > 2 else 0))
+    for _ in range(3):
+        for key in order:
+            lo, hi = bounds[key[0]]
+            for _ in range(40):
+                a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
+                if loss(setting(cal, key, a), params[key]) < loss(setting(cal, key, b), params[key]):
+                    hi = b
+                else:
+                    lo = a
+            value = (lo + hi) / 2
+            cal = setting(cal, key, round(value, 4) if key[0] == "gemm_efficiency" else float(f"{value:.3g}"))
+    return cal
