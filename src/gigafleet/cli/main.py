@@ -290,7 +290,7 @@ def calibrate_training_cmd(
     from gigafleet.validate.training import default_data_path, fit_calibration
 
     cal = fit_calibration(data or default_data_path(), catalog=_catalog(catalog))
-    fitted = {"gemm_efficiency": cal["gemm_efficiency"]}
+    fitted = {"gemm_efficiency": cal["gemm_efficiency"], "ssd_memory_efficiency": cal.get("ssd_memory_efficiency")}
     print(yaml.safe_dump(fitted, sort_keys=True), end="")
     if write:
         # The fitted constants are the last block of the file; the rest (rules, rows) stays.

@@ -63,7 +63,8 @@ class ArchCosts:
     mamba_inner: int
     mamba_proj_flops: float
     mamba_scan_flops: float
-    mamba_bytes: float  # memory-bound traffic of conv1d, SSD scan and gated norm, BF16/FP32
+    mamba_bytes: float  # memory-bound traffic of conv1d and gated norm (BF16)
+    mamba_ssd_bytes: float  # memory traffic of the SSD scan kernels (FP32 states, x, B, C)
     # embeddings, logits, MTP
     logits_flops: float
     mtp_layers: int
@@ -205,20 +206,19 @@ def arch_costs(m: ModelArch) -> ArchCosts:
             + MAMBA_CHUNK * inner
             + 4.0 * inner * mb.state_size
         )
-        # Memory traffic per token: causal conv1d reads and writes x, B, C; the SSD kernels
-        # (chunk_state, state_passing, chunk_scan) write, pass and read the FP32 chunk states
-        # (inner x state per chunk: four passes), read x four times and B, C twice; the gated
-        # RMSNorm reads y and z and writes its output (mamba_ssm ssd_combined.py kernels).
-        mamba_bytes = (
-            2 * 2.0 * conv_width
-            + 4 * 4.0 * inner * mb.state_size / MAMBA_CHUNK
+        # Memory traffic per token. The SSD kernels (chunk_state, state_passing, chunk_scan)
+        # write, pass and read the FP32 chunk states (inner x state per chunk: four passes),
+        # read x four times and B, C twice (mamba_ssm ssd_combined.py); the causal conv1d
+        # reads and writes x, B, C, and the gated RMSNorm reads y and z and writes its output.
+        mamba_ssd_bytes = (
+            4 * 4.0 * inner * mb.state_size / MAMBA_CHUNK
             + 4 * 2.0 * inner
             + 2 * 2.0 * 2 * mb.num_groups * mb.state_size
-            + 3 * 2.0 * inner
         )
+        mamba_bytes = 2 * 2.0 * conv_width + 3 * 2.0 * inner
     else:
         inner = in_width = 0
-        mamba_params = mamba_proj = mamba_scan = mamba_bytes = 0.0
+        mamba_params = mamba_proj = mamba_scan = mamba_bytes = mamba_ssd_bytes = 0.0
 
     if m.layer_pattern is not None:
         pat = m.layer_pattern
@@ -267,6 +267,7 @@ def arch_costs(m: ModelArch) -> ArchCosts:
         mamba_proj_flops=mamba_proj,
         mamba_scan_flops=mamba_scan,
         mamba_bytes=mamba_bytes,
+        mamba_ssd_bytes=mamba_ssd_bytes,
         logits_flops=2.0 * h * m.vocab_size,
         mtp_layers=m.mtp_layers,
         attn_params=float(attn_params),

@@ -59,10 +59,10 @@ GEMM_TILE = 128.0
 #: Fraction of tensor-parallel communication hidden behind GEMMs by communication-overlap
 #: kernels (Megatron-Core tp_comm_overlap / userbuffers). Assumption, not fitted.
 TP_OVERLAP = 0.5
-#: HBM held by the CUDA context, NCCL buffers and allocator fragmentation: 2 GiB plus 5%.
+#: HBM held by the CUDA context, NCCL buffers and allocator fragmentation: 2 GiB plus 2%.
 #: Estimate from common practice (PyTorch reserves beyond allocated memory).
 RESERVED_FIXED_BYTES = 2 * 2**30
-RESERVED_FRACTION = 0.05
+RESERVED_FRACTION = 0.02
 #: Idle GPU power as a fraction of TDP, for the first-order power figure (estimate; the
 #: energy model refines it).
 IDLE_POWER_FRACTION = 0.3
@@ -97,6 +97,7 @@ class Efficiency:
 
     gemm: np.ndarray  # shape (3,): bf16, fp8, fp4
     status: str  # "fitted" or "extrapolated from <generation>"
+    ssd_memory: float = MEMORY_EFFICIENCY  # fraction of HBM bandwidth the Mamba-2 SSD kernels reach
 
 
 def efficiency_for(catalog: Catalog, generation: str) -> Efficiency:
@@ -119,7 +120,8 @@ def efficiency_for(catalog: Catalog, generation: str) -> Efficiency:
         status = "uncalibrated (default efficiency)"
     fp8 = float(values.get("fp8", values.get("bf16", default)))
     vec = np.array([float(values.get(p, fp8)) for p in PRECISIONS])
-    return Efficiency(gemm=vec, status=status)
+    ssd = float(cal.get("ssd_memory_efficiency", MEMORY_EFFICIENCY))
+    return Efficiency(gemm=vec, status=status, ssd_memory=ssd)
 
 
 def _shape(d):
@@ -340,7 +342,12 @@ def training_step(
     # Mamba-2
     if arch.num_mamba:
         mam_gemm = gemm(t, arch.mamba_in_width / tp, h) + gemm(t, h, arch.mamba_inner / tp)
-        mam_scan = t * arch.mamba_scan_flops / tp / (peak_bf16 * e_attn)
+        # The SSD scan: its (small) FLOPs at attention efficiency, or its state traffic at
+        # the calibrated SSD bandwidth efficiency, whichever is slower.
+        mam_scan = np.maximum(
+            t * arch.mamba_scan_flops / tp / (peak_bf16 * e_attn),
+            t * arch.mamba_ssd_bytes / tp / (bw * eff.ssd_memory),
+        )
         mam_ew = ew(tsp * norm_res / 2 + t * arch.mamba_bytes / tp)
     else:
         mam_gemm = mam_scan = mam_ew = 0.0
@@ -469,6 +476,9 @@ def training_step(
         + mtp * (act_attn + (act_moe if arch.num_moe else act_mlp))
     )
     full_tok = 2.0 * h / tp * (arch.num_layers + mtp)
+    # FP8/FP4 recipes keep the saved GEMM inputs in low precision (Transformer Engine), about
+    # half of the saved bytes: estimate.
+    act_tok = act_tok * np.where(pidx > 0, 0.75, 1.0)
     act_tok = np.where(rec == 2, full_tok, np.where(rec == 1, act_tok * 0.7, act_tok))
     in_flight = np.where(pp > 1, np.minimum(pp, num_micro) * (1 + (pp - 1) / (pp * vp)), 1.0)
     acts = act_tok / pp * t * in_flight
