@@ -8,7 +8,7 @@ maps table names to lists of entries::
 
     accelerators:
       - name: h100-sxm          # an existing name: only the given fields change
-        hbm_gb: 96
+        hbm_gib: 96
         source: "my lab's board"
     models:
       - name: my-model          # a new name: every required field must be given

@@ -1,7 +1,7 @@
 """Schemas of catalog rows.
 
 Rows are written by people (the shipped CSV/YAML files and user overlays), so every model
-forbids unknown fields. Columns carry their unit in the name (``hbm_gb``, ``tdp_w``); the
+forbids unknown fields. Columns carry their unit in the name (``hbm_gib``, ``tdp_w``); the
 properties turn them into plain SI floats (``hbm_bytes``, ``bf16_dense_flops``) for the
 models. Every row names its ``source``; ``estimated`` says which numbers are estimates
 and why.
@@ -50,14 +50,15 @@ class Accelerator(Row):
     bf16_dense_tflops: float = Positive
     fp8_dense_tflops: float | None = PositiveOrNone
     fp4_dense_tflops: float | None = PositiveOrNone
-    hbm_gb: float = Positive
+    # Vendors' "80 GB" HBM labels are binary capacities (H100: 81559 MiB in nvidia-smi).
+    hbm_gib: float = Positive
     hbm_bw_tbps: float = Positive
     tdp_w: float = Positive
     scaleup_bw_gbps_per_dir: float = Positive
 
     @property
     def hbm_bytes(self) -> float:
-        return self.hbm_gb * _GIGA
+        return self.hbm_gib * 2**30
 
     @property
     def hbm_bw_bytes_per_s(self) -> float:

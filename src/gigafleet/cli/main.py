@@ -55,37 +55,49 @@ def _fmt_time(seconds: float) -> str:
 
 @app.command()
 def train(
-    model: Annotated[str, typer.Option(help="Model name from the catalog, e.g. llama3.1-405b.")],
-    system: Annotated[str, typer.Option(help="System name from the catalog, e.g. dgx-h100, gb200-nvl72.")],
-    gpus: Annotated[int, typer.Option(help="GPUs in the job.")],
-    seq_len: Annotated[int, typer.Option(help="Tokens per sequence.")] = 8192,
-    global_batch: Annotated[int, typer.Option(help="Sequences per optimizer step.")] = 1024,
-    tp: Annotated[int, typer.Option(help="Tensor parallel degree (with sequence parallel).")] = 1,
-    pp: Annotated[int, typer.Option(help="Pipeline parallel degree.")] = 1,
-    cp: Annotated[int, typer.Option(help="Context parallel degree (ring attention).")] = 1,
-    ep: Annotated[int, typer.Option(help="Expert parallel degree (MoE).")] = 1,
-    vp: Annotated[int, typer.Option(help="Virtual pipeline stages per rank (interleaved 1F1B).")] = 1,
-    micro_batch: Annotated[int, typer.Option(help="Sequences per micro-batch.")] = 1,
-    precision: Annotated[str, typer.Option(help="GEMM precision: bf16, fp8 or fp4.")] = "bf16",
-    zero: Annotated[int, typer.Option(help="0 plain DP, 1 distributed optimizer, 2 ZeRO-2, 3 FSDP.")] = 1,
-    recompute: Annotated[str, typer.Option(help="Activation recomputation: none, selective, full.")] = "none",
-    workload: Annotated[str, typer.Option(help="pretrain, sft or lora.")] = "pretrain",
+    config: Annotated[Path | None, typer.Option("--config", help="YAML file with the fields below (options override it).")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name from the catalog, e.g. llama3.1-405b.")] = None,
+    system: Annotated[str | None, typer.Option(help="System name from the catalog, e.g. dgx-h100, gb200-nvl72.")] = None,
+    gpus: Annotated[int | None, typer.Option(help="GPUs in the job.")] = None,
+    seq_len: Annotated[int | None, typer.Option(help="Tokens per sequence [8192].")] = None,
+    global_batch: Annotated[int | None, typer.Option(help="Sequences per optimizer step [1024].")] = None,
+    tp: Annotated[int | None, typer.Option(help="Tensor parallel degree, with sequence parallel [1].")] = None,
+    pp: Annotated[int | None, typer.Option(help="Pipeline parallel degree [1].")] = None,
+    cp: Annotated[int | None, typer.Option(help="Context parallel degree, ring attention [1].")] = None,
+    ep: Annotated[int | None, typer.Option(help="Expert parallel degree, MoE [1].")] = None,
+    vp: Annotated[int | None, typer.Option(help="Virtual pipeline stages per rank, interleaved 1F1B [1].")] = None,
+    micro_batch: Annotated[int | None, typer.Option(help="Sequences per micro-batch [1].")] = None,
+    precision: Annotated[str | None, typer.Option(help="GEMM precision: bf16, fp8 or fp4 [bf16].")] = None,
+    zero: Annotated[int | None, typer.Option(help="0 plain DP, 1 distributed optimizer, 2 ZeRO-2, 3 FSDP [1].")] = None,
+    recompute: Annotated[str | None, typer.Option(help="Activation recomputation: none, selective, full [none].")] = None,
+    workload: Annotated[str | None, typer.Option(help="pretrain, sft or lora [pretrain].")] = None,
     fabric: Annotated[str | None, typer.Option(help="Scale-out fabric instead of the system's default.")] = None,
     tokens: Annotated[float | None, typer.Option(help="Tokens to train on, for time to train.")] = None,
+    uneven_layers: Annotated[bool | None, typer.Option("--uneven-layers", help="Allow pp x vp not dividing the layers (custom pipeline layout).")] = None,
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Predict one training configuration: step time, throughput, MFU, memory, power."""
     from gigafleet.perf.training import estimate_training
+    from gigafleet.spec.training import TrainingJob
+    from gigafleet.spec.yamlfile import load_yaml_model, validate_model
 
-    if zero not in (0, 1, 2, 3):
-        raise GigafleetError(f"got {zero}; allowed: 0, 1, 2, 3", field="--zero", allowed=["0", "1", "2", "3"])
+    given = dict(
+        model=model, system=system, num_gpus=gpus, seq_len=seq_len, global_batch=global_batch,
+        tp=tp, pp=pp, cp=cp, ep=ep, vp=vp, micro_batch=micro_batch, precision=precision,
+        zero=zero, recompute=recompute, workload=workload, fabric=fabric, train_tokens=tokens,
+        uneven_layers=uneven_layers,
+    )  # fmt: skip
+    given = {k: v for k, v in given.items() if v is not None}
+    base = load_yaml_model(config, TrainingJob).model_dump(exclude_unset=True) if config else {}
+    job = validate_model({**base, **given}, TrainingJob, source="command line" if not config else str(config))
     cat = _catalog(catalog)
     est = estimate_training(
-        model, system, num_gpus=gpus, seq_len=seq_len, global_batch=global_batch, tp=tp, pp=pp,
-        cp=cp, ep=ep, vp=vp, micro_batch=micro_batch, precision=precision, zero=zero,
-        recompute=recompute, workload=workload, fabric=fabric, train_tokens=tokens, catalog=cat,
-        strict=True,
+        job.model, job.system, num_gpus=job.num_gpus, seq_len=job.seq_len,
+        global_batch=job.global_batch, tp=job.tp, pp=job.pp, cp=job.cp, ep=job.ep, vp=job.vp,
+        micro_batch=job.micro_batch, precision=job.precision, zero=job.zero,
+        recompute=job.recompute, workload=job.workload, fabric=job.fabric,
+        train_tokens=job.train_tokens, catalog=cat, strict=True, uneven_layers=job.uneven_layers,
     )  # fmt: skip
     result = training_summary(est)
     if as_json:
@@ -190,7 +202,7 @@ def _row_summary(row) -> str:
     from gigafleet.catalog.schema import Accelerator, ModelArch, System
 
     if isinstance(row, Accelerator):
-        return f"{row.bf16_dense_tflops:g} TFLOP/s BF16, {row.hbm_gb:g} GB, {row.hbm_bw_tbps:g} TB/s, {row.tdp_w:g} W"
+        return f"{row.bf16_dense_tflops:g} TFLOP/s BF16, {row.hbm_gib:g} GiB, {row.hbm_bw_tbps:g} TB/s, {row.tdp_w:g} W"
     if isinstance(row, System):
         return f"{row.num_gpus} x {row.accelerator}, {row.scaleup}, {row.num_nics} x {row.nic}, {row.default_fabric}"
     if isinstance(row, ModelArch):

@@ -26,6 +26,7 @@ take their bytes over ``e_mem`` of HBM bandwidth.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,7 +234,7 @@ def training_step(
         code = np.where((code == 0) & cond, c, code)
 
     ints = [num_gpus, tp, pp, cp, ep, vp, mb, gbs, seq]
-    flag(np.logical_or.reduce([(x < 1) | (x != np.floor(x)) for x in ints]), 12)
+    flag(functools.reduce(np.logical_or, [(x < 1) | (x != np.floor(x)) for x in ints]), 12)
     flag(np.mod(num_gpus, model_par) != 0, 1)
     flag(np.mod(arch.num_heads, tp) != 0, 2)
     if not uneven_layers:
@@ -664,7 +665,8 @@ def _explain(code: int, arch_row: ModelArch, hw: Hardware, env: dict[str, Any]) 
     msgs = {
         1: f"tp x pp x cp = {tp} x {pp} x {cp} = {mp} must divide num_gpus = {n}",
         2: f"tp = {tp} must divide the {arch_row.num_attention_heads} attention heads of {arch_row.name}",
-        3: f"pp x vp = {pp} x {vp} = {pp * vp} must divide the {layers} layers of {arch_row.name}",
+        3: f"pp x vp = {pp} x {vp} = {pp * vp} must divide the {layers} layers of {arch_row.name} "
+        "(or allow uneven layers: a custom pipeline layout)",
         4: f"ep = {ep} must divide the {experts} experts of {arch_row.name}",
         5: f"ep = {ep} must divide tp x dp x cp = {tp} x {dp} x {cp} = {tp * dp * cp}",
         6: f"dp x micro_batch = {dp} x {mb} = {dp * mb} must divide global_batch = {gbs}",

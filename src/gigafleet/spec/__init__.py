@@ -1,0 +1,1 @@
+"""User-facing schemas (pydantic, ``extra="forbid"``) and their YAML loading."""

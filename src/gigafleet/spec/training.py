@@ -1,0 +1,35 @@
+"""A training job as users write it (YAML or CLI options)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TrainingJob(BaseModel):
+    """One model on one system with one strategy.
+
+    Every field mirrors a ``gigafleet train`` option; see :func:`gigafleet.estimate_training`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    system: str
+    num_gpus: int = Field(gt=0)
+    seq_len: int = Field(default=8192, gt=0)
+    global_batch: int = Field(default=1024, gt=0, description="sequences per optimizer step")
+    tp: int = Field(default=1, gt=0)
+    pp: int = Field(default=1, gt=0)
+    cp: int = Field(default=1, gt=0)
+    ep: int = Field(default=1, gt=0)
+    vp: int = Field(default=1, gt=0)
+    micro_batch: int = Field(default=1, gt=0)
+    precision: Literal["bf16", "fp8", "fp4"] = "bf16"
+    zero: Literal[0, 1, 2, 3] = 1
+    recompute: Literal["none", "selective", "full"] = "none"
+    workload: Literal["pretrain", "sft", "lora"] = "pretrain"
+    fabric: str | None = None
+    train_tokens: float | None = Field(default=None, gt=0)
+    uneven_layers: bool = False

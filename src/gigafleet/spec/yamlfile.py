@@ -1,0 +1,72 @@
+"""Load a YAML file into a pydantic model, with errors that name the line and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from gigafleet.errors import GigafleetError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (a pydantic error location), if found."""
+    import yaml
+
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    line, node = key.start_mark.line + 1, value
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def load_yaml_model(path: str | Path, model: type[M]) -> M:
+    """Parse ``path`` as YAML and validate it as ``model``; one clear error on bad input."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise GigafleetError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise GigafleetError(f"malformed YAML: {where}{getattr(exc, 'problem', exc)}", file=str(path)) from None
+    if not isinstance(data, dict):
+        raise GigafleetError("expected a mapping of fields at the top level", file=str(path))
+    return validate_model(data, model, source=str(path), node=node)
+
+
+def validate_model(data: dict[str, Any], model: type[M], *, source: str, node: Any = None) -> M:
+    """Validate ``data`` as ``model``; the error names the source (with line) and the field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = _line_of(node, loc) if node is not None else None
+        field = ".".join(str(p) for p in loc)
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field; allowed fields: {', '.join(model.model_fields)}"
+        elif "input" in err and err["type"] != "missing":
+            msg = f"{msg} (got {err['input']!r})"
+        where = f"{source}:{line}" if line else source
+        raise GigafleetError(msg, file=where, field=field) from None
