@@ -30,7 +30,9 @@ def test_required_entries_exist(catalog):
     for name in REQUIRED_MODELS:
         assert name in catalog.models
     assert {"grace", "vera"} <= {h.name for h in catalog.hosts}
-    assert {"infiniband-ndr", "infiniband-xdr", "spectrum-x", "roce"} <= {f.name for f in catalog.fabrics}
+    assert {"infiniband-ndr", "infiniband-xdr", "spectrum-x", "roce"} <= {
+        f.name for f in catalog.fabrics
+    }
     assert {"nvlink4-8", "nvl72", "nvl144"} <= {s.name for s in catalog.scaleup}
     assert {n.port_gbps for n in catalog.nics} >= {400, 800}
 
@@ -52,7 +54,8 @@ def test_flops_are_dense_and_ordered(catalog):
 
 
 def test_groundtruth_names_resolve(catalog):
-    rows = list(csv.DictReader(open(default_data_path())))
+    with default_data_path().open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
     for r in rows:
         catalog.model(r["model"])  # raises if unknown
         assert r["system"] in catalog.systems or r["gpu_type"] in catalog.accelerators
@@ -68,7 +71,9 @@ def test_unknown_name_suggests(catalog):
     with pytest.raises(GigafleetError) as exc:
         catalog.model("llama3.1-450b")
     msg = str(exc.value)
-    assert "unknown model 'llama3.1-450b'" in msg and "did you mean" in msg and "llama3.1-405b" in msg
+    assert (
+        "unknown model 'llama3.1-450b'" in msg and "did you mean" in msg and "llama3.1-405b" in msg
+    )
 
 
 def test_overlay_overrides_and_adds(tmp_path):
@@ -107,7 +112,10 @@ def test_overlay_from_environment(tmp_path, monkeypatch):
     "text, expect",
     [
         ("accelerators:\n  - name: x\n    vendor: [unclosed\n", "malformed YAML: line 4"),
-        ("accelerators:\n  - name: h100-sxm\n    hbm_gb: 96\n", "accelerators[h100-sxm].hbm_gb: unknown field"),
+        (
+            "accelerators:\n  - name: h100-sxm\n    hbm_gb: 96\n",
+            "accelerators[h100-sxm].hbm_gb: unknown field",
+        ),
         ("accelerators:\n  - name: h100-sxm\n    hbm_gib: -5\n", "accelerators[h100-sxm].hbm_gib"),
         ("gpus:\n  - name: x\n", "unknown catalog table 'gpus'"),
         ("accelerators:\n  - name: new-one\n    vendor: Acme\n", "accelerators[new-one]"),

@@ -34,7 +34,9 @@ def test_hierarchy_inter_domain_term():
 def test_in_network_reduction_halves_fabric_all_reduce():
     s = 1e9
     sharp = dataclasses.replace(NET, out_in_network_reduction=True)
-    assert c.all_reduce_time(s, 1.0, 16.0, sharp) == pytest.approx(c.all_reduce_time(s, 1.0, 16.0, NET) / 2)
+    assert c.all_reduce_time(s, 1.0, 16.0, sharp) == pytest.approx(
+        c.all_reduce_time(s, 1.0, 16.0, NET) / 2
+    )
 
 
 def test_all_to_all_bottleneck():

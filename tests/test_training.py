@@ -47,7 +47,12 @@ def test_pipeline_bubble_follows_1f1b_and_interleaving():
     plain = est(tp=4, pp=4, vp=1)
     inter = est(tp=4, pp=4, vp=5)
     m = float(plain.info["num_micro_batches"])
-    t_mb = (plain.item("step_time_s") - plain.item("bubble_s") - plain.item("dp_comm_s") - plain.item("optimizer_s")) / m
+    t_mb = (
+        plain.item("step_time_s")
+        - plain.item("bubble_s")
+        - plain.item("dp_comm_s")
+        - plain.item("optimizer_s")
+    ) / m
     assert plain.item("bubble_s") == pytest.approx(3 * t_mb, rel=1e-6)  # (pp-1)/vp micro-batches
     assert inter.item("bubble_s") < plain.item("bubble_s") / 4
     assert est(tp=8, pp=1).item("bubble_s") == 0
@@ -82,7 +87,11 @@ def test_expert_parallel_spreads_experts_and_pays_all_to_all():
 
 def test_recompute_trades_memory_for_time():
     none, sel, full = (est(tp=8, pp=2, recompute=r) for r in ("none", "selective", "full"))
-    assert none.item("memory_bytes_per_gpu") > sel.item("memory_bytes_per_gpu") > full.item("memory_bytes_per_gpu")
+    assert (
+        none.item("memory_bytes_per_gpu")
+        > sel.item("memory_bytes_per_gpu")
+        > full.item("memory_bytes_per_gpu")
+    )
     assert none.item("recompute_s") == 0 < sel.item("recompute_s") < full.item("recompute_s")
     assert full.item("step_time_s") > none.item("step_time_s") * 1.2
 
@@ -145,7 +154,9 @@ def test_vectorised_equals_scalar():
     for i in range(len(tp)):
         one = est(tp=int(tp[i]), pp=int(pp[i]), vp=int(vp[i]), recompute=str(rec[i]))
         assert many.item("step_time_s", i) == pytest.approx(one.item("step_time_s"), rel=1e-12)
-        assert many.item("memory_bytes_per_gpu", i) == pytest.approx(one.item("memory_bytes_per_gpu"), rel=1e-12)
+        assert many.item("memory_bytes_per_gpu", i) == pytest.approx(
+            one.item("memory_bytes_per_gpu"), rel=1e-12
+        )
         assert many.reason(i) == one.reason()
 
 

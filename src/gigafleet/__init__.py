@@ -4,9 +4,9 @@ The public entry points are imported lazily so that ``import gigafleet`` stays f
 
 >>> import gigafleet
 >>> r = gigafleet.estimate_training("llama3.1-8b", "dgx-h100", num_gpus=8, tp=1, pp=1,
-...                                 seq_len=8192, global_batch=128, precision="fp8")
->>> r.feasible and r.tokens_per_s_per_gpu > 0
-True
+...                                 seq_len=8192, global_batch=128, precision="fp8", zero=3)
+>>> bool(r.feasible), bool(r.tokens_per_s_per_gpu > 10_000)
+(True, True)
 """
 
 from __future__ import annotations

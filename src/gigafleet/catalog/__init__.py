@@ -71,7 +71,9 @@ class Table:
     kind: str
     rows: Mapping[str, Row]
     index: Mapping[str, str] = field(repr=False)
-    loose: Mapping[str, str | None] = field(repr=False)  # keys without parentheses; None if ambiguous
+    loose: Mapping[str, str | None] = field(
+        repr=False
+    )  # keys without parentheses; None if ambiguous
 
     def _find(self, name: str) -> Row | None:
         hit = self.rows.get(name) or self.rows.get(self.index.get(name_key(name), ""))
@@ -219,7 +221,9 @@ def _build(raw: dict[str, list[tuple[dict[str, Any], str]]]) -> dict[str, Table]
         for entry, file in entries:
             row = _validate(table, entry, file=file)
             if row.name in rows:
-                raise GigafleetError(f"duplicate name {row.name!r}", file=file, field=f"{table}.name")
+                raise GigafleetError(
+                    f"duplicate name {row.name!r}", file=file, field=f"{table}.name"
+                )
             rows[row.name] = row
             for alias in (row.name, *row.aliases):
                 key = name_key(alias)

@@ -45,7 +45,9 @@ class Accelerator(Row):
     """A GPU or other accelerator. FLOP/s are dense (no 2:4 sparsity)."""
 
     vendor: str
-    generation: Literal["ampere", "hopper", "blackwell", "blackwell-ultra", "rubin", "cdna3", "cdna4"]
+    generation: Literal[
+        "ampere", "hopper", "blackwell", "blackwell-ultra", "rubin", "cdna3", "cdna4"
+    ]
     status: Literal["shipping", "announced"]
     bf16_dense_tflops: float = Positive
     fp8_dense_tflops: float | None = PositiveOrNone
@@ -235,7 +237,9 @@ class ModelArch(Row):
         if self.layer_pattern is not None:
             bad = set(self.layer_pattern) - set("M*-E")
             if bad:
-                raise ValueError(f"layer_pattern has unknown layer codes {sorted(bad)}; allowed: M * - E")
+                raise ValueError(
+                    f"layer_pattern has unknown layer codes {sorted(bad)}; allowed: M * - E"
+                )
             if len(self.layer_pattern) != self.num_layers:
                 raise ValueError(
                     f"layer_pattern has {len(self.layer_pattern)} layers but num_layers is {self.num_layers}"

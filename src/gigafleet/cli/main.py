@@ -18,16 +18,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-catalog_app = typer.Typer(help="List and show catalog entries (hardware and models).", no_args_is_help=True)
-validate_app = typer.Typer(help="Compare predictions with published measurements.", no_args_is_help=True)
-calibrate_app = typer.Typer(help="Refit the calibration constants on their named rows.", no_args_is_help=True)
+catalog_app = typer.Typer(
+    help="List and show catalog entries (hardware and models).", no_args_is_help=True
+)
+validate_app = typer.Typer(
+    help="Compare predictions with published measurements.", no_args_is_help=True
+)
+calibrate_app = typer.Typer(
+    help="Refit the calibration constants on their named rows.", no_args_is_help=True
+)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(validate_app, name="validate")
 app.add_typer(calibrate_app, name="calibrate")
 
 CatalogOpt = Annotated[
     list[Path] | None,
-    typer.Option("--catalog", help="YAML overlay adding or overriding catalog entries (repeatable)."),
+    typer.Option(
+        "--catalog", help="YAML overlay adding or overriding catalog entries (repeatable)."
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 
@@ -55,25 +63,56 @@ def _fmt_time(seconds: float) -> str:
 
 @app.command()
 def train(
-    config: Annotated[Path | None, typer.Option("--config", help="YAML file with the fields below (options override it).")] = None,
-    model: Annotated[str | None, typer.Option(help="Model name from the catalog, e.g. llama3.1-405b.")] = None,
-    system: Annotated[str | None, typer.Option(help="System name from the catalog, e.g. dgx-h100, gb200-nvl72.")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="YAML file with the fields below (options override it)."),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name from the catalog, e.g. llama3.1-405b.")
+    ] = None,
+    system: Annotated[
+        str | None, typer.Option(help="System name from the catalog, e.g. dgx-h100, gb200-nvl72.")
+    ] = None,
     gpus: Annotated[int | None, typer.Option(help="GPUs in the job.")] = None,
     seq_len: Annotated[int | None, typer.Option(help="Tokens per sequence [8192].")] = None,
-    global_batch: Annotated[int | None, typer.Option(help="Sequences per optimizer step [1024].")] = None,
-    tp: Annotated[int | None, typer.Option(help="Tensor parallel degree, with sequence parallel [1].")] = None,
+    global_batch: Annotated[
+        int | None, typer.Option(help="Sequences per optimizer step [1024].")
+    ] = None,
+    tp: Annotated[
+        int | None, typer.Option(help="Tensor parallel degree, with sequence parallel [1].")
+    ] = None,
     pp: Annotated[int | None, typer.Option(help="Pipeline parallel degree [1].")] = None,
-    cp: Annotated[int | None, typer.Option(help="Context parallel degree, ring attention [1].")] = None,
+    cp: Annotated[
+        int | None, typer.Option(help="Context parallel degree, ring attention [1].")
+    ] = None,
     ep: Annotated[int | None, typer.Option(help="Expert parallel degree, MoE [1].")] = None,
-    vp: Annotated[int | None, typer.Option(help="Virtual pipeline stages per rank, interleaved 1F1B [1].")] = None,
+    vp: Annotated[
+        int | None, typer.Option(help="Virtual pipeline stages per rank, interleaved 1F1B [1].")
+    ] = None,
     micro_batch: Annotated[int | None, typer.Option(help="Sequences per micro-batch [1].")] = None,
-    precision: Annotated[str | None, typer.Option(help="GEMM precision: bf16, fp8 or fp4 [bf16].")] = None,
-    zero: Annotated[int | None, typer.Option(help="0 plain DP, 1 distributed optimizer, 2 ZeRO-2, 3 FSDP [1].")] = None,
-    recompute: Annotated[str | None, typer.Option(help="Activation recomputation: none, selective, full [none].")] = None,
+    precision: Annotated[
+        str | None, typer.Option(help="GEMM precision: bf16, fp8 or fp4 [bf16].")
+    ] = None,
+    zero: Annotated[
+        int | None, typer.Option(help="0 plain DP, 1 distributed optimizer, 2 ZeRO-2, 3 FSDP [1].")
+    ] = None,
+    recompute: Annotated[
+        str | None, typer.Option(help="Activation recomputation: none, selective, full [none].")
+    ] = None,
     workload: Annotated[str | None, typer.Option(help="pretrain, sft or lora [pretrain].")] = None,
-    fabric: Annotated[str | None, typer.Option(help="Scale-out fabric instead of the system's default.")] = None,
-    tokens: Annotated[float | None, typer.Option(help="Tokens to train on, for time to train.")] = None,
-    uneven_layers: Annotated[bool | None, typer.Option("--uneven-layers", help="Allow pp x vp not dividing the layers (custom pipeline layout).")] = None,
+    fabric: Annotated[
+        str | None, typer.Option(help="Scale-out fabric instead of the system's default.")
+    ] = None,
+    tokens: Annotated[
+        float | None, typer.Option(help="Tokens to train on, for time to train.")
+    ] = None,
+    uneven_layers: Annotated[
+        bool | None,
+        typer.Option(
+            "--uneven-layers",
+            help="Allow pp x vp not dividing the layers (custom pipeline layout).",
+        ),
+    ] = None,
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -90,7 +129,9 @@ def train(
     )  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
     base = load_yaml_model(config, TrainingJob).model_dump(exclude_unset=True) if config else {}
-    job = validate_model({**base, **given}, TrainingJob, source="command line" if not config else str(config))
+    job = validate_model(
+        {**base, **given}, TrainingJob, source="command line" if not config else str(config)
+    )
     cat = _catalog(catalog)
     est = estimate_training(
         job.model, job.system, num_gpus=job.num_gpus, seq_len=job.seq_len,
@@ -166,13 +207,20 @@ def _print_training(r: dict[str, Any]) -> None:
     con.print(t)
     b = Table("step breakdown", "time", "share", title="Where the step goes")
     for k, v in r["breakdown_s"].items():
-        b.add_row(k.removesuffix("_s").replace("_", " "), _fmt_time(v), f"{100 * v / r['step_time_s']:.1f} %")
+        b.add_row(
+            k.removesuffix("_s").replace("_", " "),
+            _fmt_time(v),
+            f"{100 * v / r['step_time_s']:.1f} %",
+        )
     con.print(b)
 
 
 @catalog_app.command("list")
 def catalog_list(
-    table: Annotated[str | None, typer.Argument(help="accelerators, hosts, nics, fabrics, scaleup, systems or models")] = None,
+    table: Annotated[
+        str | None,
+        typer.Argument(help="accelerators, hosts, nics, fabrics, scaleup, systems or models"),
+    ] = None,
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -194,7 +242,11 @@ def catalog_list(
     for n in names:
         t = Table("name", "summary", "source", title=n)
         for row in cat.tables[n]:
-            t.add_row(row.name, _row_summary(row), row.source[:60] + ("..." if len(row.source) > 60 else ""))
+            t.add_row(
+                row.name,
+                _row_summary(row),
+                row.source[:60] + ("..." if len(row.source) > 60 else ""),
+            )
         con.print(t)
 
 
@@ -208,7 +260,11 @@ def _row_summary(row) -> str:
     if isinstance(row, ModelArch):
         moe = f", MoE {row.moe.num_experts}x top-{row.moe.top_k}" if row.moe else ""
         return f"{row.num_layers} layers, hidden {row.hidden_size}{moe}"
-    return ", ".join(f"{k}={v}" for k, v in row.model_dump().items() if k not in ("name", "aliases", "source", "estimated"))
+    return ", ".join(
+        f"{k}={v}"
+        for k, v in row.model_dump().items()
+        if k not in ("name", "aliases", "source", "estimated")
+    )
 
 
 @catalog_app.command("show")
@@ -241,7 +297,9 @@ def catalog_show(
 
 @validate_app.command("training")
 def validate_training_cmd(
-    data: Annotated[Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
+    ] = None,
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -261,7 +319,17 @@ def _print_validation(rows, summary) -> None:
     from rich.table import Table
 
     con = _console()
-    t = Table("row", "model", "system", "metric", "measured", "predicted", "error %", "set", title="Training validation")
+    t = Table(
+        "row",
+        "model",
+        "system",
+        "metric",
+        "measured",
+        "predicted",
+        "error %",
+        "set",
+        title="Training validation",
+    )
     for r in rows:
         if r.error_pct is None:
             continue
@@ -278,9 +346,17 @@ def _print_validation(rows, summary) -> None:
             s.add_row(r.row_id, r.skipped_reason or "")
         con.print(s)
     for key in ("by_study", "by_calibration", "by_model_kind", "by_system"):
-        g = Table(key.removeprefix("by_"), "rows", "median |err| %", "p90 |err| %", title=key.replace("_", " "))
+        g = Table(
+            key.removeprefix("by_"),
+            "rows",
+            "median |err| %",
+            "p90 |err| %",
+            title=key.replace("_", " "),
+        )
         for name, st in summary[key].items():
-            g.add_row(name, str(st["num"]), str(st["median_abs_error_pct"]), str(st["p90_abs_error_pct"]))
+            g.add_row(
+                name, str(st["num"]), str(st["median_abs_error_pct"]), str(st["p90_abs_error_pct"])
+            )
         con.print(g)
     con.print(
         f"[bold]{summary['num_predicted']}/{summary['num_rows']} rows predicted "
@@ -291,8 +367,13 @@ def _print_validation(rows, summary) -> None:
 
 @calibrate_app.command("training")
 def calibrate_training_cmd(
-    data: Annotated[Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")] = None,
-    write: Annotated[bool, typer.Option("--write", help="Write the constants into the package's calibration.yaml.")] = False,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
+    ] = None,
+    write: Annotated[
+        bool,
+        typer.Option("--write", help="Write the constants into the package's calibration.yaml."),
+    ] = False,
     catalog: CatalogOpt = None,
 ) -> None:
     """Refit the per-generation GEMM efficiencies on the calibration rows, print them (and --write)."""
@@ -302,7 +383,10 @@ def calibrate_training_cmd(
     from gigafleet.validate.training import default_data_path, fit_calibration
 
     cal = fit_calibration(data or default_data_path(), catalog=_catalog(catalog))
-    fitted = {"gemm_efficiency": cal["gemm_efficiency"], "ssd_memory_efficiency": cal.get("ssd_memory_efficiency")}
+    fitted = {
+        "gemm_efficiency": cal["gemm_efficiency"],
+        "ssd_memory_efficiency": cal.get("ssd_memory_efficiency"),
+    }
     print(yaml.safe_dump(fitted, sort_keys=True), end="")
     if write:
         # The fitted constants are the last block of the file; the rest (rules, rows) stays.
@@ -321,7 +405,9 @@ def run() -> None:
         from rich.console import Console
         from rich.markup import escape
 
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False)
+        Console(stderr=True).print(
+            f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False
+        )
         sys.exit(2)
 
 

@@ -153,12 +153,18 @@ def arch_costs(m: ModelArch) -> ArchCosts:
         attn_out_in = heads * dv
         attn_params = q_params + kv_down + kv_up + attn_out_in * h
         kv_cols = att.kv_lora_rank + att.qk_rope_head_dim
-        gemms = [(kv_cols, h, 0), (heads * (att.qk_nope_head_dim + dv), att.kv_lora_rank, 1), (h, attn_out_in, 2)]
+        gemms = [
+            (kv_cols, h, 0),
+            (heads * (att.qk_nope_head_dim + dv), att.kv_lora_rank, 1),
+            (h, attn_out_in, 2),
+        ]
         if att.q_lora_rank:
             gemms += [(att.q_lora_rank, h, 0), (q_width, att.q_lora_rank, 1)]
         else:
             gemms += [(q_width, h, 1)]
-        qkv_width = q_cols + att.kv_lora_rank + att.qk_rope_head_dim + heads * (att.qk_nope_head_dim + dv)
+        qkv_width = (
+            q_cols + att.kv_lora_rank + att.qk_rope_head_dim + heads * (att.qk_nope_head_dim + dv)
+        )
         kv_bytes = 2.0 * heads * (dqk + dv)
     else:
         dqk = dv = hd
@@ -170,7 +176,12 @@ def arch_costs(m: ModelArch) -> ArchCosts:
         if att.q_lora_rank:  # low-rank query (DeepSeek-V4): h -> rank -> heads x hd
             attn_params += att.q_lora_rank * (h + q_width) - h * q_width
             qkv_width += att.q_lora_rank
-            gemms = [(2 * kvh * hd, h, 1), (att.q_lora_rank, h, 0), (q_width, att.q_lora_rank, 1), (h, attn_out_in, 2)]
+            gemms = [
+                (2 * kvh * hd, h, 1),
+                (att.q_lora_rank, h, 0),
+                (q_width, att.q_lora_rank, 1),
+                (h, attn_out_in, 2),
+            ]
         kv_bytes = 2.0 * 2 * kvh * hd
     attn_proj_flops = 2.0 * attn_params
     core_per_key = 2.0 * heads * (dqk + dv)
@@ -197,7 +208,9 @@ def arch_costs(m: ModelArch) -> ArchCosts:
         inner = mb.num_heads * mb.head_dim
         conv_width = inner + 2 * mb.num_groups * mb.state_size
         in_width = 2 * inner + 2 * mb.num_groups * mb.state_size + mb.num_heads
-        mamba_params = h * in_width + inner * h + conv_width * mb.conv_kernel + inner + 3 * mb.num_heads
+        mamba_params = (
+            h * in_width + inner * h + conv_width * mb.conv_kernel + inner + 3 * mb.num_heads
+        )
         mamba_proj = 2.0 * (h * in_width + inner * h) + 2.0 * conv_width * mb.conv_kernel
         # SSD: C.B^T and the masked product within a chunk (causal, half the chunk on average),
         # plus the inter-chunk state update and read-out (Dao & Gu 2024, Sec. 6).
@@ -222,7 +235,12 @@ def arch_costs(m: ModelArch) -> ArchCosts:
 
     if m.layer_pattern is not None:
         pat = m.layer_pattern
-        n_attn, n_mlp, n_moe, n_mamba = pat.count("*"), pat.count("-"), pat.count("E"), pat.count("M")
+        n_attn, n_mlp, n_moe, n_mamba = (
+            pat.count("*"),
+            pat.count("-"),
+            pat.count("E"),
+            pat.count("M"),
+        )
     else:
         n_attn = m.num_layers
         n_dense = moe.num_dense_layers if moe else m.num_layers

@@ -67,9 +67,10 @@ def group_layout(num_ranks, stride, domain_size):
 
 
 def _latency(g, n, net: Network):
-    return np.ceil(np.log2(np.maximum(g, 1))) * net.up_latency + np.ceil(
-        np.log2(np.maximum(n, 1))
-    ) * net.out_latency
+    return (
+        np.ceil(np.log2(np.maximum(g, 1))) * net.up_latency
+        + np.ceil(np.log2(np.maximum(n, 1))) * net.out_latency
+    )
 
 
 def reduce_scatter_time(nbytes, g, n, net: Network):

@@ -32,7 +32,9 @@ class Hardware:
         return self.accelerator.hbm_bw_bytes_per_s
 
 
-def resolve_hardware(catalog: Catalog, system: str | System, *, fabric: str | None = None) -> Hardware:
+def resolve_hardware(
+    catalog: Catalog, system: str | System, *, fabric: str | None = None
+) -> Hardware:
     """The accelerator, scale-up domain and scale-out share per GPU of ``system``.
 
     Scale-out bandwidth per GPU is the system's NIC bandwidth divided by its GPUs, times the

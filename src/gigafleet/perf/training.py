@@ -183,7 +183,9 @@ def _as_index(values, choices: tuple[str, ...], field_name: str) -> np.ndarray:
     for v in flat:
         if v not in choices:
             raise GigafleetError(
-                f"unknown value {v!r}; allowed: {', '.join(choices)}", field=field_name, allowed=choices
+                f"unknown value {v!r}; allowed: {', '.join(choices)}",
+                field=field_name,
+                allowed=choices,
             )
     return np.array([choices.index(v) for v in flat], dtype=float).reshape(arr.shape)
 
@@ -283,11 +285,16 @@ def training_step(
 
     # attention block
     a_gemm = sum(
-        gemm(t, n / tp if split == 1 else n, k / tp if split == 2 else k) for n, k, split in arch.attn_gemms
+        gemm(t, n / tp if split == 1 else n, k / tp if split == 2 else k)
+        for n, k, split in arch.attn_gemms
     )
     a_core_full = t * keys_full * arch.core_flops_per_key / tp / (peak_bf16 * e_attn)
     a_core_win = t * keys_win * arch.core_flops_per_key / tp / (peak_bf16 * e_attn)
-    a_ew = ew(tsp * norm_res / 2 + t * 4.0 * arch.q_width / tp + cast * (tsp * h + t * arch.attn_out_in / tp))
+    a_ew = ew(
+        tsp * norm_res / 2
+        + t * 4.0 * arch.q_width / tp
+        + cast * (tsp * h + t * arch.attn_out_in / tp)
+    )
     cp_bytes = t * arch.kv_bytes_per_token / tp
     cp_same = g_cp >= cp
     a_cp = np.where(cp > 1, (cp - 1) * coll.p2p_time(cp_bytes, cp_same, net), 0.0)
@@ -299,7 +306,9 @@ def training_step(
     # ring attention overlaps the KV exchange with the attention compute
     core_per_layer = attn_core_f / max(arch.num_attn, 1)
     cp_exposed_f = arch.num_attn * np.maximum(0.0, a_cp - core_per_layer)
-    cp_exposed_b = arch.num_attn * np.maximum(0.0, 2 * a_cp - ATTENTION_BACKWARD_RATIO * core_per_layer)
+    cp_exposed_b = arch.num_attn * np.maximum(
+        0.0, 2 * a_cp - ATTENTION_BACKWARD_RATIO * core_per_layer
+    )
 
     # dense MLP
     m_gemm = gemm(t, (arch.mlp_mats - 1) * arch.ffn / tp, h) + gemm(t, h, arch.ffn / tp)
@@ -318,7 +327,8 @@ def training_step(
         if arch.expert_width != arch.hidden:  # LatentMoE down and up projections
             e_gemm_t = e_gemm_t + gemm(tsp, d_e, h) + gemm(tsp, h, d_e)
         s_gemm = (
-            gemm(t, (arch.mlp_mats - 1) * arch.shared_ffn / tp, h) + gemm(t, h, arch.shared_ffn / tp)
+            gemm(t, (arch.mlp_mats - 1) * arch.shared_ffn / tp, h)
+            + gemm(t, h, arch.shared_ffn / tp)
             if arch.shared_ffn
             else 0.0
         )
@@ -332,7 +342,9 @@ def training_step(
         moe_ew = ew(
             tsp * norm_res / 2
             + tsp * 16.0 * arch.num_experts
-            + tsp * arch.top_k * (shuffle + act_rw * arch.expert_ffn + cast * (d_e + arch.expert_ffn))
+            + tsp
+            * arch.top_k
+            * (shuffle + act_rw * arch.expert_ffn + cast * (d_e + arch.expert_ffn))
             + t * (act_rw * arch.shared_ffn + cast * (h + arch.shared_ffn)) / tp
         )
         a2a_bytes = tsp * arch.top_k * d_e * 2.0
@@ -358,7 +370,9 @@ def training_step(
     logit_gemm = gemm(t, v / tp, h)
     logit_ew = ew(t * v / tp * 4.0 * 3)  # FP32 logits: write, softmax read+write
     mtp = arch.mtp_layers
-    mtp_gemm = mtp * (a_gemm + (moe_gemm if arch.num_moe else m_gemm) + gemm(t, h / tp, 2 * h) + logit_gemm)
+    mtp_gemm = mtp * (
+        a_gemm + (moe_gemm if arch.num_moe else m_gemm) + gemm(t, h / tp, 2 * h) + logit_gemm
+    )
     mtp_core = mtp * a_core_full
     mtp_ew = mtp * (a_ew + (moe_ew if arch.num_moe else m_ew) + logit_ew)
 
@@ -372,7 +386,14 @@ def training_step(
         + mtp_gemm
     )
     core_f = attn_core_f + arch.num_mamba * mam_scan + mtp_core
-    ew_f = attn_ew_f + arch.num_mlp * m_ew + arch.num_moe * moe_ew + arch.num_mamba * mam_ew + logit_ew + mtp_ew
+    ew_f = (
+        attn_ew_f
+        + arch.num_mlp * m_ew
+        + arch.num_moe * moe_ew
+        + arch.num_mamba * mam_ew
+        + logit_ew
+        + mtp_ew
+    )
     tp_f = n_blocks_tp * t_tp_coll
     a2a_f = (arch.num_moe + mtp * (arch.num_moe > 0)) * moe_a2a
 
@@ -389,10 +410,18 @@ def training_step(
     # sources then use a custom layout that balances them (Megatron-Core
     # pipeline_model_parallel_layout), and we take 1/pp of everything.
     def per_stage(layers_part, last_part):
-        return np.where((pp > 1) & (not uneven_layers), layers_part / pp + last_part, (layers_part + last_part) / pp)
+        return np.where(
+            (pp > 1) & (not uneven_layers),
+            layers_part / pp + last_part,
+            (layers_part + last_part) / pp,
+        )
 
     last_f = logit_gemm + mtp_gemm + mtp_core + logit_ew + mtp_ew
-    last_b = (logit_gemm + mtp_gemm) * (1.0 if lora else 2.0) + mtp_core * ATTENTION_BACKWARD_RATIO + 2 * (logit_ew + mtp_ew)
+    last_b = (
+        (logit_gemm + mtp_gemm) * (1.0 if lora else 2.0)
+        + mtp_core * ATTENTION_BACKWARD_RATIO
+        + 2 * (logit_ew + mtp_ew)
+    )
     total_fb = gemm_f + gemm_b + core_f + core_b + ew_f + ew_b + recompute_t
     compute_mb = per_stage(total_fb - last_f - last_b, last_f + last_b)
     tp_exposed_mb = 2 * tp_f * (1 - TP_OVERLAP) / pp
@@ -458,7 +487,9 @@ def training_step(
     grads = GRAD_BYTES * (dense_gpu / g_shard + expert_gpu / g_shard_e) * trained
     optim = OPTIMIZER_BYTES * local_params * trained
     # FSDP keeps two layers gathered (current and prefetched).
-    fsdp_buf = np.where(zero == 3, 2 * WEIGHT_BYTES * params_gpu / np.maximum(arch.num_layers / pp, 1), 0.0)
+    fsdp_buf = np.where(
+        zero == 3, 2 * WEIGHT_BYTES * params_gpu / np.maximum(arch.num_layers / pp, 1), 0.0
+    )
 
     act_attn = 2.0 * (2 * h + arch.qkv_width + arch.q_width) / tp
     mlp_w = (arch.mlp_mats - 1) * arch.ffn + arch.ffn
@@ -491,9 +522,11 @@ def training_step(
     # ---- outputs -----------------------------------------------------------------------
     tokens_step = gbs * seq
     tps = tokens_step / step
-    fwd_flops_tok = arch.forward_flops_per_token(seq) if np.ndim(seq) == 0 else np.vectorize(
-        arch.forward_flops_per_token
-    )(seq)
+    fwd_flops_tok = (
+        arch.forward_flops_per_token(seq)
+        if np.ndim(seq) == 0
+        else np.vectorize(arch.forward_flops_per_token)(seq)
+    )
     model_flops_tok = fwd_flops_tok * (2.0 if lora else 3.0)
     tflops_gpu = tps * model_flops_tok / num_gpus / 1e12
     busy = np.clip(num_micro * compute_mb / step, 0, 1)
@@ -583,7 +616,9 @@ def estimate_training(
     catalog = catalog or load_catalog()
     arch_row, hw = _resolve(catalog, model, system, fabric)
     if workload not in WORKLOADS:
-        raise GigafleetError(f"unknown workload {workload!r}; allowed: {', '.join(WORKLOADS)}", field="workload")
+        raise GigafleetError(
+            f"unknown workload {workload!r}; allowed: {', '.join(WORKLOADS)}", field="workload"
+        )
     prec = _as_index(precision, PRECISIONS, "precision")
     rec = _as_index(recompute, RECOMPUTE, "recompute")
     arch = arch_costs(arch_row)
@@ -619,8 +654,18 @@ def estimate_training(
     shape = np.shape(code)
     strategy = {
         k: np.broadcast_to(np.asarray(v, dtype=float), shape)
-        for k, v in dict(tp=tp, pp=pp, cp=cp, ep=ep, vp=vp, dp=out["dp"], micro_batch=micro_batch,
-                         zero=zero, precision=prec, recompute=rec).items()
+        for k, v in dict(
+            tp=tp,
+            pp=pp,
+            cp=cp,
+            ep=ep,
+            vp=vp,
+            dp=out["dp"],
+            micro_batch=micro_batch,
+            zero=zero,
+            precision=prec,
+            recompute=rec,
+        ).items()
     }
     return TrainingEstimate(
         feasible=feasible,
@@ -656,7 +701,12 @@ def _explain(code: int, arch_row: ModelArch, hw: Hardware, env: dict[str, Any]) 
     """A one-line message for a structural constraint, with the numbers involved."""
     g = lambda k: np.asarray(env[k]).ravel()[0]  # noqa: E731
     tp, pp, cp, ep, vp = (int(g(k)) for k in ("tp", "pp", "cp", "ep", "vp"))
-    n, mb, gbs, seq = int(g("num_gpus")), int(g("micro_batch")), int(g("global_batch")), int(g("seq_len"))
+    n, mb, gbs, seq = (
+        int(g("num_gpus")),
+        int(g("micro_batch")),
+        int(g("global_batch")),
+        int(g("seq_len")),
+    )
     mp = tp * pp * cp
     dp = n // mp if mp else 0
     layers = arch_row.num_layers

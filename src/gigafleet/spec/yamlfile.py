@@ -25,7 +25,9 @@ def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
                     break
             else:
                 return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:
@@ -48,7 +50,9 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise GigafleetError(f"malformed YAML: {where}{getattr(exc, 'problem', exc)}", file=str(path)) from None
+        raise GigafleetError(
+            f"malformed YAML: {where}{getattr(exc, 'problem', exc)}", file=str(path)
+        ) from None
     if not isinstance(data, dict):
         raise GigafleetError("expected a mapping of fields at the top level", file=str(path))
     return validate_model(data, model, source=str(path), node=node)

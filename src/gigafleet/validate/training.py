@@ -187,7 +187,9 @@ def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
         vp = 1
         if pp > 1 and study.interleaved:
             vp = max(layers // int(pp), 1)
-            assumed.append(f"vp={vp} (interleaved schedule, degree not printed: one layer per virtual stage)")
+            assumed.append(
+                f"vp={vp} (interleaved schedule, degree not printed: one layer per virtual stage)"
+            )
     fsdp = _num(row.get("fsdp"))
     zero = 3 if fsdp and fsdp > 0 else study.zero
     precision, why = _precision(row.get("precision"))
@@ -222,7 +224,9 @@ def sc21_flops_per_token(model, seq: float) -> float:
     return 96.0 * l_ * h * h * (1 + seq / (6 * h) + v / (16 * l_ * h))
 
 
-def predict_row(catalog: Catalog, row: dict[str, str], *, calibration: dict | None = None) -> dict[str, Any]:
+def predict_row(
+    catalog: Catalog, row: dict[str, str], *, calibration: dict | None = None
+) -> dict[str, Any]:
     """Predicted tokens/s per GPU, TFLOP/s per GPU, MFU and step time of one row."""
     r = resolve_row(catalog, row)
     hw = resolve_hardware(catalog, r["system"])
@@ -230,6 +234,7 @@ def predict_row(catalog: Catalog, row: dict[str, str], *, calibration: dict | No
         catalog = Catalog(tables=catalog.tables, calibration={"training": calibration})
     eff = efficiency_for(catalog, hw.generation)
     arch = arch_costs(r["model"])
+
     # A published run fitted in memory. When ours says it does not without recomputation,
     # the source must have recomputed: take the cheapest level that fits (and say so).
     def run(level: int) -> dict[str, Any]:
@@ -396,13 +401,18 @@ def fit_calibration(
         return float(np.median(errs))
 
     phi = (math.sqrt(5) - 1) / 2
-    order = sorted(params, key=lambda k: (k[0] != "gemm_efficiency", PRECISIONS.index(k[2]) if len(k) > 2 else 0))
+    order = sorted(
+        params,
+        key=lambda k: (k[0] != "gemm_efficiency", PRECISIONS.index(k[2]) if len(k) > 2 else 0),
+    )
     for _ in range(3):
         for key in order:
             lo, hi = bounds[key[0]]
             for _ in range(40):
                 a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
-                if loss(setting(cal, key, a), params[key]) < loss(setting(cal, key, b), params[key]):
+                if loss(setting(cal, key, a), params[key]) < loss(
+                    setting(cal, key, b), params[key]
+                ):
                     hi = b
                 else:
                     lo = a

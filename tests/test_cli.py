@@ -1,0 +1,177 @@
+"""End to end: the CLI on the shipped example and on bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def gf(*args, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "gigafleet", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def assert_user_error(p, *needles):
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "Traceback" not in p.stderr
+    text = " ".join((p.stderr + p.stdout).split())  # rich wraps long lines
+    for n in needles:
+        assert n in text, text
+
+
+def test_train_shipped_example_json():
+    p = gf("train", "--config", "examples/llama3.1-405b-h100.yaml", "--json")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["feasible"] and r["model"] == "llama3.1-405b" and r["num_gpus"] == 16384
+    for key in (
+        "step_time_s",
+        "tokens_per_s",
+        "tokens_per_s_per_gpu",
+        "model_tflops_per_gpu",
+        "mfu",
+        "memory_gib_per_gpu",
+        "breakdown_s",
+        "power_w_per_gpu",
+        "energy_j_per_step",
+        "time_to_train_s",
+    ):
+        assert key in r
+    assert r["strategy"]["dp"] == 128
+    assert sum(r["breakdown_s"].values()) == pytest.approx(r["step_time_s"], rel=1e-9)
+
+
+def test_train_table_and_option_override():
+    p = gf(
+        "train",
+        "--config",
+        "examples/llama3.1-405b-h100.yaml",
+        "--precision",
+        "bf16",
+        "--tokens",
+        "1e12",
+    )
+    assert p.returncode == 0, p.stderr
+    assert (
+        "tokens/s per GPU" in p.stdout
+        and "Where the step goes" in p.stdout
+        and "time to train" in p.stdout
+    )
+
+
+def test_train_without_config():
+    p = gf(
+        "train",
+        "--model",
+        "LLAMA3_8B",
+        "--system",
+        "DGX-H100",
+        "--gpus",
+        "8",
+        "--precision",
+        "fp8",
+        "--json",
+    )
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["model"] == "llama3-8b"
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (
+            ["--model", "llama3.1-450b", "--system", "dgx-h100", "--gpus", "8"],
+            ["unknown model 'llama3.1-450b'", "did you mean", "llama3.1-405b"],
+        ),
+        (
+            ["--model", "llama3-8b", "--system", "dgx-h1000", "--gpus", "8"],
+            ["unknown system 'dgx-h1000'", "dgx-h100"],
+        ),
+        (
+            ["--model", "llama3-70b", "--system", "dgx-h100", "--gpus", "64", "--tp", "3"],
+            ["tp x pp x cp = 3 x 1 x 1 = 3 must divide num_gpus = 64"],
+        ),
+        (
+            ["--model", "llama3-70b", "--system", "dgx-h100", "--gpus", "48", "--pp", "3"],
+            ["must divide the 80 layers"],
+        ),
+        (
+            ["--model", "llama3-70b", "--system", "dgx-h100", "--gpus", "-8"],
+            ["num_gpus", "greater than 0"],
+        ),
+        (
+            ["--model", "llama3-70b", "--system", "dgx-h100", "--gpus", "8", "--precision", "fp16"],
+            ["precision", "'bf16', 'fp8' or 'fp4'"],
+        ),
+        (
+            ["--model", "llama3-70b", "--system", "dgx-h100", "--gpus", "8", "--precision", "fp4"],
+            ["not supported by h100-sxm", "allowed: bf16, fp8"],
+        ),
+        (["--model", "llama3-70b", "--system", "dgx-h100"], ["num_gpus", "Field required"]),
+    ],
+)
+def test_train_bad_input(args, needles):
+    assert_user_error(gf("train", *args), *needles)
+
+
+def test_train_bad_config_names_line_and_field(tmp_path):
+    f = tmp_path / "job.yaml"
+    f.write_text("model: llama3-70b\nsystem: dgx-h100\nnum_gpus: 64\ntensor_parallel: 8\n")
+    assert_user_error(
+        gf("train", "--config", str(f)), f"{f}:4", "tensor_parallel", "unknown field", "tp"
+    )
+    f.write_text("model: llama3-70b\nsystem: dgx-h100\nnum_gpus: 64\ntp: [8\n")
+    assert_user_error(gf("train", "--config", str(f)), "malformed YAML", "line 5")
+
+
+def test_bad_catalog_overlay(tmp_path):
+    f = tmp_path / "cat.yaml"
+    f.write_text("accelerators:\n  - name: h100-sxm\n    hbm: 96\n")
+    p = gf(
+        "train", "--model", "llama3-8b", "--system", "dgx-h100", "--gpus", "8", "--catalog", str(f)
+    )
+    assert_user_error(p, str(f), "accelerators[h100-sxm].hbm", "unknown field", "hbm_gib")
+
+
+def test_catalog_list_and_show():
+    p = gf("catalog", "list", "systems", "--json")
+    assert p.returncode == 0 and "gb300-nvl72" in json.loads(p.stdout)["systems"]
+    p = gf("catalog", "show", "H100 SXM5", "--json")
+    row = json.loads(p.stdout)
+    assert row["name"] == "h100-sxm" and row["source"]
+    assert_user_error(gf("catalog", "show", "h1000"), "unknown catalog entry 'h1000'")
+    assert_user_error(gf("catalog", "list", "gpus"), "unknown catalog table 'gpus'")
+
+
+def test_validate_training_json_shape():
+    p = gf("validate", "training", "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    for key in ("num_rows", "num_predicted", "median_abs_error_pct", "p90_abs_error_pct"):
+        assert key in d["summary"]
+    row = d["rows"][0]
+    for key in ("row_id", "metric", "measured", "predicted", "error_pct", "skipped_reason"):
+        assert key in row
+
+
+def test_validate_training_other_csv(tmp_path):
+    src = (ROOT / "src/gigafleet/validate/data/training_runs.csv").read_text().splitlines()
+    f = tmp_path / "mine.csv"
+    f.write_text("\n".join(src[:4]) + "\n")
+    d = json.loads(gf("validate", "training", "--data", str(f), "--json").stdout)
+    assert d["summary"]["num_rows"] == 3
+    bad = tmp_path / "bad.csv"
+    bad.write_text("row_id,model\nX,llama3-8b\n")
+    assert_user_error(gf("validate", "training", "--data", str(bad)), "missing columns", str(bad))
+    assert_user_error(
+        gf("validate", "training", "--data", str(tmp_path / "nope.csv")), "cannot read"
+    )

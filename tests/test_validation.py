@@ -1,0 +1,86 @@
+"""Validation against published training measurements (shared/groundtruth/training_runs.csv).
+
+The issue's targets: at least 90% of rows predicted, median absolute error at most 10%,
+p90 at most 25%. What is met is asserted; what is not is an xfail(strict) test, so the day
+the model meets it the suite says so.
+"""
+
+import numpy as np
+import pytest
+
+from gigafleet.validate.report import error_stats
+from gigafleet.validate.training import fit_calibration, validate_training
+
+
+@pytest.fixture(scope="module")
+def validation(catalog):
+    return validate_training(catalog=catalog)
+
+
+def _errors(rows, pred):
+    return [r.error_pct for r in rows if r.error_pct is not None and pred(r)]
+
+
+def test_predicts_at_least_90_percent_of_rows(validation):
+    rows, summary = validation
+    assert summary["num_rows"] == len(rows) >= 150
+    assert summary["num_predicted"] / summary["num_rows"] >= 0.9
+    for r in rows:
+        assert (r.error_pct is None) == (r.skipped_reason is not None)
+
+
+def test_held_out_rows_are_reported_separately(validation):
+    rows, summary = validation
+    fitted = [r for r in rows if r.fitted]
+    assert 0 < len(fitted) < len(rows) / 5  # calibration sees few rows
+    assert set(summary["by_calibration"]) == {"fitted", "held_out"}
+    assert summary["by_calibration"]["held_out"]["num"] == len(rows) - len(fitted)
+
+
+def test_dense_models_meet_the_targets_on_held_out_rows(validation):
+    rows, _ = validation
+    e = error_stats(_errors(rows, lambda r: not r.fitted and r.details["kind"] == "dense"))
+    assert e["num"] >= 60
+    assert e["median_abs_error_pct"] <= 10
+    assert e["p90_abs_error_pct"] <= 25
+
+
+def test_unfitted_hardware_carries_from_specs(validation):
+    """DGX-B200 has no calibration rows: dense models there are predicted from its specs."""
+    rows, _ = validation
+    e = error_stats(
+        _errors(rows, lambda r: r.details["system"] == "dgx-b200" and r.details["kind"] == "dense")
+    )
+    assert e["num"] >= 4
+    assert e["median_abs_error_pct"] <= 10
+
+
+def test_overall_median_within_15_percent(validation):
+    _, summary = validation
+    assert summary["median_abs_error_pct"] <= 15
+
+
+@pytest.mark.xfail(strict=True, reason="MoE and hybrid rows miss: see the closing note of issue 2")
+def test_overall_targets(validation):
+    _, summary = validation
+    assert summary["median_abs_error_pct"] <= 10
+    assert summary["p90_abs_error_pct"] <= 25
+
+
+def test_refit_reproduces_the_shipped_constants(catalog):
+    shipped = catalog.calibration["training"]
+    refit = fit_calibration(catalog=catalog)
+    for gen, values in shipped["gemm_efficiency"].items():
+        for prec, v in values.items():
+            assert refit["gemm_efficiency"][gen][prec] == pytest.approx(v, abs=2e-3), (gen, prec)
+    assert refit["ssd_memory_efficiency"] == pytest.approx(
+        shipped["ssd_memory_efficiency"], abs=2e-3
+    )
+
+
+def test_calibration_constants_are_physical(catalog):
+    cal = catalog.calibration["training"]
+    values = [v for g in cal["gemm_efficiency"].values() for v in g.values()]
+    assert all(0.2 < v < 0.9 for v in values)
+    assert 0 < cal["ssd_memory_efficiency"] <= 1
+    assert np.isfinite(values).all()
