@@ -99,6 +99,16 @@ def train(
     recompute: Annotated[
         str | None, typer.Option(help="Activation recomputation: none, selective, full [none].")
     ] = None,
+    offload: Annotated[
+        float | None,
+        typer.Option(help="Fraction of layers whose activations go to host memory [0]."),
+    ] = None,
+    ep_overlap: Annotated[
+        bool | None,
+        typer.Option(
+            "--ep-overlap", help="Hide MoE all-to-all behind another micro-batch's compute."
+        ),
+    ] = None,
     workload: Annotated[str | None, typer.Option(help="pretrain, sft or lora [pretrain].")] = None,
     fabric: Annotated[
         str | None, typer.Option(help="Scale-out fabric instead of the system's default.")
@@ -124,7 +134,7 @@ def train(
     given = dict(
         model=model, system=system, num_gpus=gpus, seq_len=seq_len, global_batch=global_batch,
         tp=tp, pp=pp, cp=cp, ep=ep, vp=vp, micro_batch=micro_batch, precision=precision,
-        zero=zero, recompute=recompute, workload=workload, fabric=fabric, train_tokens=tokens,
+        zero=zero, recompute=recompute, offload=offload, ep_overlap=ep_overlap, workload=workload, fabric=fabric, train_tokens=tokens,
         uneven_layers=uneven_layers,
     )  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
@@ -137,7 +147,7 @@ def train(
         job.model, job.system, num_gpus=job.num_gpus, seq_len=job.seq_len,
         global_batch=job.global_batch, tp=job.tp, pp=job.pp, cp=job.cp, ep=job.ep, vp=job.vp,
         micro_batch=job.micro_batch, precision=job.precision, zero=job.zero,
-        recompute=job.recompute, workload=job.workload, fabric=job.fabric,
+        recompute=job.recompute, offload=job.offload, ep_overlap=job.ep_overlap, workload=job.workload, fabric=job.fabric,
         train_tokens=job.train_tokens, catalog=cat, strict=True, uneven_layers=job.uneven_layers,
     )  # fmt: skip
     result = training_summary(est)
@@ -149,7 +159,13 @@ def train(
 
 def training_summary(est) -> dict[str, Any]:
     """Scalars of a single-strategy estimate, for printing or JSON."""
-    s = {k: int(v) for k, v in est.strategy.items() if k not in ("precision", "recompute")}
+    s = {
+        k: int(v)
+        for k, v in est.strategy.items()
+        if k not in ("precision", "recompute", "offload", "ep_overlap")
+    }
+    s["offload"] = float(est.strategy["offload"])
+    s["ep_overlap"] = bool(est.strategy["ep_overlap"])
     from gigafleet.perf.training import PRECISIONS, RECOMPUTE
 
     s["precision"] = PRECISIONS[int(est.strategy["precision"])]

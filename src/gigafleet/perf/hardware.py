@@ -18,6 +18,7 @@ class Hardware:
     gpus_per_system: int
     net: Network
     fabric: str
+    host_link_bw: float  # bytes/s per GPU per direction between host memory and HBM
 
     @property
     def generation(self) -> str:
@@ -48,6 +49,11 @@ def resolve_hardware(
     out_bw = nic.bw_bytes_per_s * sysrow.num_nics / sysrow.num_gpus * fab.bw_efficiency
     # The scale-up bandwidth per GPU is the lower of what the GPU and the domain offer.
     up_bw = min(acc.scaleup_bw_bytes_per_s, up.bw_bytes_per_s) * NVLINK_RING_EFFICIENCY
+    host = catalog.host_of(sysrow)
+    # PCIe gives each GPU its own link; NVLink-C2C is one link per CPU, shared by its GPUs.
+    host_bw = host.gpu_link_bw_gbps_per_dir * 1e9
+    if host.gpu_link == "nvlink-c2c":
+        host_bw *= sysrow.num_hosts / sysrow.num_gpus
     net = Network(
         domain_size=up.num_gpus,
         up_bw=up_bw,
@@ -63,4 +69,5 @@ def resolve_hardware(
         gpus_per_system=sysrow.num_gpus,
         net=net,
         fabric=fab.name,
+        host_link_bw=host_bw,
     )

@@ -89,6 +89,7 @@ REASONS = {
     10: "the accelerator does not support this precision",
     11: "does not fit in GPU memory",
     12: "degrees must be positive integers",
+    13: "offload must be a fraction of the layers, 0 to 1",
 }
 
 
@@ -207,6 +208,8 @@ def training_step(
     precision,
     zero,
     recompute,
+    offload=0.0,
+    ep_overlap=0.0,
     lora: bool = False,
     uneven_layers: bool = False,
 ) -> dict[str, Any]:
@@ -214,13 +217,16 @@ def training_step(
 
     ``precision`` and ``recompute`` are indices into :data:`PRECISIONS` and :data:`RECOMPUTE`;
     ``zero`` is the ZeRO stage (0 plain data parallel, 1 distributed optimizer, 2 also
-    gradients, 3 FSDP). Returns a dict of arrays (see :class:`TrainingEstimate`).
+    gradients, 3 FSDP); ``offload`` the fraction of layers whose saved activations go to host
+    memory; ``ep_overlap`` (0/1) hides MoE all-to-all behind another micro-batch's compute.
+    Returns a dict of arrays (see :class:`TrainingEstimate`).
     """
     f = np.asarray
     num_gpus, tp, pp, cp, ep, vp = (f(x, dtype=float) for x in (num_gpus, tp, pp, cp, ep, vp))
     mb, gbs, seq = (f(x, dtype=float) for x in (micro_batch, global_batch, seq_len))
     prec = f(precision, dtype=float)
     zero, rec = f(zero, dtype=float), f(recompute, dtype=float)
+    offload, ep_overlap = f(offload, dtype=float), f(ep_overlap, dtype=float)
     acc, net = hw.accelerator, hw.net
     bw = hw.hbm_bw
     h = float(arch.hidden)
@@ -229,7 +235,11 @@ def training_step(
     model_par = tp * pp * cp
     dp = np.floor(num_gpus / np.maximum(model_par, 1))
     num_micro = gbs / np.maximum(dp * mb, 1)
-    code = np.zeros(np.broadcast(num_gpus, tp, pp, cp, ep, vp, mb, gbs, seq, prec, zero, rec).shape)
+    code = np.zeros(
+        np.broadcast(
+            num_gpus, tp, pp, cp, ep, vp, mb, gbs, seq, prec, zero, rec, offload, ep_overlap
+        ).shape
+    )
 
     def flag(cond, c):
         nonlocal code
@@ -254,6 +264,7 @@ def training_step(
     supported = np.array([acc.dense_flops(p) is not None for p in PRECISIONS])
     pidx = np.clip(prec, 0, 2).astype(int)
     flag(~supported[pidx], 10)
+    flag((offload < 0) | (offload > 1), 13)
 
     peaks = np.array([acc.dense_flops(p) or acc.dense_flops("bf16") for p in PRECISIONS])
     peak = peaks[pidx]
@@ -426,7 +437,13 @@ def training_step(
     compute_mb = per_stage(total_fb - last_f - last_b, last_f + last_b)
     tp_exposed_mb = 2 * tp_f * (1 - TP_OVERLAP) / pp
     cp_exposed_mb = (cp_exposed_f + cp_exposed_b) / pp
-    ep_exposed_mb = 2 * a2a_f / pp
+    # MoE all-to-all, forward and backward. With overlap (Megatron-Core
+    # overlap_moe_expert_parallel_comm with delay_wgrad_compute) it hides behind the layer's
+    # weight-gradient GEMMs, which are deferred to run alongside it: one GEMM pass of the
+    # layer. What is longer stays exposed.
+    n_moe_a2a = arch.num_moe + mtp * (arch.num_moe > 0)
+    ep_hidden = n_moe_a2a * np.maximum(0.0, 2 * moe_a2a - (a_gemm + moe_gemm))
+    ep_exposed_mb = np.where(ep_overlap > 0, ep_hidden, 2 * a2a_f) / pp
     p2p = coll.p2p_time(tsp * h * 2.0, False, net)  # stage boundary, scatter-gather over SP
     chunk = compute_mb / vp
     pp_exposed_mb = np.where(pp > 1, 2 * vp * np.maximum(0.0, p2p - chunk / 2), 0.0)
@@ -466,7 +483,40 @@ def training_step(
     # FSDP gathers weights for forward and backward and scatters gradients every micro-batch.
     fsdp_mb = np.where(zero == 3, np.maximum(0.0, 2 * ag_w + rs - (fwd_mb + bwd_mb)), 0.0)
 
-    t_mb = compute_mb + tp_exposed_mb + cp_exposed_mb + ep_exposed_mb + pp_exposed_mb + fsdp_mb
+    act_attn = 2.0 * (2 * h + arch.qkv_width + arch.q_width) / tp
+    mlp_w = (arch.mlp_mats - 1) * arch.ffn + arch.ffn
+    act_mlp = 2.0 * (2 * h + mlp_w) / tp
+    act_moe = 2.0 * (
+        2 * h / tp
+        + arch.top_k * (2 * arch.expert_width + arch.mlp_mats * arch.expert_ffn) / tp
+        + arch.mlp_mats * arch.shared_ffn / tp
+    )
+    act_mamba = 2.0 * (2 * h + arch.mamba_in_width + 2 * arch.mamba_inner) / tp
+    act_tok = (
+        arch.num_attn * act_attn
+        + arch.num_mlp * act_mlp
+        + arch.num_moe * act_moe
+        + arch.num_mamba * act_mamba
+        + mtp * (act_attn + (act_moe if arch.num_moe else act_mlp))
+    )
+    full_tok = 2.0 * h / tp * (arch.num_layers + mtp)
+    # FP8/FP4 recipes keep the saved GEMM inputs in low precision (Transformer Engine), about
+    # half of the saved bytes: estimate.
+    act_tok = act_tok * np.where(pidx > 0, 0.75, 1.0)
+    act_tok = np.where(rec == 2, full_tok, np.where(rec == 1, act_tok * 0.7, act_tok))
+    act_mb_bytes = act_tok / pp * t  # saved activations of one micro-batch on this stage
+    # Activation offload: the saved activations of ``offload`` of the layers go to host memory
+    # in the forward pass and come back in the backward pass, behind the compute.
+    offload_mb = np.maximum(0.0, 2 * offload * act_mb_bytes / hw.host_link_bw - compute_mb)
+    t_mb = (
+        compute_mb
+        + tp_exposed_mb
+        + cp_exposed_mb
+        + ep_exposed_mb
+        + pp_exposed_mb
+        + fsdp_mb
+        + offload_mb
+    )
     t_mb = t_mb + recompute_comm / pp
     bubble = (pp - 1) / vp * t_mb
 
@@ -491,29 +541,8 @@ def training_step(
         zero == 3, 2 * WEIGHT_BYTES * params_gpu / np.maximum(arch.num_layers / pp, 1), 0.0
     )
 
-    act_attn = 2.0 * (2 * h + arch.qkv_width + arch.q_width) / tp
-    mlp_w = (arch.mlp_mats - 1) * arch.ffn + arch.ffn
-    act_mlp = 2.0 * (2 * h + mlp_w) / tp
-    act_moe = 2.0 * (
-        2 * h / tp
-        + arch.top_k * (2 * arch.expert_width + arch.mlp_mats * arch.expert_ffn) / tp
-        + arch.mlp_mats * arch.shared_ffn / tp
-    )
-    act_mamba = 2.0 * (2 * h + arch.mamba_in_width + 2 * arch.mamba_inner) / tp
-    act_tok = (
-        arch.num_attn * act_attn
-        + arch.num_mlp * act_mlp
-        + arch.num_moe * act_moe
-        + arch.num_mamba * act_mamba
-        + mtp * (act_attn + (act_moe if arch.num_moe else act_mlp))
-    )
-    full_tok = 2.0 * h / tp * (arch.num_layers + mtp)
-    # FP8/FP4 recipes keep the saved GEMM inputs in low precision (Transformer Engine), about
-    # half of the saved bytes: estimate.
-    act_tok = act_tok * np.where(pidx > 0, 0.75, 1.0)
-    act_tok = np.where(rec == 2, full_tok, np.where(rec == 1, act_tok * 0.7, act_tok))
     in_flight = np.where(pp > 1, np.minimum(pp, num_micro) * (1 + (pp - 1) / (pp * vp)), 1.0)
-    acts = act_tok / pp * t * in_flight
+    acts = act_mb_bytes * in_flight * (1 - offload)
     logits_mem = t * v / tp * 4.0 * 2
     reserved = RESERVED_FIXED_BYTES + RESERVED_FRACTION * hw.hbm_bytes
     memory = weights + grads + optim + fsdp_buf + acts + logits_mem + reserved
@@ -543,6 +572,7 @@ def training_step(
         "pp_comm_s": num_micro * pp_exposed_mb,
         "dp_comm_s": dp_exposed + num_micro * fsdp_mb,
         "bubble_s": bubble,
+        "offload_s": num_micro * offload_mb,
         "optimizer_s": t_opt,
     }
     return {
@@ -584,6 +614,8 @@ def estimate_training(
     precision="bf16",
     zero=1,
     recompute="none",
+    offload=0.0,
+    ep_overlap=False,
     workload: str = "pretrain",
     fabric: str | None = None,
     train_tokens: float | None = None,
@@ -604,6 +636,8 @@ def estimate_training(
         precision: ``bf16``, ``fp8`` or ``fp4`` (GEMM precision; attention stays BF16).
         zero: 0 plain data parallel, 1 distributed optimizer (ZeRO-1), 2 ZeRO-2, 3 FSDP.
         recompute: ``none``, ``selective`` or ``full`` activation recomputation.
+        offload: fraction of layers whose saved activations are offloaded to host memory.
+        ep_overlap: hide MoE all-to-all behind the compute of another micro-batch.
         workload: ``pretrain``, ``sft`` (full fine-tune: same cost) or ``lora`` (frozen base).
         fabric: scale-out fabric name to use instead of the system's default.
         train_tokens: when given, ``time_to_train_s`` is filled in.
@@ -639,6 +673,8 @@ def estimate_training(
         precision=prec,
         zero=zero,
         recompute=rec,
+        offload=offload,
+        ep_overlap=np.asarray(ep_overlap, dtype=float),
         lora=workload == "lora",
         uneven_layers=uneven_layers,
     )
@@ -665,6 +701,8 @@ def estimate_training(
             zero=zero,
             precision=prec,
             recompute=rec,
+            offload=offload,
+            ep_overlap=ep_overlap,
         ).items()
     }
     return TrainingEstimate(
@@ -725,5 +763,6 @@ def _explain(code: int, arch_row: ModelArch, hw: Hardware, env: dict[str, Any]) 
         9: f"ep = {ep} needs a MoE model; {arch_row.name} is dense",
         10: f"precision not supported by {hw.accelerator.name}; allowed: {allowed_prec}",
         12: "parallel degrees, micro_batch, global_batch, seq_len and num_gpus must be positive integers",
+        13: f"offload = {g('offload')} must be a fraction of the layers, 0 to 1",
     }
     return msgs.get(code, REASONS.get(code, "invalid strategy"))

@@ -29,6 +29,13 @@ class TrainingJob(BaseModel):
     precision: Literal["bf16", "fp8", "fp4"] = "bf16"
     zero: Literal[0, 1, 2, 3] = 1
     recompute: Literal["none", "selective", "full"] = "none"
+    offload: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="fraction of layers whose activations go to host memory",
+    )
+    ep_overlap: bool = False
     workload: Literal["pretrain", "sft", "lora"] = "pretrain"
     fabric: str | None = None
     train_tokens: float | None = Field(default=None, gt=0)

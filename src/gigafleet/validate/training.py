@@ -14,6 +14,7 @@ What a source leaves out is filled in per study, and each row lists what was ass
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
 import re
@@ -130,6 +131,46 @@ def _precision(cell: str | None) -> tuple[str, str | None]:
     return "fp8", "precision not printed; source footnote describes FP8 recipes"
 
 
+def _precision_label(cell: str | None) -> str:
+    """The table's precision label, normalised to bf16, fp8-cs, mxfp8 or nvfp4."""
+    text = (cell or "").upper().split(" (")[0]
+    if "FP4" in text:
+        return "nvfp4"
+    if "MX" in text:
+        return "mxfp8"
+    if "BF16" in text or "FP16" in text:
+        return "bf16"
+    return "fp8-cs"
+
+
+RECIPES = Path(__file__).parent / "data" / "megatron_bridge_recipes.yaml"
+
+
+@functools.lru_cache(maxsize=1)
+def _recipes() -> tuple[dict[str, Any], ...]:
+    import yaml
+
+    return tuple(yaml.safe_load(RECIPES.read_text()))
+
+
+def recipe_settings(model: str, system: str, row: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Settings from the sourced benchmark recipes that match a row (later entries win)."""
+    label = _precision_label(row.get("precision"))
+    release = row.get("framework_release") or ""
+    settings: dict[str, Any] = {}
+    sources: list[str] = []
+    for e in _recipes():
+        if e["model"] not in (model, "any") or e["system"] not in (system, "any"):
+            continue
+        if e["precision"] not in (label, "any"):
+            continue
+        if "releases" in e and not any(release.startswith(r) for r in e["releases"]):
+            continue
+        settings.update({k: e[k] for k in ("recompute", "offload", "ep_overlap") if k in e})
+        sources.append(e["source"])
+    return settings, sources
+
+
 def _workload(cell: str | None) -> str:
     text = (cell or "").lower()
     if "lora" in text:
@@ -195,6 +236,11 @@ def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
     precision, why = _precision(row.get("precision"))
     if why:
         assumed.append(f"precision={precision} ({why})")
+    recipe, recipe_sources = (
+        recipe_settings(model.name, system, row) if "Megatron-Bridge" in (row.get("study") or "") else ({}, [])
+    )
+    for k, v in recipe.items():
+        assumed.append(f"{k}={v} (benchmark recipe)")
     return {
         "model": model,
         "system": system,
@@ -209,7 +255,10 @@ def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
         "seq_len": seq,
         "precision": precision,
         "zero": zero,
-        "recompute": study.recompute,
+        "recompute": recipe.get("recompute", study.recompute),
+        "offload": recipe.get("offload", 0.0),
+        "ep_overlap": bool(recipe.get("ep_overlap", False)),
+        "recipe_sources": recipe_sources,
         "workload": _workload(row.get("workload")),
         "uneven_layers": uneven,
         "flops_convention": study.flops_convention,
@@ -254,6 +303,8 @@ def predict_row(
             precision=PRECISIONS.index(r["precision"]),
             zero=r["zero"],
             recompute=level,
+            offload=r["offload"],
+            ep_overlap=float(r["ep_overlap"]),
             lora=r["workload"] == "lora",
             uneven_layers=r["uneven_layers"],
         )
