@@ -48,3 +48,17 @@ def test_all_to_all_bottleneck():
 def test_group_layout_strides():
     g, n = c.group_layout(np.array([8, 64, 4]), np.array([1, 8, 4]), 8)
     assert list(g) == [8, 1, 2] and list(n) == [1, 64, 2]
+
+
+def test_moe_dispatch_dedup_counts_remote_domains():
+    s, k = 1e6, 8
+    # 64 ranks in 8 domains: plain all-to-all sends k * 7/8 copies off-domain per token,
+    # node-aware dispatch one per remote domain hit: 7 * (1 - (7/8)^8)
+    plain = c.moe_dispatch_time(s, k, 8.0, 8.0, NET)
+    dedup = c.moe_dispatch_time(s, k, 8.0, 8.0, NET, dedup=True)
+    assert plain == pytest.approx(s * k * 7 / 8 / 50e9)
+    assert dedup == pytest.approx(s * 7 * (1 - (7 / 8) ** 8) / 50e9)
+    # inside one domain dedup changes nothing
+    assert c.moe_dispatch_time(s, k, 8.0, 1.0, NET, dedup=True) == pytest.approx(
+        c.moe_dispatch_time(s, k, 8.0, 1.0, NET)
+    )

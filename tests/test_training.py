@@ -176,3 +176,39 @@ def test_fabric_choice_matters_when_data_parallel_crosses_nodes():
 def test_time_to_train():
     e = est(tp=8, pp=1, train_tokens=1e12)
     assert float(e.time_to_train_s) == pytest.approx(1e12 / e.item("tokens_per_s"))
+
+
+def test_activation_offload_saves_memory_and_costs_host_bandwidth():
+    kw = dict(model="llama3-70b", num_gpus=64, tp=1, pp=1, zero=3, micro_batch=2)
+    none = est(system="gb200-nvl72", **kw)
+    half = est(system="gb200-nvl72", offload=0.5, **kw)
+    assert half.item("memory_bytes_per_gpu") < none.item("memory_bytes_per_gpu") - 50 * GiB
+    # Grace's NVLink-C2C moves activations far faster than an x86 host's PCIe link
+    x86 = est(system="dgx-b200", offload=1.0, **kw)
+    grace = est(system="gb200-nvl72", offload=1.0, **kw)
+    assert x86.item("offload_s") > grace.item("offload_s")
+    with pytest.raises(GigafleetError, match="offload = 1.5 must be a fraction"):
+        est(offload=1.5, tp=8, strict=True)
+
+
+def test_moe_all_to_all_overlap_and_dedup():
+    kw = dict(
+        model="deepseek-v3",
+        system="dgx-h100",
+        num_gpus=1024,
+        tp=2,
+        pp=8,
+        vp=4,
+        ep=64,
+        seq_len=4096,
+        global_batch=8192,
+        uneven_layers=True,
+        recompute="selective",
+    )
+    plain = est(**kw)
+    overlap = est(ep_overlap=True, **kw)
+    dedup = est(ep_dispatcher="dedup", **kw)
+    assert overlap.item("ep_comm_s") < plain.item("ep_comm_s")
+    assert dedup.item("ep_comm_s") < plain.item("ep_comm_s")
+    with pytest.raises(GigafleetError, match="allowed: alltoall, dedup"):
+        est(ep_dispatcher="deepep", **kw)

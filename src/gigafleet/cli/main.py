@@ -109,6 +109,10 @@ def train(
             "--ep-overlap", help="Hide MoE all-to-all behind another micro-batch's compute."
         ),
     ] = None,
+    ep_dispatcher: Annotated[
+        str | None,
+        typer.Option(help="MoE dispatch: alltoall, or dedup (DeepEP/HybridEP) [alltoall]."),
+    ] = None,
     workload: Annotated[str | None, typer.Option(help="pretrain, sft or lora [pretrain].")] = None,
     fabric: Annotated[
         str | None, typer.Option(help="Scale-out fabric instead of the system's default.")
@@ -134,7 +138,7 @@ def train(
     given = dict(
         model=model, system=system, num_gpus=gpus, seq_len=seq_len, global_batch=global_batch,
         tp=tp, pp=pp, cp=cp, ep=ep, vp=vp, micro_batch=micro_batch, precision=precision,
-        zero=zero, recompute=recompute, offload=offload, ep_overlap=ep_overlap, workload=workload, fabric=fabric, train_tokens=tokens,
+        zero=zero, recompute=recompute, offload=offload, ep_overlap=ep_overlap, ep_dispatcher=ep_dispatcher, workload=workload, fabric=fabric, train_tokens=tokens,
         uneven_layers=uneven_layers,
     )  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
@@ -147,7 +151,7 @@ def train(
         job.model, job.system, num_gpus=job.num_gpus, seq_len=job.seq_len,
         global_batch=job.global_batch, tp=job.tp, pp=job.pp, cp=job.cp, ep=job.ep, vp=job.vp,
         micro_batch=job.micro_batch, precision=job.precision, zero=job.zero,
-        recompute=job.recompute, offload=job.offload, ep_overlap=job.ep_overlap, workload=job.workload, fabric=job.fabric,
+        recompute=job.recompute, offload=job.offload, ep_overlap=job.ep_overlap, ep_dispatcher=job.ep_dispatcher, workload=job.workload, fabric=job.fabric,
         train_tokens=job.train_tokens, catalog=cat, strict=True, uneven_layers=job.uneven_layers,
     )  # fmt: skip
     result = training_summary(est)
@@ -159,15 +163,16 @@ def train(
 
 def training_summary(est) -> dict[str, Any]:
     """Scalars of a single-strategy estimate, for printing or JSON."""
+    from gigafleet.perf.training import DISPATCHERS, PRECISIONS, RECOMPUTE
+
     s = {
         k: int(v)
         for k, v in est.strategy.items()
-        if k not in ("precision", "recompute", "offload", "ep_overlap")
+        if k not in ("precision", "recompute", "offload", "ep_overlap", "ep_dispatcher")
     }
+    s["ep_dispatcher"] = DISPATCHERS[int(est.strategy["ep_dispatcher"])]
     s["offload"] = float(est.strategy["offload"])
     s["ep_overlap"] = bool(est.strategy["ep_overlap"])
-    from gigafleet.perf.training import PRECISIONS, RECOMPUTE
-
     s["precision"] = PRECISIONS[int(est.strategy["precision"])]
     s["recompute"] = RECOMPUTE[int(est.strategy["recompute"])]
     step = est.item("step_time_s")

@@ -104,3 +104,25 @@ def p2p_time(nbytes, same_domain, net: Network):
     return np.where(
         same_domain, nbytes / net.up_bw + net.up_latency, nbytes / net.out_bw + net.out_latency
     )
+
+
+def moe_dispatch_time(nbytes_per_copy, top_k, g, n, net: Network, *, dedup=False):
+    """MoE token dispatch (or combine): each token goes to ``top_k`` experts spread evenly
+    over an expert-parallel group of ``g`` ranks per domain in ``n`` domains.
+
+    Plain all-to-all sends one copy per expert. Node-aware dispatchers (DeepEP, HybridEP)
+    send a token once to each remote domain that hosts one of its experts and fan it out
+    over the scale-up links there; with experts drawn evenly that is
+    ``(n-1) (1 - (1 - 1/n)^k)`` remote domains per token instead of ``k (n-1)/n`` copies
+    (DeepSeek-V3 report, arXiv:2412.19437, Sec. 3.2.2).
+    """
+    total = g * n
+    on = nbytes_per_copy * top_k * (g - 1) / total / net.up_bw
+    copies_off = top_k * (total - g) / total
+    domains_off = (n - 1) * (1 - (1 - 1 / n) ** top_k)
+    off = (
+        nbytes_per_copy
+        * np.where(dedup, np.minimum(domains_off, copies_off), copies_off)
+        / net.out_bw
+    )
+    return np.where(total > 1, np.maximum(on, off) + _latency(g, n, net), 0.0)

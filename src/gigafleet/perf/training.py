@@ -42,6 +42,7 @@ from gigafleet.perf.hardware import Hardware, resolve_hardware
 PRECISIONS = ("bf16", "fp8", "fp4")
 RECOMPUTE = ("none", "selective", "full")
 WORKLOADS = ("pretrain", "sft", "lora")
+DISPATCHERS = ("alltoall", "dedup")
 #: Bytes per element of GEMM operands at each training precision (FP4 carries block scales).
 OPERAND_BYTES = np.array([2.0, 1.0, 0.5625])
 
@@ -210,6 +211,7 @@ def training_step(
     recompute,
     offload=0.0,
     ep_overlap=0.0,
+    ep_dedup=0.0,
     lora: bool = False,
     uneven_layers: bool = False,
 ) -> dict[str, Any]:
@@ -218,7 +220,8 @@ def training_step(
     ``precision`` and ``recompute`` are indices into :data:`PRECISIONS` and :data:`RECOMPUTE`;
     ``zero`` is the ZeRO stage (0 plain data parallel, 1 distributed optimizer, 2 also
     gradients, 3 FSDP); ``offload`` the fraction of layers whose saved activations go to host
-    memory; ``ep_overlap`` (0/1) hides MoE all-to-all behind another micro-batch's compute.
+    memory; ``ep_overlap`` (0/1) hides MoE all-to-all behind deferred weight-gradient GEMMs;
+    ``ep_dedup`` (0/1) dispatches tokens once per remote domain (DeepEP / HybridEP).
     Returns a dict of arrays (see :class:`TrainingEstimate`).
     """
     f = np.asarray
@@ -227,6 +230,7 @@ def training_step(
     prec = f(precision, dtype=float)
     zero, rec = f(zero, dtype=float), f(recompute, dtype=float)
     offload, ep_overlap = f(offload, dtype=float), f(ep_overlap, dtype=float)
+    ep_dedup = f(ep_dedup, dtype=float)
     acc, net = hw.accelerator, hw.net
     bw = hw.hbm_bw
     h = float(arch.hidden)
@@ -358,8 +362,9 @@ def training_step(
             * (shuffle + act_rw * arch.expert_ffn + cast * (d_e + arch.expert_ffn))
             + t * (act_rw * arch.shared_ffn + cast * (h + arch.shared_ffn)) / tp
         )
-        a2a_bytes = tsp * arch.top_k * d_e * 2.0
-        moe_a2a = 2 * coll.all_to_all_time(a2a_bytes, g_ep, n_ep, net)  # dispatch + combine
+        moe_a2a = 2 * coll.moe_dispatch_time(  # dispatch + combine
+            tsp * d_e * 2.0, arch.top_k, g_ep, n_ep, net, dedup=ep_dedup > 0
+        )
     else:
         moe_gemm = moe_ew = moe_a2a = 0.0
 
@@ -616,6 +621,7 @@ def estimate_training(
     recompute="none",
     offload=0.0,
     ep_overlap=False,
+    ep_dispatcher="alltoall",
     workload: str = "pretrain",
     fabric: str | None = None,
     train_tokens: float | None = None,
@@ -637,7 +643,9 @@ def estimate_training(
         zero: 0 plain data parallel, 1 distributed optimizer (ZeRO-1), 2 ZeRO-2, 3 FSDP.
         recompute: ``none``, ``selective`` or ``full`` activation recomputation.
         offload: fraction of layers whose saved activations are offloaded to host memory.
-        ep_overlap: hide MoE all-to-all behind the compute of another micro-batch.
+        ep_overlap: hide MoE all-to-all behind deferred weight-gradient GEMMs.
+        ep_dispatcher: ``alltoall`` (one copy per expert) or ``dedup`` (one copy per remote
+            scale-up domain, then fan-out over NVLink: DeepEP, HybridEP).
         workload: ``pretrain``, ``sft`` (full fine-tune: same cost) or ``lora`` (frozen base).
         fabric: scale-out fabric name to use instead of the system's default.
         train_tokens: when given, ``time_to_train_s`` is filled in.
@@ -654,6 +662,7 @@ def estimate_training(
             f"unknown workload {workload!r}; allowed: {', '.join(WORKLOADS)}", field="workload"
         )
     prec = _as_index(precision, PRECISIONS, "precision")
+    dedup = _as_index(ep_dispatcher, DISPATCHERS, "ep_dispatcher")
     rec = _as_index(recompute, RECOMPUTE, "recompute")
     arch = arch_costs(arch_row)
     eff = efficiency_for(catalog, hw.generation)
@@ -675,6 +684,7 @@ def estimate_training(
         recompute=rec,
         offload=offload,
         ep_overlap=np.asarray(ep_overlap, dtype=float),
+        ep_dedup=dedup,
         lora=workload == "lora",
         uneven_layers=uneven_layers,
     )
@@ -703,6 +713,7 @@ def estimate_training(
             recompute=rec,
             offload=offload,
             ep_overlap=ep_overlap,
+            ep_dispatcher=dedup,
         ).items()
     }
     return TrainingEstimate(

@@ -36,6 +36,7 @@ class TrainingJob(BaseModel):
         description="fraction of layers whose activations go to host memory",
     )
     ep_overlap: bool = False
+    ep_dispatcher: Literal["alltoall", "dedup"] = "alltoall"
     workload: Literal["pretrain", "sft", "lora"] = "pretrain"
     fabric: str | None = None
     train_tokens: float | None = Field(default=None, gt=0)

@@ -153,7 +153,9 @@ def _recipes() -> tuple[dict[str, Any], ...]:
     return tuple(yaml.safe_load(RECIPES.read_text()))
 
 
-def recipe_settings(model: str, system: str, row: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+def recipe_settings(
+    model: str, system: str, row: dict[str, str]
+) -> tuple[dict[str, Any], list[str]]:
     """Settings from the sourced benchmark recipes that match a row (later entries win)."""
     label = _precision_label(row.get("precision"))
     release = row.get("framework_release") or ""
@@ -166,7 +168,9 @@ def recipe_settings(model: str, system: str, row: dict[str, str]) -> tuple[dict[
             continue
         if "releases" in e and not any(release.startswith(r) for r in e["releases"]):
             continue
-        settings.update({k: e[k] for k in ("recompute", "offload", "ep_overlap") if k in e})
+        settings.update(
+            {k: e[k] for k in ("recompute", "offload", "ep_overlap", "ep_dispatcher") if k in e}
+        )
         sources.append(e["source"])
     return settings, sources
 
@@ -237,7 +241,9 @@ def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
     if why:
         assumed.append(f"precision={precision} ({why})")
     recipe, recipe_sources = (
-        recipe_settings(model.name, system, row) if "Megatron-Bridge" in (row.get("study") or "") else ({}, [])
+        recipe_settings(model.name, system, row)
+        if "Megatron-Bridge" in (row.get("study") or "")
+        else ({}, [])
     )
     for k, v in recipe.items():
         assumed.append(f"{k}={v} (benchmark recipe)")
@@ -258,6 +264,7 @@ def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
         "recompute": recipe.get("recompute", study.recompute),
         "offload": recipe.get("offload", 0.0),
         "ep_overlap": bool(recipe.get("ep_overlap", False)),
+        "ep_dispatcher": recipe.get("ep_dispatcher", "alltoall"),
         "recipe_sources": recipe_sources,
         "workload": _workload(row.get("workload")),
         "uneven_layers": uneven,
@@ -305,6 +312,7 @@ def predict_row(
             recompute=level,
             offload=r["offload"],
             ep_overlap=float(r["ep_overlap"]),
+            ep_dedup=float(r["ep_dispatcher"] == "dedup"),
             lora=r["workload"] == "lora",
             uneven_layers=r["uneven_layers"],
         )
