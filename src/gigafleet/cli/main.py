@@ -30,6 +30,8 @@ calibrate_app = typer.Typer(
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(validate_app, name="validate")
 app.add_typer(calibrate_app, name="calibrate")
+plan_app = typer.Typer(help="Search for the best strategy.", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
 
 CatalogOpt = Annotated[
     list[Path] | None,
@@ -236,6 +238,133 @@ def _print_training(r: dict[str, Any]) -> None:
     con.print(b)
 
 
+def _gpu_counts(text: str) -> list[int]:
+    """``16384``, ``1024,2048,4096`` or ``1024-8192`` (powers of two in the range)."""
+    try:
+        if "-" in text:
+            lo, hi = (int(x) for x in text.split("-", 1))
+            counts, n = [], 1
+            while n <= hi:
+                if n >= lo:
+                    counts.append(n)
+                n *= 2
+        else:
+            counts = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        counts = []
+    if not counts or any(c <= 0 for c in counts):
+        raise GigafleetError(
+            f"got {text!r}; give a count (16384), a list (1024,2048) or a range (1024-8192)",
+            field="--gpus",
+        )
+    return counts
+
+
+@plan_app.command("train")
+def plan_train(
+    model: Annotated[str, typer.Option(help="Model name from the catalog.")],
+    system: Annotated[str, typer.Option(help="System name from the catalog.")],
+    gpus: Annotated[str, typer.Option(help="GPU count, list (1024,2048) or range (1024-8192).")],
+    seq_len: Annotated[int, typer.Option(help="Tokens per sequence.")] = 8192,
+    global_batch: Annotated[int, typer.Option(help="Sequences per optimizer step.")] = 1024,
+    precision: Annotated[
+        list[str] | None, typer.Option(help="Allowed precisions (repeat for several) [bf16].")
+    ] = None,
+    objective: Annotated[str, typer.Option(help="Rank by time, energy or cost.")] = "time",
+    gpu_hour_usd: Annotated[
+        float | None, typer.Option(help="Price per GPU-hour, for the cost objective.")
+    ] = None,
+    tokens: Annotated[
+        float | None, typer.Option(help="Tokens to train on, for time and energy to train.")
+    ] = None,
+    ep_dispatcher: Annotated[
+        str, typer.Option(help="MoE dispatch: alltoall or dedup.")
+    ] = "alltoall",
+    ep_overlap: Annotated[
+        bool, typer.Option("--ep-overlap", help="Frameworks overlap MoE all-to-all.")
+    ] = False,
+    top: Annotated[int, typer.Option(help="How many strategies to show.")] = 10,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find the best training strategy: every valid one, ranked; why the best wins; Pareto front."""
+    from gigafleet.plan.training import plan_training
+
+    if seq_len <= 0 or global_batch <= 0 or top <= 0:
+        raise GigafleetError(
+            "--seq-len, --global-batch and --top must be positive", field="options"
+        )
+    plan = plan_training(
+        model, system, num_gpus=_gpu_counts(gpus), seq_len=seq_len, global_batch=global_batch,
+        precisions=tuple(precision or ("bf16",)), objective=objective, gpu_hour_usd=gpu_hour_usd,
+        train_tokens=tokens, ep_dispatcher=ep_dispatcher, ep_overlap=ep_overlap, catalog=_catalog(catalog),
+    )  # fmt: skip
+    result = {
+        "model": plan.model,
+        "system": plan.system,
+        "objective": plan.objective,
+        "num_considered": plan.num_considered,
+        "num_feasible": plan.num_feasible,
+        "why": plan.why() if plan.num_feasible else None,
+        "top": [plan.row(int(i)) for i in plan.order[:top]],
+        "pareto": [plan.row(int(i)) for i in plan.pareto],
+    }
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    _print_plan(result)
+
+
+def _print_plan(r: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    con = _console()
+    con.print(
+        f"[bold]{r['model']} on {r['system']}[/bold]: {r['num_considered']:,} strategies considered, "
+        f"{r['num_feasible']:,} fit in memory; ranked by {r['objective']}"
+    )
+    if not r["top"]:
+        con.print("[red]no strategy fits in memory[/red]")
+        return
+    t = Table(
+        "#",
+        "strategy",
+        "step",
+        "tok/s/GPU",
+        "MFU",
+        "GiB",
+        "kWh",
+        "largest costs",
+        title="Best strategies",
+    )
+    for i, s in enumerate(r["top"], 1):
+        costs = sorted(s["breakdown_s"].items(), key=lambda kv: -kv[1])[:3]
+        t.add_row(
+            str(i), _strategy_text(s), _fmt_time(s["step_time_s"]), f"{s['tokens_per_s_per_gpu']:,.0f}",
+            f"{100 * s['mfu']:.1f}%", f"{s['memory_gib_per_gpu']:.0f}", f"{s['energy_j_per_step'] / 3.6e6:.2f}",
+            ", ".join(f"{k.removesuffix('_s').replace('_', ' ')} {100 * v / s['step_time_s']:.0f}%" for k, v in costs),
+        )  # fmt: skip
+    con.print(t)
+    con.print(f"[bold]Why #1 wins:[/bold] {r['why']}")
+    p = Table("strategy", "step", "kWh/step", title="Pareto front: time against energy")
+    for s in r["pareto"]:
+        p.add_row(
+            _strategy_text(s), _fmt_time(s["step_time_s"]), f"{s['energy_j_per_step'] / 3.6e6:.3f}"
+        )
+    con.print(p)
+
+
+def _strategy_text(s: dict[str, Any]) -> str:
+    text = f"{s['num_gpus']} GPUs TP{s['tp']} PP{s['pp']}"
+    text += f" VP{s['vp']}" if s["vp"] > 1 else ""
+    text += f" CP{s['cp']}" if s["cp"] > 1 else ""
+    text += f" EP{s['ep']}" if s["ep"] > 1 else ""
+    return (
+        text
+        + f" DP{s['dp']} mb{s['micro_batch']} ZeRO-{s['zero']} {s['precision']} rc:{s['recompute']}"
+    )
+
+
 @catalog_app.command("list")
 def catalog_list(
     table: Annotated[
@@ -383,6 +512,66 @@ def _print_validation(rows, summary) -> None:
         f"[bold]{summary['num_predicted']}/{summary['num_rows']} rows predicted "
         f"({100 * summary['predicted_fraction']:.0f}%), median |error| {summary['median_abs_error_pct']}%, "
         f"p90 {summary['p90_abs_error_pct']}%[/bold]  (data: {summary['data']})"
+    )
+
+
+@validate_app.command("plan")
+def validate_plan_cmd(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
+    ] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rank each published (hand-tuned) strategy among all the planner considers."""
+    from rich.table import Table
+
+    from gigafleet.validate.plan import validate_plan
+    from gigafleet.validate.training import default_data_path
+
+    path = data or default_data_path()
+    rows, summary = validate_plan(path, catalog=_catalog(catalog))
+    summary["data"] = str(path)
+    if as_json:
+        print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+        return
+    con = _console()
+    t = Table(
+        "row",
+        "model",
+        "system",
+        "feasible",
+        "published rank",
+        "top %",
+        "best is faster by",
+        "planner best",
+        title="Published strategies in the planner",
+    )
+    for r in rows:
+        if r.error_pct is None:
+            continue
+        d = r.details
+        b = d["planner_best"]
+        best = f"TP{b['tp']} PP{b['pp']} VP{b['vp']} CP{b['cp']} EP{b['ep']} DP{b['dp']} mb{b['micro_batch']} Z{b['zero']} {b['recompute']}"
+        t.add_row(
+            r.row_id,
+            d["model"],
+            d["system"],
+            f"{d['num_feasible']:,}",
+            f"{d['rank']:,}",
+            f"{r.error_pct:.1f}",
+            f"{d['gap_pct']:.1f}%",
+            best,
+        )
+    con.print(t)
+    for r in rows:
+        if r.error_pct is None:
+            con.print(f"skipped {r.row_id}: {r.skipped_reason}")
+    con.print(
+        f"[bold]published strategy in the planner's top 10%: {100 * summary['in_top_10pct_fraction']:.0f}% of "
+        f"{summary['num_predicted']} rows (target 80%); median rank {summary['rank_pct']['median_abs_error_pct']}%; "
+        f"planner best slower than published: {summary['best_slower_than_published']} rows; median predicted "
+        f"gain of the planner's best {summary['gap_pct']['median_abs_error_pct']}%[/bold]"
     )
 
 

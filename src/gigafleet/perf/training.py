@@ -91,6 +91,7 @@ REASONS = {
     11: "does not fit in GPU memory",
     12: "degrees must be positive integers",
     13: "offload must be a fraction of the layers, 0 to 1",
+    14: "the interleaved schedule needs at least pp micro-batches per step",
 }
 
 
@@ -214,6 +215,7 @@ def training_step(
     ep_dedup=0.0,
     lora: bool = False,
     uneven_layers: bool = False,
+    flash_attention: bool = True,
 ) -> dict[str, Any]:
     """The vectorised core: all strategy arguments are float arrays (or scalars) that broadcast.
 
@@ -222,6 +224,9 @@ def training_step(
     gradients, 3 FSDP); ``offload`` the fraction of layers whose saved activations go to host
     memory; ``ep_overlap`` (0/1) hides MoE all-to-all behind deferred weight-gradient GEMMs;
     ``ep_dedup`` (0/1) dispatches tokens once per remote domain (DeepEP / HybridEP).
+    ``flash_attention=False`` models the unfused attention of older frameworks: the full
+    score matrix is computed, written to HBM and kept for the backward pass (Korthikanti et
+    al. 2022: ``5 a s^2 b / t`` bytes per layer) unless recomputed (selective recompute).
     Returns a dict of arrays (see :class:`TrainingEstimate`).
     """
     f = np.asarray
@@ -265,6 +270,7 @@ def training_step(
     flag(np.mod(gbs, dp * mb) != 0, 6)
     flag((cp > 1) & (np.mod(seq, 2 * cp) != 0), 7)
     flag((vp > 1) & (pp == 1), 8)
+    flag((vp > 1) & (num_micro < pp), 14)
     supported = np.array([acc.dense_flops(p) is not None for p in PRECISIONS])
     pidx = np.clip(prec, 0, 2).astype(int)
     flag(~supported[pidx], 10)
@@ -295,7 +301,7 @@ def training_step(
     act_bytes = t * h * 2.0
     t_tp_coll = 2 * coll.reduce_scatter_time(act_bytes, g_tp, n_tp, net)  # AG + RS per block
 
-    keys_full = seq / 2.0
+    keys_full = seq / 2.0 if flash_attention else seq  # unfused attention skips no masked block
     keys_win = np.minimum(arch.window, seq / 2.0)
 
     # attention block
@@ -305,10 +311,16 @@ def training_step(
     )
     a_core_full = t * keys_full * arch.core_flops_per_key / tp / (peak_bf16 * e_attn)
     a_core_win = t * keys_win * arch.core_flops_per_key / tp / (peak_bf16 * e_attn)
-    a_ew = ew(
-        tsp * norm_res / 2
-        + t * 4.0 * arch.q_width / tp
-        + cast * (tsp * h + t * arch.attn_out_in / tp)
+    # Unfused attention writes the scores, and softmax (and the dropout mask) read and
+    # write them: about 7 bytes per score.
+    scores_ew = 0.0 if flash_attention else ew(t * arch.num_heads / tp * seq * 7.0)
+    a_ew = (
+        ew(
+            tsp * norm_res / 2
+            + t * 4.0 * arch.q_width / tp
+            + cast * (tsp * h + t * arch.attn_out_in / tp)
+        )
+        + scores_ew
     )
     cp_bytes = t * arch.kv_bytes_per_token / tp
     cp_same = g_cp >= cp
@@ -417,7 +429,10 @@ def training_step(
     gemm_b = gemm_f * (1.0 if lora else 2.0)
     core_b = core_f * ATTENTION_BACKWARD_RATIO
     ew_b = 2.0 * ew_f
-    recompute_t = np.where(rec == 2, gemm_f + core_f + ew_f, np.where(rec == 1, ew_f * 0.5, 0.0))
+    # Selective recompute: with fused attention, the cheap elementwise operators (norms,
+    # activations); without, the attention scores (Korthikanti et al. 2022).
+    selective_t = ew_f * 0.5 if flash_attention else attn_core_f + arch.num_attn * scores_ew
+    recompute_t = np.where(rec == 2, gemm_f + core_f + ew_f, np.where(rec == 1, selective_t, 0.0))
     recompute_comm = np.where(rec == 2, tp_f * (1 - TP_OVERLAP) + a2a_f, 0.0)
 
     # Per stage: a balanced layout puts 1/pp of the whole model on each stage.
@@ -508,7 +523,11 @@ def training_step(
     # FP8/FP4 recipes keep the saved GEMM inputs in low precision (Transformer Engine), about
     # half of the saved bytes: estimate.
     act_tok = act_tok * np.where(pidx > 0, 0.75, 1.0)
-    act_tok = np.where(rec == 2, full_tok, np.where(rec == 1, act_tok * 0.7, act_tok))
+    if flash_attention:
+        act_tok = np.where(rec == 2, full_tok, np.where(rec == 1, act_tok * 0.7, act_tok))
+    else:
+        scores_tok = arch.num_attn * 5.0 * arch.num_heads * seq / tp
+        act_tok = np.where(rec == 2, full_tok, np.where(rec == 1, act_tok, act_tok + scores_tok))
     act_mb_bytes = act_tok / pp * t  # saved activations of one micro-batch on this stage
     # Activation offload: the saved activations of ``offload`` of the layers go to host memory
     # in the forward pass and come back in the backward pass, behind the compute.
@@ -775,5 +794,7 @@ def _explain(code: int, arch_row: ModelArch, hw: Hardware, env: dict[str, Any]) 
         10: f"precision not supported by {hw.accelerator.name}; allowed: {allowed_prec}",
         12: "parallel degrees, micro_batch, global_batch, seq_len and num_gpus must be positive integers",
         13: f"offload = {g('offload')} must be a fraction of the layers, 0 to 1",
+        14: f"vp = {vp} (interleaved 1F1B) needs at least pp = {pp} micro-batches per step; "
+        f"global_batch / (dp x micro_batch) = {gbs / max(dp * mb, 1):g}",
     }
     return msgs.get(code, REASONS.get(code, "invalid strategy"))

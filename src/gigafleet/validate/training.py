@@ -52,6 +52,7 @@ class StudyDefaults:
     flops_convention: str  # "model" (ours: 6N + attention) or "sc21" (Eq. 3, with recompute)
     interleaved: bool  # vp not printed but the study used the interleaved schedule
     why: str
+    flash_attention: bool = True
 
 
 STUDY_DEFAULTS: dict[str, StudyDefaults] = {
@@ -60,7 +61,9 @@ STUDY_DEFAULTS: dict[str, StudyDefaults] = {
         recompute="full",
         flops_convention="sc21",
         interleaved=True,
-        why="SC21 Sec. 5: plain data parallel, full activation recomputation, interleaved 1F1B",
+        why="SC21 Sec. 5: plain data parallel, full activation recomputation, interleaved 1F1B; "
+        "unfused attention (FlashAttention came in 2022)",
+        flash_attention=False,
     ),
     "Llama 3": StudyDefaults(
         zero=2,
@@ -269,6 +272,7 @@ def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
         "workload": _workload(row.get("workload")),
         "uneven_layers": uneven,
         "flops_convention": study.flops_convention,
+        "flash_attention": study.flash_attention,
         "assumed": assumed,
         "study_defaults": study.why,
     }
@@ -315,6 +319,7 @@ def predict_row(
             ep_dedup=float(r["ep_dispatcher"] == "dedup"),
             lora=r["workload"] == "lora",
             uneven_layers=r["uneven_layers"],
+            flash_attention=r["flash_attention"],
         )
 
     for level in range(RECOMPUTE.index(r["recompute"]), len(RECOMPUTE)):
@@ -326,6 +331,7 @@ def predict_row(
         out = run(level)
     if RECOMPUTE[level] != r["recompute"]:
         r["assumed"].append(f"recompute={RECOMPUTE[level]} (needed to fit in memory)")
+        r["recompute"] = RECOMPUTE[level]
     code = int(out["reason_code"])
     tps_gpu = float(out["tokens_per_s_per_gpu"])
     if r["flops_convention"] == "sc21":

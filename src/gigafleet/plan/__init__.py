@@ -1,0 +1,1 @@
+"""Search over strategies: enumerate a space, evaluate it as arrays, rank and explain."""

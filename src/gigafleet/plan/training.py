@@ -1,0 +1,231 @@
+"""Find the best training strategy: evaluate the whole space as arrays, rank, explain.
+
+Objectives: ``time`` (step time, hence time to train), ``energy`` (GPU energy per step,
+first-order power model) and ``cost`` (GPU-hours times a price per GPU-hour). With several
+GPU counts the spaces are concatenated and compared on the same objective.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.errors import GigafleetError
+from gigafleet.perf.arch import arch_costs
+from gigafleet.perf.hardware import resolve_hardware
+from gigafleet.perf.training import DISPATCHERS, PRECISIONS, efficiency_for, training_step
+from gigafleet.plan.space import SpaceLimits, strategy_space
+
+OBJECTIVES = ("time", "energy", "cost")
+BREAKDOWN_WORDS = {
+    "gemm_s": "GEMM compute",
+    "attention_s": "attention compute",
+    "memory_bound_s": "memory-bound operators",
+    "recompute_s": "activation recomputation",
+    "tp_comm_s": "tensor-parallel communication",
+    "cp_comm_s": "context-parallel communication",
+    "ep_comm_s": "expert-parallel all-to-all",
+    "pp_comm_s": "pipeline transfers",
+    "dp_comm_s": "data-parallel communication",
+    "bubble_s": "pipeline bubble",
+    "offload_s": "activation offload",
+    "comm_interference_s": "compute slowed by overlapped communication",
+    "optimizer_s": "optimizer step",
+}
+
+
+@dataclass
+class TrainingPlan:
+    """Every strategy considered, its predictions, and the ranking of the feasible ones."""
+
+    model: str
+    system: str
+    objective: str
+    strategies: dict[str, np.ndarray]
+    metrics: dict[str, np.ndarray]
+    breakdown: dict[str, np.ndarray]
+    feasible: np.ndarray
+    order: np.ndarray  # indices of feasible strategies, best first
+    pareto: np.ndarray  # indices on the time-energy Pareto front, fastest first
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_considered(self) -> int:
+        return int(self.feasible.size)
+
+    @property
+    def num_feasible(self) -> int:
+        return int(self.feasible.sum())
+
+    def row(self, i: int) -> dict[str, Any]:
+        """One strategy and its predictions as plain Python values."""
+        s = {k: float(v[i]) for k, v in self.strategies.items()}
+        out: dict[str, Any] = {
+            k: int(v)
+            for k, v in s.items()
+            if k not in ("precision", "recompute", "offload", "ep_overlap", "ep_dedup")
+        }
+        out["precision"] = PRECISIONS[int(s["precision"])]
+        out["recompute"] = ("none", "selective", "full")[int(s["recompute"])]
+        out["offload"] = s.get("offload", 0.0)
+        out["ep_overlap"] = bool(s.get("ep_overlap", 0.0))
+        out["ep_dispatcher"] = DISPATCHERS[int(s.get("ep_dedup", 0.0))]
+        out.update({k: float(v[i]) for k, v in self.metrics.items()})
+        out["breakdown_s"] = {k: float(v[i]) for k, v in self.breakdown.items()}
+        return out
+
+    def why(self) -> str:
+        """Why the best wins: the cost it avoids most against the median feasible strategy."""
+        if self.order.size < 2:
+            return "it is the only feasible strategy"
+        best = int(self.order[0])
+        median = int(self.order[self.order.size // 2])
+        saved = {k: float(v[median] - v[best]) for k, v in self.breakdown.items()}
+        key = max(saved, key=saved.get)
+        b, m = float(self.breakdown[key][best]), float(self.breakdown[key][median])
+        return (
+            f"it avoids {BREAKDOWN_WORDS.get(key, key)}: {b:.3g} s per step against {m:.3g} s for the "
+            f"median feasible strategy (step {self.metrics['step_time_s'][best]:.3g} s vs "
+            f"{self.metrics['step_time_s'][median]:.3g} s)"
+        )
+
+
+def pareto_front(time: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    """Indices of points no other point beats on both time and energy, fastest first."""
+    order = np.lexsort((energy, time))
+    front, best_e = [], np.inf
+    for i in order:
+        if energy[i] < best_e:
+            front.append(i)
+            best_e = energy[i]
+    return np.array(front, dtype=int)
+
+
+def plan_training(
+    model: str,
+    system: str,
+    *,
+    num_gpus: int | list[int],
+    seq_len: int,
+    global_batch: int,
+    precisions: tuple[str, ...] = ("bf16",),
+    objective: str = "time",
+    gpu_hour_usd: float | None = None,
+    train_tokens: float | None = None,
+    offload: float = 0.0,
+    ep_overlap: bool = False,
+    ep_dispatcher: str = "alltoall",
+    workload: str = "pretrain",
+    flash_attention: bool = True,
+    fabric: str | None = None,
+    limits: SpaceLimits | None = None,
+    catalog: Catalog | None = None,
+    extra: dict[str, np.ndarray] | None = None,
+) -> TrainingPlan:
+    """Evaluate every valid strategy and rank the feasible ones by ``objective``.
+
+    ``extra`` adds strategies of its own (e.g. a published one) to the space.
+    """
+    catalog = catalog or load_catalog()
+    if objective not in OBJECTIVES:
+        raise GigafleetError(
+            f"unknown objective {objective!r}; allowed: {', '.join(OBJECTIVES)}", field="objective"
+        )
+    if objective == "cost" and not gpu_hour_usd:
+        raise GigafleetError("the cost objective needs a price per GPU-hour", field="gpu_hour_usd")
+    if ep_dispatcher not in DISPATCHERS:
+        raise GigafleetError(
+            f"unknown value {ep_dispatcher!r}; allowed: {', '.join(DISPATCHERS)}",
+            field="ep_dispatcher",
+        )
+    arch_row = catalog.model(model)
+    hw = resolve_hardware(catalog, system, fabric=fabric)
+    for p in precisions:
+        if p not in PRECISIONS:
+            raise GigafleetError(
+                f"unknown precision {p!r}; allowed: {', '.join(PRECISIONS)}", field="precision"
+            )
+        if hw.accelerator.dense_flops(p) is None:
+            raise GigafleetError(
+                f"{hw.accelerator.name} does not support {p}; allowed: {', '.join(hw.accelerator.precisions)}",
+                field="precision",
+            )
+    counts = [num_gpus] if isinstance(num_gpus, int) else list(num_gpus)
+    parts = [
+        strategy_space(
+            arch_row,
+            num_gpus=n,
+            seq_len=seq_len,
+            global_batch=global_batch,
+            precisions=precisions,
+            limits=limits or SpaceLimits(),
+        )
+        for n in counts
+    ]
+    if extra:
+        parts.append({k: np.asarray(v, dtype=float) for k, v in extra.items()})
+    keys = parts[0].keys()
+    space = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+    if space["tp"].size == 0:
+        raise GigafleetError(
+            f"no strategy can use {', '.join(map(str, counts))} GPUs for {arch_row.name} with "
+            f"global batch {global_batch} and sequence {seq_len}: the GPU count must factor into "
+            "TP x PP x CP x DP with DP x micro-batch dividing the global batch",
+            field="num_gpus",
+        )
+    n = space["tp"].size
+    space.setdefault("offload", np.full(n, float(offload)))
+    space.setdefault("ep_overlap", np.full(n, float(ep_overlap)))
+    space.setdefault("ep_dedup", np.full(n, float(DISPATCHERS.index(ep_dispatcher))))
+    out = training_step(
+        arch_costs(arch_row),
+        hw,
+        efficiency_for(catalog, hw.generation),
+        global_batch=float(global_batch),
+        seq_len=float(seq_len),
+        uneven_layers=True,
+        lora=workload == "lora",
+        flash_attention=flash_attention,
+        **space,
+    )
+    feasible = np.asarray(out["reason_code"]) == 0
+    step = np.asarray(out["step_time_s"])
+    energy = np.asarray(out["energy_j_per_step"])
+    cost = space["num_gpus"] * step / 3600 * (gpu_hour_usd or 0.0)
+    metrics = {
+        "step_time_s": step,
+        "tokens_per_s": np.asarray(out["tokens_per_s"]),
+        "tokens_per_s_per_gpu": np.asarray(out["tokens_per_s_per_gpu"]),
+        "mfu": np.asarray(out["mfu"]),
+        "memory_gib_per_gpu": np.asarray(out["memory_bytes_per_gpu"]) / 2**30,
+        "energy_j_per_step": energy,
+        "cost_usd_per_step": cost,
+    }
+    if train_tokens:
+        metrics["time_to_train_s"] = train_tokens / metrics["tokens_per_s"]
+        metrics["energy_to_train_j"] = energy * train_tokens / (global_batch * seq_len)
+    key = {"time": step, "energy": energy, "cost": cost}[objective]
+    idx = np.flatnonzero(feasible)
+    order = idx[np.argsort(key[idx], kind="stable")]
+    front = idx[pareto_front(step[idx], energy[idx])] if idx.size else idx
+    space["dp"] = np.asarray(out["dp"])
+    return TrainingPlan(
+        model=arch_row.name,
+        system=hw.system,
+        objective=objective,
+        strategies=space,
+        metrics=metrics,
+        breakdown={k: np.asarray(v) for k, v in out["breakdown_s"].items()},
+        feasible=feasible,
+        order=order,
+        pareto=front,
+        info={
+            "num_gpus": counts,
+            "seq_len": seq_len,
+            "global_batch": global_batch,
+            "precisions": list(precisions),
+        },
+    )
