@@ -58,6 +58,17 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
     return validate_model(data, model, source=str(path), node=node)
 
 
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the (nested) model at ``loc``: what an unknown key could have been."""
+    current: Any = model
+    for part in loc:
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            break
+        current = field.annotation
+    return list(getattr(current, "model_fields", model.model_fields))
+
+
 def validate_model(data: dict[str, Any], model: type[M], *, source: str, node: Any = None) -> M:
     """Validate ``data`` as ``model``; the error names the source (with line) and the field."""
     try:
@@ -69,7 +80,7 @@ def validate_model(data: dict[str, Any], model: type[M], *, source: str, node: A
         field = ".".join(str(p) for p in loc)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = f"unknown field; allowed fields: {', '.join(model.model_fields)}"
+            msg = f"unknown field; allowed fields: {', '.join(_fields_at(model, loc[:-1]))}"
         elif "input" in err and err["type"] != "missing":
             msg = f"{msg} (got {err['input']!r})"
         where = f"{source}:{line}" if line else source

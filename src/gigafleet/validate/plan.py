@@ -25,8 +25,13 @@ from gigafleet.validate.training import default_data_path, predict_row, read_row
 TOP_FRACTION = 0.10
 
 
-def plan_agreement_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
-    """Rank of the published strategy of one row in the planner's space."""
+def plan_agreement_row(
+    catalog: Catalog, row: dict[str, str], *, cache: dict | None = None
+) -> dict[str, Any]:
+    """Rank of the published strategy of one row in the planner's space.
+
+    ``cache`` holds results by planning problem: releases that repeat a configuration share it.
+    """
     p = predict_row(catalog, row)
     if p["reason_code"] not in (0, 11):
         raise GigafleetError("the published strategy is not expressible", field="strategy")
@@ -43,6 +48,13 @@ def plan_agreement_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
         "recompute": [RECOMPUTE.index(r["recompute"])],
         "precision": [PRECISIONS.index(r["precision"])],
     }
+    key = (
+        r["model"].name, r["system"], r["num_gpus"], r["seq_len"], r["global_batch"], r["precision"],
+        r["offload"], r["ep_overlap"], r["ep_dispatcher"], r["workload"], r["flash_attention"],
+        tuple(v[0] for v in published.values()),
+    )  # fmt: skip
+    if cache is not None and key in cache:
+        return cache[key]
     plan = plan_training(
         r["model"].name,
         r["system"],
@@ -63,7 +75,7 @@ def plan_agreement_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
     best = int(plan.order[0]) if plan.order.size else pub
     feasible_pub = bool(plan.feasible[pub])
     faster = int(np.sum(step[plan.order] < step[pub])) if feasible_pub else plan.num_feasible
-    return {
+    result = {
         "model": plan.model,
         "system": plan.system,
         "num_considered": plan.num_considered,
@@ -75,6 +87,9 @@ def plan_agreement_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
         "best": plan.row(best),
         "published_step_s": float(step[pub]),
     }
+    if cache is not None:
+        cache[key] = result
+    return result
 
 
 def validate_plan(
@@ -84,11 +99,12 @@ def validate_plan(
     catalog = catalog or load_catalog()
     rows = read_rows(data or default_data_path())
     out: list[ValidationRow] = []
+    cache: dict = {}
     for row in rows:
         vr = ValidationRow(row.get("row_id", ""), "published_rank_pct", None, None, None)
         out.append(vr)
         try:
-            a = plan_agreement_row(catalog, row)
+            a = plan_agreement_row(catalog, row, cache=cache)
         except GigafleetError as exc:
             vr.skipped_reason = f"cannot express: {exc}"
             continue

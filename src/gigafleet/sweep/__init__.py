@@ -1,0 +1,1 @@
+"""Sweeps: run a grid of planning problems through one executor, into Parquet shards."""

@@ -1,0 +1,172 @@
+"""Run a sweep: validate everything first, then chunk the grid into tasks, one Parquet shard
+per task, written atomically, so a re-run skips finished shards and an interrupted sweep
+loses none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gigafleet.catalog import load_catalog
+from gigafleet.errors import GigafleetError
+from gigafleet.sweep.executors import run_tasks
+from gigafleet.sweep.spec import SweepSpec
+
+MANIFEST = "manifest.json"
+
+
+def shard_path(out_dir: Path, task_id: int) -> Path:
+    return out_dir / f"shard-{task_id:05d}.parquet"
+
+
+def check_spec(spec: SweepSpec) -> None:
+    """Every name resolves and every (model, GPU count, batch, sequence) has a strategy."""
+    from gigafleet.plan.space import strategy_space
+
+    cat = load_catalog()
+    g = spec.grid
+    models = {m: cat.model(m) for m in g.model}
+    for s in g.system:
+        cat.system(s)
+    for f in g.fabric:
+        if f is not None:
+            cat.fabric(f)
+    if "cost" in g.objective and not spec.gpu_hour_usd:
+        raise GigafleetError("the cost objective needs gpu_hour_usd", field="gpu_hour_usd")
+    for name, m in models.items():
+        for n in g.num_gpus:
+            for gbs in g.global_batch:
+                for seq in g.seq_len:
+                    if strategy_space(m, num_gpus=n, seq_len=seq, global_batch=gbs)["tp"].size == 0:
+                        raise GigafleetError(
+                            f"no strategy can use {n} GPUs for {name} with global_batch {gbs} and "
+                            f"seq_len {seq}", field="grid.num_gpus",
+                        )  # fmt: skip
+    for s in g.system:
+        acc = cat.accelerator(cat.system(s).accelerator)
+        for p in g.precision:
+            if acc.dense_flops(p) is None:
+                raise GigafleetError(
+                    f"{s} ({acc.name}) does not support {p}; allowed: {', '.join(acc.precisions)}",
+                    field="grid.precision",
+                )
+
+
+def run_task(
+    spec_json: str, task_id: int, points: list[dict[str, Any]], out_dir: str
+) -> dict[str, Any]:
+    """Plan every point of one task and write its shard (a worker runs this)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gigafleet.plan.training import plan_training
+
+    spec = SweepSpec.model_validate_json(spec_json)
+    t0 = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    evaluated = 0
+    for p in points:
+        plan = plan_training(
+            p["model"], p["system"], num_gpus=p["num_gpus"], seq_len=p["seq_len"],
+            global_batch=p["global_batch"], precisions=(p["precision"],), objective=p["objective"],
+            gpu_hour_usd=spec.gpu_hour_usd, fabric=p["fabric"], ep_dispatcher=p["ep_dispatcher"],
+        )  # fmt: skip
+        evaluated += plan.num_considered
+        base = {
+            "sweep": spec.name,
+            "task_id": task_id,
+            "point_id": p["point_id"],
+            **{k: p[k] for k in p if k != "point_id"},
+        }
+        base.update(num_considered=plan.num_considered, num_feasible=plan.num_feasible)
+        if not plan.order.size:
+            rows.append({**base, "rank": None})
+        for rank, i in enumerate(plan.order[: spec.top], 1):
+            row = plan.row(int(i))
+            breakdown = row.pop("breakdown_s")
+            row.pop("num_gpus")
+            rows.append({**base, "rank": rank, **row, **breakdown})
+    out = Path(out_dir)
+    tmp = out / f".shard-{task_id:05d}.{os.getpid()}.tmp"
+    pq.write_table(pa.Table.from_pylist(rows), tmp)
+    os.replace(tmp, shard_path(out, task_id))  # atomic: a shard is whole or absent
+    return {
+        "task_id": task_id,
+        "points": len(points),
+        "evaluations": evaluated,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out_dir: str | os.PathLike[str],
+    *,
+    on_start: Callable[[int, int], None] | None = None,
+    on_task: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run the sweep into ``out_dir``; returns counts. Progress goes to the callbacks."""
+    check_spec(spec)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / MANIFEST
+    points = spec.points()
+    for i, p in enumerate(points):
+        p["point_id"] = i
+    chunks = [
+        points[i : i + spec.points_per_task] for i in range(0, len(points), spec.points_per_task)
+    ]
+    if manifest.exists():
+        old = json.loads(manifest.read_text())
+        if old.get("digest") != spec.digest():
+            raise GigafleetError(
+                f"{out} holds another sweep ({old.get('name')}, {old.get('digest')}); choose another output folder",
+                field="output",
+            )
+    else:
+        manifest.write_text(json.dumps({"name": spec.name, "digest": spec.digest(), "num_tasks": len(chunks),
+                                        "num_points": len(points)}, indent=2))  # fmt: skip
+    todo = [
+        (spec.model_dump_json(), i, c, str(out))
+        for i, c in enumerate(chunks)
+        if not shard_path(out, i).exists()
+    ]
+    if on_start:
+        on_start(len(chunks), len(chunks) - len(todo))
+    evaluations = 0
+    t0 = time.perf_counter()
+    for result in run_tasks(spec.executor, run_task, todo):
+        evaluations += result["evaluations"]
+        if on_task:
+            on_task(result)
+    return {
+        "output": str(out),
+        "num_tasks": len(chunks),
+        "skipped": len(chunks) - len(todo),
+        "ran": len(todo),
+        "evaluations": evaluations,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def query(out_dir: str | os.PathLike[str], sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run SQL over the shards of a sweep; the table is called ``results``."""
+    import duckdb
+
+    out = Path(out_dir)
+    if not any(out.glob("shard-*.parquet")):
+        raise GigafleetError(f"no result shards in {out}", field="--dir")
+    con = duckdb.connect()
+    con.execute(
+        f"CREATE VIEW results AS SELECT * FROM read_parquet('{out.as_posix()}/shard-*.parquet', union_by_name=true)"
+    )
+    try:
+        rel = con.execute(sql)
+    except duckdb.Error as exc:
+        raise GigafleetError(f"SQL error: {str(exc).splitlines()[0]}", field="query") from None
+    return [d[0] for d in rel.description], rel.fetchall()

@@ -1,0 +1,73 @@
+"""The sweep file: a grid of planning problems, how much to keep, where and how to run."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Grid(BaseModel):
+    """Every axis is a list; the sweep runs their full product. Unknown axes are rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: list[str]
+    system: list[str]
+    num_gpus: list[int]
+    seq_len: list[int] = [8192]
+    global_batch: list[int] = [1024]
+    precision: list[Literal["bf16", "fp8", "fp4"]] = ["bf16"]
+    objective: list[Literal["time", "energy", "cost"]] = ["time"]
+    fabric: list[str | None] = [None]
+    ep_dispatcher: list[Literal["alltoall", "dedup"]] = ["alltoall"]
+
+    @field_validator("*")
+    @classmethod
+    def _not_empty(cls, v: list[Any]) -> list[Any]:
+        if not v:
+            raise ValueError("an axis needs at least one value (the grid would be empty)")
+        return v
+
+    @field_validator("num_gpus", "seq_len", "global_batch")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if any(x <= 0 for x in v):
+            raise ValueError("values must be positive")
+        return v
+
+
+class Executor(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["local", "dask", "ray"] = "local"
+    workers: int = Field(default=2, gt=0, description="local processes")
+    address: str | None = Field(default=None, description="Dask scheduler or Ray cluster address")
+
+
+class SweepSpec(BaseModel):
+    """A sweep file (YAML)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    grid: Grid
+    top: int = Field(default=5, gt=0, description="strategies kept per grid point")
+    points_per_task: int = Field(default=4, gt=0)
+    gpu_hour_usd: float | None = Field(default=None, gt=0)
+    executor: Executor = Executor()
+
+    def points(self) -> list[dict[str, Any]]:
+        axes = self.grid.model_dump()
+        keys = list(axes)
+        return [
+            dict(zip(keys, values, strict=True)) for values in itertools.product(*axes.values())
+        ]
+
+    def digest(self) -> str:
+        """Identifies the work (not how it runs): a re-run may only resume the same sweep."""
+        work = self.model_dump(exclude={"executor"})
+        return hashlib.sha256(json.dumps(work, sort_keys=True).encode()).hexdigest()[:16]

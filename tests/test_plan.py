@@ -1,0 +1,121 @@
+"""The planner: the space, the ranking, the explanation, the Pareto front, agreement with experts."""
+
+import numpy as np
+import pytest
+
+from gigafleet.errors import GigafleetError
+from gigafleet.perf.training import estimate_training
+from gigafleet.plan.space import strategy_space
+from gigafleet.plan.training import pareto_front, plan_training
+
+
+def test_space_is_structurally_valid(catalog):
+    m = catalog.model("llama3-70b")
+    s = strategy_space(m, num_gpus=64, seq_len=8192, global_batch=256, precisions=("bf16", "fp8"))
+    n = s["tp"].size
+    assert n > 1000
+    mp = s["tp"] * s["pp"] * s["cp"]
+    assert np.all(64 % mp == 0)
+    dp = 64 / mp
+    assert np.all(256 % (dp * s["micro_batch"]) == 0)
+    assert np.all(m.num_attention_heads % s["tp"] == 0)
+    assert np.all((s["vp"] == 1) | (s["pp"] > 1))
+    assert set(np.unique(s["precision"])) == {0.0, 1.0}
+
+
+def test_plan_ranks_feasible_strategies_by_objective():
+    plan = plan_training(
+        "llama3-70b", "dgx-h100", num_gpus=64, seq_len=8192, global_batch=256, precisions=("fp8",)
+    )
+    step = plan.metrics["step_time_s"]
+    assert plan.num_feasible > 10
+    assert np.all(plan.feasible[plan.order])
+    assert np.all(np.diff(step[plan.order]) >= 0)
+    # every feasible strategy is ranked, and the best is at least as fast as a hand-picked one
+    assert plan.order.size == plan.num_feasible
+    hand = estimate_training("llama3-70b", "dgx-h100", num_gpus=64, seq_len=8192, global_batch=256,
+                             tp=4, pp=8, vp=5, precision="fp8")  # fmt: skip
+    assert step[plan.order[0]] <= hand.item("step_time_s") * (1 + 1e-9)
+    assert "it avoids" in plan.why()
+
+
+def test_energy_objective_and_pareto_front():
+    kw = dict(num_gpus=[512, 1024], seq_len=8192, global_batch=512, precisions=("fp8",))
+    t = plan_training("llama3-70b", "dgx-h100", objective="time", **kw)
+    e = plan_training("llama3-70b", "dgx-h100", objective="energy", **kw)
+    energy = e.metrics["energy_j_per_step"]
+    assert energy[e.order[0]] == pytest.approx(energy[e.feasible].min())
+    assert t.metrics["step_time_s"][t.order[0]] <= t.metrics["step_time_s"][e.order[0]]
+    front = t.pareto
+    ft, fe = t.metrics["step_time_s"][front], energy[front]
+    assert np.all(np.diff(ft) >= 0) and np.all(np.diff(fe) < 0)  # faster costs more energy along it
+    # no feasible strategy beats a front point on both time and energy
+    step, feas = t.metrics["step_time_s"], t.feasible
+    for i in front:
+        dominated = feas & (step < step[i] - 1e-12) & (energy < energy[i] - 1e-9)
+        assert not np.any(dominated)
+
+
+def test_pareto_front_small():
+    time = np.array([1.0, 2.0, 3.0, 1.5])
+    energy = np.array([5.0, 3.0, 4.0, 6.0])
+    assert list(pareto_front(time, energy)) == [0, 1]
+
+
+def test_cost_objective_needs_a_price():
+    with pytest.raises(GigafleetError, match="price per GPU-hour"):
+        plan_training(
+            "llama3-8b", "dgx-h100", num_gpus=8, seq_len=8192, global_batch=64, objective="cost"
+        )
+    p = plan_training("llama3-8b", "dgx-h100", num_gpus=[8, 16], seq_len=8192, global_batch=64,
+                      objective="cost", gpu_hour_usd=2.0)  # fmt: skip
+    c = p.metrics["cost_usd_per_step"]
+    assert c[p.order[0]] == pytest.approx(c[p.feasible].min())
+
+
+def test_gpu_count_no_strategy_can_use():
+    with pytest.raises(GigafleetError, match="no strategy can use 1000 GPUs"):
+        plan_training("llama3-70b", "dgx-h100", num_gpus=1000, seq_len=8192, global_batch=1024)
+
+
+def test_unsupported_precision():
+    with pytest.raises(GigafleetError, match="does not support fp4"):
+        plan_training(
+            "llama3-8b", "dgx-h100", num_gpus=8, seq_len=8192, global_batch=64, precisions=("fp4",)
+        )
+
+
+def test_published_strategy_rank(catalog):
+    from gigafleet.validate.plan import plan_agreement_row
+    from gigafleet.validate.training import default_data_path, read_rows
+
+    rows = {r["row_id"]: r for r in read_rows(default_data_path())}
+    a = plan_agreement_row(catalog, rows["TR0149"])  # Llama 3 70B, 64 H100, FP8, TP4 PP8 VP5
+    assert a["published_feasible"]
+    assert 0 <= a["rank_pct"] <= 100
+    assert a["gap_pct"] >= 0  # the planner's best is never slower than a strategy it considered
+
+
+@pytest.fixture(scope="module")
+def agreement(catalog):
+    from gigafleet.validate.plan import validate_plan
+
+    return validate_plan(catalog=catalog)
+
+
+def test_agreement_with_experts_every_row(agreement):
+    rows, summary = agreement
+    assert summary["num_predicted"] >= 0.9 * summary["num_rows"]
+    # the published strategy is in the space, so the planner's best is never predicted slower
+    assert summary["best_slower_than_published"] == 0
+    assert all(r.details["gap_pct"] >= 0 for r in rows if r.error_pct is not None)
+    # most published strategies sit in the planner's top fifth
+    assert summary["in_top_10pct_fraction"] >= 0.6
+    assert summary["rank_pct"]["median_abs_error_pct"] <= 10
+
+
+@pytest.mark.xfail(
+    strict=True, reason="67% of rows in the top 10%, target 80%: see the closing note of issue 3"
+)
+def test_agreement_target(agreement):
+    assert agreement[1]["in_top_10pct_fraction"] >= 0.8

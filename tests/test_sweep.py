@@ -1,0 +1,140 @@
+"""Sweeps: executors, shards, resume, DuckDB queries, and bad sweep files."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gigafleet.errors import GigafleetError
+from gigafleet.sweep.run import query, run_sweep, shard_path
+from gigafleet.sweep.spec import SweepSpec
+
+SMALL = {
+    "name": "small",
+    "grid": {
+        "model": ["llama3-8b", "llama3-70b"],
+        "system": ["dgx-h100"],
+        "num_gpus": [64, 128],
+        "global_batch": [256],
+        "precision": ["fp8"],
+    },
+    "top": 2,
+    "points_per_task": 1,
+}
+
+
+def spec(**over):
+    return SweepSpec.model_validate({**SMALL, **over})
+
+
+def test_local_sweep_writes_shards_and_resumes(tmp_path):
+    s = spec(executor={"kind": "local", "workers": 2})
+    done = []
+    out = run_sweep(s, tmp_path, on_task=done.append)
+    assert out["num_tasks"] == 4 and out["ran"] == 4 and len(done) == 4
+    assert out["evaluations"] > 1000
+    assert all(shard_path(tmp_path, i).exists() for i in range(4))
+    cols, rows = query(
+        tmp_path,
+        "SELECT model, num_gpus, count(*) AS n, min(rank) FROM results GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    assert [r[:3] for r in rows] == [
+        ("llama3-70b", 64, 2),
+        ("llama3-70b", 128, 2),
+        ("llama3-8b", 64, 2),
+        ("llama3-8b", 128, 2),
+    ]
+    # a lost shard is the only work a re-run does
+    shard_path(tmp_path, 2).unlink()
+    again = run_sweep(s, tmp_path)
+    assert again["ran"] == 1 and again["skipped"] == 3
+
+
+def test_results_are_the_planner_best(tmp_path):
+    from gigafleet.plan.training import plan_training
+
+    run_sweep(spec(executor={"kind": "local", "workers": 1}), tmp_path)
+    _, rows = query(
+        tmp_path,
+        "SELECT step_time_s FROM results WHERE model='llama3-70b' AND num_gpus=64 AND rank=1",
+    )
+    p = plan_training(
+        "llama3-70b", "dgx-h100", num_gpus=64, seq_len=8192, global_batch=256, precisions=("fp8",)
+    )
+    assert rows[0][0] == pytest.approx(p.metrics["step_time_s"][p.order[0]])
+
+
+def test_dask_executor_in_process(tmp_path):
+    pytest.importorskip("distributed")
+    out = run_sweep(spec(executor={"kind": "dask", "workers": 2}), tmp_path)
+    assert out["ran"] == 4
+    assert len(query(tmp_path, "SELECT * FROM results")[1]) == 8
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is an optional extra")
+def test_ray_executor_local(tmp_path):
+    out = run_sweep(spec(executor={"kind": "ray", "workers": 2}), tmp_path)
+    assert out["ran"] == 4
+
+
+def test_another_sweep_in_the_same_folder_is_refused(tmp_path):
+    run_sweep(spec(points_per_task=4), tmp_path)
+    with pytest.raises(GigafleetError, match="holds another sweep"):
+        run_sweep(spec(top=3, points_per_task=4), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "grid, expect",
+    [
+        ({"gpu_kind": ["h100"]}, "gpu_kind"),
+        ({"num_gpus": []}, "at least one value"),
+        ({"num_gpus": [1000]}, "no strategy can use 1000 GPUs"),
+        ({"model": ["llama-9"]}, "unknown model 'llama-9'"),
+        ({"precision": ["fp4"]}, "does not support fp4"),
+    ],
+)
+def test_bad_sweeps_fail_before_any_work(tmp_path, grid, expect):
+    with pytest.raises((GigafleetError, ValueError)) as exc:
+        run_sweep(spec(grid={**SMALL["grid"], **grid}), tmp_path)
+    assert expect in str(exc.value)
+    assert not list(tmp_path.glob("shard-*"))
+
+
+def test_bad_query(tmp_path):
+    with pytest.raises(GigafleetError, match="no result shards"):
+        query(tmp_path, "SELECT 1")
+    run_sweep(spec(points_per_task=4), tmp_path)
+    with pytest.raises(GigafleetError, match="SQL error"):
+        query(tmp_path, "SELEC nonsense")
+
+
+def test_cli_sweep_and_query(tmp_path):
+    f = tmp_path / "s.yaml"
+    import yaml
+
+    f.write_text(yaml.safe_dump(SMALL))
+    root = Path(__file__).resolve().parents[1]
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "gigafleet", *a], capture_output=True, text=True, cwd=root
+        )
+
+    p = run("sweep", str(f), "--output", str(tmp_path / "o"), "--workers", "1", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["ran"] == 4
+    q = run(
+        "results",
+        "query",
+        "SELECT count(*) AS n FROM results",
+        "--dir",
+        str(tmp_path / "o"),
+        "--json",
+    )
+    assert json.loads(q.stdout) == [{"n": 8}]
+    f.write_text(yaml.safe_dump({**SMALL, "grid": {**SMALL["grid"], "tensor": [8]}}))
+    bad = run("sweep", str(f), "--output", str(tmp_path / "o2"))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "tensor" in bad.stderr
