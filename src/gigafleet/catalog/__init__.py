@@ -41,6 +41,7 @@ from gigafleet.catalog.schema import (
     System,
 )
 from gigafleet.errors import GigafleetError, unknown_name
+from gigafleet.yamlio import read_yaml, validation_error
 
 DATA_DIR = Path(__file__).parent / "data"
 ENV_VAR = "GIGAFLEET_CATALOG"
@@ -137,57 +138,42 @@ def _read_csv(path: Path) -> list[dict[str, Any]]:
         return [{k: (v if v != "" else None) for k, v in r.items()} for r in csv.DictReader(fh)]
 
 
-def _read_yaml(path: Path) -> Any:
-    import yaml
-
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise GigafleetError(f"cannot read catalog file: {exc.strerror}", file=str(path)) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise GigafleetError(f"malformed YAML: {where}{problem}", file=str(path)) from None
+Raw = dict[str, list[tuple[dict[str, Any], str, Any]]]  # table -> (entry, file, YAML node)
 
 
-def _validate(table: str, raw: dict[str, Any], *, file: str) -> Row:
+def _validate(table: str, raw: dict[str, Any], *, file: str, node: Any) -> Row:
     from pydantic import ValidationError
 
     try:
         return TABLES[table].model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        entry = raw.get("name", "?")
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            allowed = ", ".join(TABLES[table].model_fields)
-            msg = f"unknown field; allowed fields: {allowed}"
-        elif err["type"] == "literal_error":
-            msg = f"{msg} (got {err.get('input')!r})"
-        raise GigafleetError(
-            msg, file=file, field=f"{table}[{entry}]" + (f".{loc}" if loc else "")
-        ) from None
+        prefix = f"{table}[{raw.get('name', '?')}]."
+        raise validation_error(exc, TABLES[table], source=file, node=node, prefix=prefix) from None
 
 
-def _shipped_raw() -> dict[str, list[tuple[dict[str, Any], str]]]:
-    raw: dict[str, list[tuple[dict[str, Any], str]]] = {}
+def _shipped_raw() -> Raw:
+    raw: Raw = {}
     for table in TABLES:
         if table == "models":
             path = DATA_DIR / "models.yaml"
-            rows = _read_yaml(path) or []
+            rows, _ = read_yaml(path)
         else:
             path = DATA_DIR / f"{table}.csv"
             rows = _read_csv(path)
-        raw[table] = [(r, str(path)) for r in rows]
+        raw[table] = [(r, str(path), None) for r in rows or []]
     return raw
 
 
-def _apply_overlay(raw: dict[str, list[tuple[dict[str, Any], str]]], path: Path) -> None:
-    doc = _read_yaml(path)
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``; nested mappings (``moe``, ``attention``) merge too."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _apply_overlay(raw: Raw, path: Path) -> None:
+    doc, root = read_yaml(path)
     if doc is None:
         return
     if not isinstance(doc, dict):
@@ -196,30 +182,48 @@ def _apply_overlay(raw: dict[str, list[tuple[dict[str, Any], str]]], path: Path)
             file=str(path),
             allowed=TABLES,
         )
+    tables = {key.value: value for key, value in root.value}
     for table, entries in doc.items():
         if table not in TABLES:
-            raise unknown_name("catalog table", str(table), TABLES, field="table")
+            err = unknown_name("catalog table", str(table), TABLES, field="table")
+            raise GigafleetError(str(err), file=str(path)) from None
         if not isinstance(entries, list):
             raise GigafleetError("must be a list of entries", file=str(path), field=table)
-        by_name = {r["name"]: i for i, (r, _) in enumerate(raw[table])}
-        for entry in entries:
-            if not isinstance(entry, dict) or not entry.get("name"):
-                raise GigafleetError("each entry needs a 'name'", file=str(path), field=table)
-            if entry["name"] in by_name:
-                i = by_name[entry["name"]]
-                raw[table][i] = ({**raw[table][i][0], **entry}, str(path))
+        index = {name_key(a): i for i, (r, _, _) in enumerate(raw[table]) for a in _names(r)}
+        for pos, entry in enumerate(entries):
+            if (
+                not isinstance(entry, dict)
+                or not isinstance(entry.get("name"), str)
+                or not entry["name"]
+            ):
+                raise GigafleetError(
+                    "each entry needs a 'name' (text)", file=str(path), field=f"{table}[{pos}]"
+                )
+            node = tables[table].value[pos]
+            i = index.get(name_key(entry["name"]))
+            if i is not None:  # an existing entry (by name or alias): only the given fields change
+                base = raw[table][i][0]
+                raw[table][i] = (_merge(base, {**entry, "name": base["name"]}), str(path), node)
             else:
-                raw[table].append((dict(entry), str(path)))
+                raw[table].append((dict(entry), str(path), node))
 
 
-def _build(raw: dict[str, list[tuple[dict[str, Any], str]]]) -> dict[str, Table]:
+def _names(row: dict[str, Any]) -> list[str]:
+    aliases = row.get("aliases") or []
+    if isinstance(aliases, str):
+        aliases = aliases.split(";")
+    return [row["name"], *(a.strip() for a in aliases if a and a.strip())]
+
+
+def _build(raw: Raw) -> dict[str, Table]:
     tables: dict[str, Table] = {}
+    files = {(t, e.get("name")): f for t, entries in raw.items() for e, f, _ in entries}
     for table, entries in raw.items():
         rows: dict[str, Row] = {}
         index: dict[str, str] = {}
         loose: dict[str, str | None] = {}
-        for entry, file in entries:
-            row = _validate(table, entry, file=file)
+        for entry, file, node in entries:
+            row = _validate(table, entry, file=file, node=node)
             if row.name in rows:
                 raise GigafleetError(
                     f"duplicate name {row.name!r}", file=file, field=f"{table}.name"
@@ -237,11 +241,11 @@ def _build(raw: dict[str, list[tuple[dict[str, Any], str]]]) -> dict[str, Table]
                 lkey = name_key(alias, strip_parens=True)
                 loose[lkey] = row.name if loose.get(lkey, row.name) == row.name else None
         tables[table] = Table(table, rows, index, loose)
-    _check_references(tables)
+    _check_references(tables, files)
     return tables
 
 
-def _check_references(tables: dict[str, Table]) -> None:
+def _check_references(tables: dict[str, Table], files: dict[tuple[str, Any], str]) -> None:
     refs = {
         "accelerator": "accelerators",
         "scaleup": "scaleup",
@@ -253,14 +257,15 @@ def _check_references(tables: dict[str, Table]) -> None:
         for attr, table in refs.items():
             value = getattr(system, attr)
             if value not in tables[table].rows:
-                raise unknown_name(
+                err = unknown_name(
                     _KIND[table], value, tables[table].rows, field=f"systems[{system.name}].{attr}"
                 )
+                raise GigafleetError(str(err), file=files.get(("systems", system.name))) from None
 
 
 def _load_calibration() -> dict[str, Any]:
     path = DATA_DIR / "calibration.yaml"
-    return _read_yaml(path) if path.exists() else {}
+    return read_yaml(path)[0] if path.exists() else {}
 
 
 def overlay_paths_from_env() -> list[Path]:

@@ -54,9 +54,9 @@ class Accelerator(Row):
     fp4_dense_tflops: float | None = PositiveOrNone
     # Vendors' "80 GB" HBM labels are binary capacities (H100: 81559 MiB in nvidia-smi).
     hbm_gib: float = Positive
-    hbm_bw_tbps: float = Positive
+    hbm_bw_tbytes_per_s: float = Positive
     tdp_w: float = Positive
-    scaleup_bw_gbps_per_dir: float = Positive
+    scaleup_gbytes_per_s_per_dir: float = Positive
 
     @property
     def hbm_bytes(self) -> float:
@@ -64,11 +64,11 @@ class Accelerator(Row):
 
     @property
     def hbm_bw_bytes_per_s(self) -> float:
-        return self.hbm_bw_tbps * _TERA
+        return self.hbm_bw_tbytes_per_s * _TERA
 
     @property
     def scaleup_bw_bytes_per_s(self) -> float:
-        return self.scaleup_bw_gbps_per_dir * _GIGA
+        return self.scaleup_gbytes_per_s_per_dir * _GIGA
 
     def dense_flops(self, precision: str) -> float | None:
         """Peak dense FLOP/s at ``precision`` (bf16, fp8, fp4); None where unsupported."""
@@ -91,9 +91,9 @@ class Host(Row):
     isa: Literal["arm", "x86"]
     num_cores: int = Positive
     memory_gb: float | None = PositiveOrNone
-    memory_bw_gbps: float | None = PositiveOrNone
+    memory_bw_gbytes_per_s: float | None = PositiveOrNone
     gpu_link: Literal["nvlink-c2c", "pcie4", "pcie5", "pcie6"]
-    gpu_link_bw_gbps_per_dir: float = Positive
+    gpu_link_gbytes_per_s_per_dir: float = Positive
     tdp_w: float | None = PositiveOrNone
 
 
@@ -101,20 +101,20 @@ class Nic(Row):
     """A scale-out network adapter."""
 
     vendor: str
-    port_gbps: float = Positive
+    port_gbits_per_s: float = Positive
     host_interface: str | None = None
     tdp_w: float | None = PositiveOrNone
 
     @property
     def bw_bytes_per_s(self) -> float:
-        return self.port_gbps * _GIGA / 8
+        return self.port_gbits_per_s * _GIGA / 8
 
 
 class Fabric(Row):
     """A scale-out fabric: achievable fraction of line rate, latency, in-network reduction."""
 
     kind: Literal["infiniband", "ethernet"]
-    max_link_gbps: float | None = PositiveOrNone
+    max_link_gbits_per_s: float | None = PositiveOrNone
     bw_efficiency: float = Field(gt=0, le=1)
     latency_us: float = Positive
     in_network_reduction: bool
@@ -125,13 +125,13 @@ class ScaleUp(Row):
 
     technology: str
     num_gpus: int = Positive
-    bw_gbps_per_gpu_per_dir: float = Positive
+    gbytes_per_s_per_gpu_per_dir: float = Positive
     in_switch_reduction: bool
     latency_us: float = Positive
 
     @property
     def bw_bytes_per_s(self) -> float:
-        return self.bw_gbps_per_gpu_per_dir * _GIGA
+        return self.gbytes_per_s_per_gpu_per_dir * _GIGA
 
 
 class System(Row):
@@ -226,6 +226,9 @@ class ModelArch(Row):
     sliding_window: SlidingWindow | None = None
     moe: MoE | None = None
     mtp_layers: int = Field(default=0, ge=0)
+    # True when the MTP passes reuse one block's weights (Nemotron 3: mtp_use_repeated_layer):
+    # their compute counts mtp_layers times, their parameters once.
+    mtp_shared_weights: bool = False
     layer_pattern: str | None = None
     mamba: Mamba | None = None
     params_total: float | None = PositiveOrNone

@@ -112,7 +112,8 @@ def train(
     ep_overlap: Annotated[
         bool | None,
         typer.Option(
-            "--ep-overlap", help="Hide MoE all-to-all behind another micro-batch's compute."
+            "--ep-overlap/--no-ep-overlap",
+            help="Hide MoE all-to-all behind deferred weight-gradient GEMMs.",
         ),
     ] = None,
     ep_dispatcher: Annotated[
@@ -129,7 +130,7 @@ def train(
     uneven_layers: Annotated[
         bool | None,
         typer.Option(
-            "--uneven-layers",
+            "--uneven-layers/--no-uneven-layers",
             help="Allow pp x vp not dividing the layers (custom pipeline layout).",
         ),
     ] = None,
@@ -139,7 +140,7 @@ def train(
     """Predict one training configuration: step time, throughput, MFU, memory, power."""
     from gigafleet.perf.training import estimate_training
     from gigafleet.spec.training import TrainingJob
-    from gigafleet.spec.yamlfile import load_yaml_model, validate_model
+    from gigafleet.yamlio import load_yaml_model, validate_model
 
     given = dict(
         model=model, system=system, num_gpus=gpus, seq_len=seq_len, global_batch=global_batch,
@@ -149,9 +150,8 @@ def train(
     )  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
     base = load_yaml_model(config, TrainingJob).model_dump(exclude_unset=True) if config else {}
-    job = validate_model(
-        {**base, **given}, TrainingJob, source="command line" if not config else str(config)
-    )
+    # the file alone is valid (load_yaml_model checked it): what fails now came from the options
+    job = validate_model({**base, **given}, TrainingJob, source="command line")
     cat = _catalog(catalog)
     est = estimate_training(
         job.model, job.system, num_gpus=job.num_gpus, seq_len=job.seq_len,
@@ -396,9 +396,9 @@ def sweep(
         TimeRemainingColumn,
     )
 
-    from gigafleet.spec.yamlfile import load_yaml_model, validate_model
     from gigafleet.sweep.run import run_sweep
     from gigafleet.sweep.spec import SweepSpec
+    from gigafleet.yamlio import load_yaml_model, validate_model
 
     spec = load_yaml_model(file, SweepSpec)
     over = {
@@ -508,7 +508,7 @@ def _row_summary(row) -> str:
     from gigafleet.catalog.schema import Accelerator, ModelArch, System
 
     if isinstance(row, Accelerator):
-        return f"{row.bf16_dense_tflops:g} TFLOP/s BF16, {row.hbm_gib:g} GiB, {row.hbm_bw_tbps:g} TB/s, {row.tdp_w:g} W"
+        return f"{row.bf16_dense_tflops:g} TFLOP/s BF16, {row.hbm_gib:g} GiB, {row.hbm_bw_tbytes_per_s:g} TB/s, {row.tdp_w:g} W"
     if isinstance(row, System):
         return f"{row.num_gpus} x {row.accelerator}, {row.scaleup}, {row.num_nics} x {row.nic}, {row.default_fabric}"
     if isinstance(row, ModelArch):
@@ -685,30 +685,22 @@ def calibrate_training_cmd(
         Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
     ] = None,
     write: Annotated[
-        bool,
-        typer.Option("--write", help="Write the constants into the package's calibration.yaml."),
+        bool, typer.Option("--write", help="Replace the shipped constants (shipped data only).")
     ] = False,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Refit the per-generation GEMM efficiencies on the calibration rows, print them (and --write)."""
-    import yaml
+    """Refit the calibration constants on their named rows; print them (and --write them)."""
+    from gigafleet.validate.training import default_data_path, fit_calibration, write_calibration
 
-    from gigafleet.catalog import DATA_DIR
-    from gigafleet.validate.training import default_data_path, fit_calibration
-
+    if write and (data or catalog):
+        raise GigafleetError(
+            "the shipped constants are fitted on the shipped data and catalog only", field="--write"
+        )
     cal = fit_calibration(data or default_data_path(), catalog=_catalog(catalog))
-    fitted = {
-        "gemm_efficiency": cal["gemm_efficiency"],
-        "ssd_memory_efficiency": cal.get("ssd_memory_efficiency"),
-    }
-    print(yaml.safe_dump(fitted, sort_keys=True), end="")
+    fitted = {k: cal[k] for k in ("gemm_efficiency", "ssd_memory_efficiency") if k in cal}
+    print(json.dumps(fitted, indent=2, sort_keys=True))
     if write:
-        # The fitted constants are the last block of the file; the rest (rules, rows) stays.
-        path = DATA_DIR / "calibration.yaml"
-        head, _, _ = path.read_text().partition("  # fitted:")
-        body = "# fitted:\n" + yaml.safe_dump(fitted, sort_keys=True, default_flow_style=None)
-        path.write_text(head + "".join("  " + line + "\n" for line in body.splitlines()))
-        print(f"wrote {path}")
+        print(f"wrote {write_calibration(fitted)}")
 
 
 def run() -> None:

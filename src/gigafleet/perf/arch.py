@@ -46,6 +46,7 @@ class ArchCosts:
     kv_bytes_per_token: float  # K and V of one token, bf16, as ring attention exchanges them
     num_heads: int
     num_kv_heads: int
+    mla: bool
     # MLP / MoE (per layer)
     mlp_mats: int  # 3 for gated (SwiGLU), 2 otherwise
     ffn: int
@@ -68,19 +69,21 @@ class ArchCosts:
     # embeddings, logits, MTP
     logits_flops: float
     mtp_layers: int
+    mtp_param_layers: int  # MTP blocks with weights of their own (1 when the passes share them)
     # parameters
     attn_params: float  # per attention layer
     mlp_params: float  # per dense MLP layer
     expert_params: float  # per MoE layer, all routed experts
     moe_dense_params: float  # per MoE layer: shared experts + router
     mamba_params: float  # per Mamba layer
-    embed_params: float  # input embedding (+ output layer when untied)
+    embed_params: float  # input embedding
     output_params: float  # untied output layer (0 when tied)
 
     @property
     def dense_params(self) -> float:
         """Parameters replicated across expert-parallel ranks (everything but routed experts)."""
-        mtp = self.mtp_layers * (self.attn_params + self.moe_dense_params + 2 * self.hidden**2)
+        block = self.moe_dense_params if self.num_moe else self.mlp_params
+        mtp = self.mtp_param_layers * (self.attn_params + block + 2 * self.hidden**2)
         return (
             self.num_attn * self.attn_params
             + self.num_mlp * self.mlp_params
@@ -93,7 +96,7 @@ class ArchCosts:
 
     @property
     def routed_expert_params(self) -> float:
-        return (self.num_moe + self.mtp_layers * (self.num_moe > 0)) * self.expert_params
+        return (self.num_moe + self.mtp_param_layers * (self.num_moe > 0)) * self.expert_params
 
     @property
     def params_total(self) -> float:
@@ -102,7 +105,7 @@ class ArchCosts:
     @property
     def params_active(self) -> float:
         per_expert = self.expert_params / max(self.num_experts, 1)
-        return self.dense_params + (self.num_moe + self.mtp_layers * (self.num_moe > 0)) * (
+        return self.dense_params + (self.num_moe + self.mtp_param_layers * (self.num_moe > 0)) * (
             self.top_k * per_expert
         )
 
@@ -269,6 +272,7 @@ def arch_costs(m: ModelArch) -> ArchCosts:
         kv_bytes_per_token=kv_bytes,
         num_heads=heads,
         num_kv_heads=kvh,
+        mla=att.kind == "mla",
         mlp_mats=mats,
         ffn=ffn,
         mlp_flops=2.0 * mlp_params,
@@ -288,6 +292,7 @@ def arch_costs(m: ModelArch) -> ArchCosts:
         mamba_ssd_bytes=mamba_ssd_bytes,
         logits_flops=2.0 * h * m.vocab_size,
         mtp_layers=m.mtp_layers,
+        mtp_param_layers=min(m.mtp_layers, 1) if m.mtp_shared_weights else m.mtp_layers,
         attn_params=float(attn_params),
         mlp_params=float(mlp_params),
         expert_params=float(expert_params),

@@ -51,7 +51,7 @@ def resolve_hardware(
     up_bw = min(acc.scaleup_bw_bytes_per_s, up.bw_bytes_per_s) * NVLINK_RING_EFFICIENCY
     host = catalog.host_of(sysrow)
     # PCIe gives each GPU its own link; NVLink-C2C is one link per CPU, shared by its GPUs.
-    host_bw = host.gpu_link_bw_gbps_per_dir * 1e9
+    host_bw = host.gpu_link_gbytes_per_s_per_dir * 1e9
     if host.gpu_link == "nvlink-c2c":
         host_bw *= sysrow.num_hosts / sysrow.num_gpus
     net = Network(

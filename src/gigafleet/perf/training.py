@@ -56,6 +56,12 @@ MEMORY_EFFICIENCY = 0.8
 ATTENTION_EFFICIENCY_RATIO = 0.75
 #: Backward FLOPs of attention relative to forward: dQ, dK, dV plus recomputing the scores.
 ATTENTION_BACKWARD_RATIO = 2.5
+#: Selective recomputation with fused attention (Megatron-Core recompute_modules such as
+#: layernorm, moe_act, mla_up_proj): the norms and activation functions are recomputed in
+#: the backward pass, about half the forward memory-bound time, and their outputs (about
+#: 30% of the saved bytes of a layer) are not kept. Estimates from the module structure.
+SELECTIVE_RECOMPUTE_TIME = 0.5
+SELECTIVE_RECOMPUTE_MEMORY = 0.7
 #: Tile edge of tensor-core GEMM kernels (CUTLASS / cuBLAS on Hopper and Blackwell).
 GEMM_TILE = 128.0
 #: Fraction of tensor-parallel communication hidden behind GEMMs by communication-overlap
@@ -92,6 +98,8 @@ REASONS = {
     12: "degrees must be positive integers",
     13: "offload must be a fraction of the layers, 0 to 1",
     14: "the interleaved schedule needs at least pp micro-batches per step",
+    15: "tp does not divide the key-value heads",
+    16: "zero must be 0-3, recompute and precision one of their listed values",
 }
 
 
@@ -193,6 +201,19 @@ def _as_index(values, choices: tuple[str, ...], field_name: str) -> np.ndarray:
     return np.array([choices.index(v) for v in flat], dtype=float).reshape(arr.shape)
 
 
+def _quiet(fn):
+    """Run a vectorised model with numpy's warnings off: infeasible strategies may divide by
+    zero on the way, and they are reported through ``reason_code``, never printed."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_quiet
 def training_step(
     arch: ArchCosts,
     hw: Hardware,
@@ -246,7 +267,21 @@ def training_step(
     num_micro = gbs / np.maximum(dp * mb, 1)
     code = np.zeros(
         np.broadcast(
-            num_gpus, tp, pp, cp, ep, vp, mb, gbs, seq, prec, zero, rec, offload, ep_overlap
+            num_gpus,
+            tp,
+            pp,
+            cp,
+            ep,
+            vp,
+            mb,
+            gbs,
+            seq,
+            prec,
+            zero,
+            rec,
+            offload,
+            ep_overlap,
+            ep_dedup,
         ).shape
     )
 
@@ -258,6 +293,8 @@ def training_step(
     flag(functools.reduce(np.logical_or, [(x < 1) | (x != np.floor(x)) for x in ints]), 12)
     flag(np.mod(num_gpus, model_par) != 0, 1)
     flag(np.mod(arch.num_heads, tp) != 0, 2)
+    if not arch.mla:
+        flag(np.mod(arch.num_kv_heads, tp) != 0, 15)
     if not uneven_layers:
         flag(np.mod(arch.num_layers, pp * vp) != 0, 3)
     else:
@@ -271,10 +308,11 @@ def training_step(
     flag((cp > 1) & (np.mod(seq, 2 * cp) != 0), 7)
     flag((vp > 1) & (pp == 1), 8)
     flag((vp > 1) & (num_micro < pp), 14)
+    flag(~np.isin(zero, (0, 1, 2, 3)) | ~np.isin(rec, (0, 1, 2)) | ~np.isin(prec, (0, 1, 2)), 16)
     supported = np.array([acc.dense_flops(p) is not None for p in PRECISIONS])
-    pidx = np.clip(prec, 0, 2).astype(int)
+    pidx = np.clip(np.nan_to_num(prec), 0, 2).astype(int)
     flag(~supported[pidx], 10)
-    flag((offload < 0) | (offload > 1), 13)
+    flag(~((offload >= 0) & (offload <= 1)), 13)
 
     peaks = np.array([acc.dense_flops(p) or acc.dense_flops("bf16") for p in PRECISIONS])
     peak = peaks[pidx]
@@ -305,8 +343,10 @@ def training_step(
     keys_win = np.minimum(arch.window, seq / 2.0)
 
     # attention block
+    # Column-parallel GEMMs split N, row-parallel split K; replicated ones (MLA down
+    # projections) run on each rank's sequence-parallel shard (Megatron-Core MLA).
     a_gemm = sum(
-        gemm(t, n / tp if split == 1 else n, k / tp if split == 2 else k)
+        gemm(tsp if split == 0 else t, n / tp if split == 1 else n, k / tp if split == 2 else k)
         for n, k, split in arch.attn_gemms
     )
     a_core_full = t * keys_full * arch.core_flops_per_key / tp / (peak_bf16 * e_attn)
@@ -431,11 +471,15 @@ def training_step(
     ew_b = 2.0 * ew_f
     # Selective recompute: with fused attention, the cheap elementwise operators (norms,
     # activations); without, the attention scores (Korthikanti et al. 2022).
-    selective_t = ew_f * 0.5 if flash_attention else attn_core_f + arch.num_attn * scores_ew
+    selective_t = (
+        ew_f * SELECTIVE_RECOMPUTE_TIME
+        if flash_attention
+        else attn_core_f + arch.num_attn * scores_ew
+    )
     recompute_t = np.where(rec == 2, gemm_f + core_f + ew_f, np.where(rec == 1, selective_t, 0.0))
-    recompute_comm = np.where(rec == 2, tp_f * (1 - TP_OVERLAP) + a2a_f, 0.0)
+    recompute_tp = np.where(rec == 2, tp_f * (1 - TP_OVERLAP), 0.0)
+    recompute_a2a = np.where(rec == 2, a2a_f, 0.0)
 
-    # Per stage: a balanced layout puts 1/pp of the whole model on each stage.
     # Per stage. Layers split evenly over the pp stages; the logits, loss and MTP modules
     # sit on the last stage, which sets the pace, unless the layers do not divide evenly:
     # sources then use a custom layout that balances them (Megatron-Core
@@ -524,7 +568,9 @@ def training_step(
     # half of the saved bytes: estimate.
     act_tok = act_tok * np.where(pidx > 0, 0.75, 1.0)
     if flash_attention:
-        act_tok = np.where(rec == 2, full_tok, np.where(rec == 1, act_tok * 0.7, act_tok))
+        act_tok = np.where(
+            rec == 2, full_tok, np.where(rec == 1, act_tok * SELECTIVE_RECOMPUTE_MEMORY, act_tok)
+        )
     else:
         scores_tok = arch.num_attn * 5.0 * arch.num_heads * seq / tp
         act_tok = np.where(rec == 2, full_tok, np.where(rec == 1, act_tok, act_tok + scores_tok))
@@ -541,7 +587,7 @@ def training_step(
         + fsdp_mb
         + offload_mb
     )
-    t_mb = t_mb + recompute_comm / pp
+    t_mb = t_mb + (recompute_tp + recompute_a2a) / pp
     bubble = (pp - 1) / vp * t_mb
 
     shard_dense = np.where(zero >= 1, dp_dense, 1.0)
@@ -565,7 +611,10 @@ def training_step(
         zero == 3, 2 * WEIGHT_BYTES * params_gpu / np.maximum(arch.num_layers / pp, 1), 0.0
     )
 
-    in_flight = np.where(pp > 1, np.minimum(pp, num_micro) * (1 + (pp - 1) / (pp * vp)), 1.0)
+    # 1F1B keeps pp micro-batches in flight on the first stage; interleaving adds the
+    # factor (1 + (pp-1)/(pp vp)) (Korthikanti et al. 2022, Sec. 4.2.3).
+    interleave = np.where(vp > 1, 1 + (pp - 1) / (pp * vp), 1.0)
+    in_flight = np.where(pp > 1, np.minimum(pp, num_micro) * interleave, 1.0)
     acts = act_mb_bytes * in_flight * (1 - offload)
     logits_mem = t * v / tp * 4.0 * 2
     reserved = RESERVED_FIXED_BYTES + RESERVED_FRACTION * hw.hbm_bytes
@@ -590,9 +639,9 @@ def training_step(
         "attention_s": per_step * (core_f + core_b),
         "memory_bound_s": per_step * (ew_f + ew_b),
         "recompute_s": per_step * recompute_t,
-        "tp_comm_s": num_micro * (tp_exposed_mb + recompute_comm / pp),
+        "tp_comm_s": num_micro * (tp_exposed_mb + recompute_tp / pp),
         "cp_comm_s": num_micro * cp_exposed_mb,
-        "ep_comm_s": num_micro * ep_exposed_mb,
+        "ep_comm_s": num_micro * (ep_exposed_mb + recompute_a2a / pp),
         "pp_comm_s": num_micro * pp_exposed_mb,
         "dp_comm_s": dp_exposed + num_micro * fsdp_mb,
         "bubble_s": bubble,
@@ -711,8 +760,9 @@ def estimate_training(
     if strict:
         bad = (code != 0) & (code != 11)
         if np.any(bad):
-            first = int(np.asarray(code)[bad].ravel()[0])
-            raise GigafleetError(_explain(first, arch_row, hw, locals()), field="strategy")
+            at = tuple(np.argwhere(bad)[0])
+            first = int(np.asarray(code)[at])
+            raise GigafleetError(_explain(first, arch_row, hw, locals(), at), field="strategy")
     feasible = code == 0
     tps = out["tokens_per_s"]
     ttt = None if train_tokens is None else train_tokens / tps
@@ -765,9 +815,15 @@ def estimate_training(
     )
 
 
-def _explain(code: int, arch_row: ModelArch, hw: Hardware, env: dict[str, Any]) -> str:
-    """A one-line message for a structural constraint, with the numbers involved."""
-    g = lambda k: np.asarray(env[k]).ravel()[0]  # noqa: E731
+def _explain(
+    code: int, arch_row: ModelArch, hw: Hardware, env: dict[str, Any], at: tuple[int, ...]
+) -> str:
+    """A one-line message for a structural constraint, with the numbers of strategy ``at``."""
+    shape = np.shape(env["code"])
+
+    def g(k: str) -> Any:
+        return np.broadcast_to(np.asarray(env[k]), shape)[at]
+
     tp, pp, cp, ep, vp = (int(g(k)) for k in ("tp", "pp", "cp", "ep", "vp"))
     n, mb, gbs, seq = (
         int(g("num_gpus")),
@@ -794,6 +850,9 @@ def _explain(code: int, arch_row: ModelArch, hw: Hardware, env: dict[str, Any]) 
         10: f"precision not supported by {hw.accelerator.name}; allowed: {allowed_prec}",
         12: "parallel degrees, micro_batch, global_batch, seq_len and num_gpus must be positive integers",
         13: f"offload = {g('offload')} must be a fraction of the layers, 0 to 1",
+        15: f"tp = {tp} must divide the {arch_row.kv_heads} key-value heads of {arch_row.name} "
+        "(Megatron-Core num_query_groups % tp == 0)",
+        16: "zero must be 0, 1, 2 or 3; recompute none, selective or full; precision bf16, fp8 or fp4",
         14: f"vp = {vp} (interleaved 1F1B) needs at least pp = {pp} micro-batches per step; "
         f"global_batch / (dp x micro_batch) = {gbs / max(dp * mb, 1):g}",
     }

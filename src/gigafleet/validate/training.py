@@ -110,17 +110,36 @@ def read_rows(path: str | os.PathLike[str]) -> list[dict[str, str]]:
             return list(reader)
     except OSError as exc:
         raise GigafleetError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise GigafleetError(f"not a readable CSV file: {exc}", file=str(path)) from None
+
+
+_NUMBER = re.compile(r"\s*~?([0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*([KMG]?)(?:\s*\(.*\))?\s*$")
 
 
 def _num(cell: str | None) -> float | None:
-    """First number of a cell: ``"1 (2)"`` -> 1, ``"16M"`` -> 16 * 2**20, ``"n/a"`` -> None."""
-    if cell is None:
+    """The number a cell holds: ``"1 (2)"`` -> 1 (the first value is the measured one),
+    ``"16M"`` -> 16 * 2**20, ``"1e3"`` -> 1000; ``"n/a"`` or empty -> None. Anything else
+    (``"8,192"``, ``"abc"``) raises :class:`GigafleetError`."""
+    if cell is None or cell.strip().lower() in ("", "n/a", "na", "-"):
         return None
-    m = re.match(r"\s*~?([0-9]*\.?[0-9]+)\s*([KMG]?)", cell)
+    m = _NUMBER.match(cell)
     if not m:
-        return None
+        raise GigafleetError(f"cannot read {cell!r} as a number", field="cell")
     scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}[m.group(2)]
     return float(m.group(1)) * scale
+
+
+def _degree(row: dict[str, str], column: str, default: int = 1) -> float:
+    """A parallel degree or count: a positive whole number, or the default when not printed."""
+    v = _num(row.get(column))
+    if v is None:
+        return float(default)
+    if v < 1 or v != int(v):
+        raise GigafleetError(
+            f"must be a positive whole number, got {row.get(column)!r}", field=column
+        )
+    return v
 
 
 def _precision(cell: str | None) -> tuple[str, str | None]:
@@ -208,19 +227,17 @@ def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
     """The model inputs of one row, plus what had to be assumed. Raises GigafleetError if it cannot."""
     assumed: list[str] = []
     model = catalog.model(row["model"])
+    if model.mtp_layers and re.search(r"w/o\s*MTP", row["model"], re.IGNORECASE):
+        model = model.model_copy(update={"mtp_layers": 0})
+        assumed.append("mtp_layers=0 (the row's model name says without MTP)")
     system = _system_for(catalog, row)
     study = _study(row)
-    seq = _num(row.get("seq_len"))
-    n = _num(row.get("num_gpus"))
-    if not seq or not n:
+    if _num(row.get("seq_len")) is None or _num(row.get("num_gpus")) is None:
         raise GigafleetError("row has no seq_len or num_gpus", field="seq_len")
-    tp = _num(row.get("tp")) or 1
-    pp = _num(row.get("pp")) or 1
-    cp = _num(row.get("cp")) or 1
-    ep = _num(row.get("ep")) or 1
-    mb = _num(row.get("micro_batch"))
-    if mb is None:
-        mb = 1
+    seq, n = _degree(row, "seq_len"), _degree(row, "num_gpus")
+    tp, pp, cp, ep = (_degree(row, c) for c in ("tp", "pp", "cp", "ep"))
+    mb = _degree(row, "micro_batch")
+    if _num(row.get("micro_batch")) is None:
         assumed.append("micro_batch=1 (not printed)")
     gbs = _num(row.get("global_batch_seqs"))
     if gbs is None:
@@ -228,7 +245,7 @@ def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
         if tokens is None:
             raise GigafleetError("row has no global batch", field="global_batch_seqs")
         gbs = round(tokens / seq)
-    vp = _num(row.get("vp"))
+    vp = _degree(row, "vp") if _num(row.get("vp")) is not None else None
     layers = model.num_layers
     uneven = layers % int(pp * (vp or 1)) != 0
     if vp is None:
@@ -356,7 +373,10 @@ def predict_row(
 
 def _metric(row: dict[str, str]) -> tuple[str | None, float | None]:
     for m in METRICS:
-        v = _num(row.get(m))
+        try:
+            v = _num(row.get(m))
+        except GigafleetError:
+            continue
         if v:
             return m, v
     return None, None
@@ -377,7 +397,7 @@ def validate_training(
     """Predict every row; return the rows and the summary (overall, per study, fit vs held out)."""
     catalog = catalog or load_catalog()
     cal = calibration or catalog.calibration.get("training", {})
-    fit_rows = set(cal.get("fit_rows", []))
+    fit_rows = set(cal.get("fit_rows", [])) | set(cal.get("fit_rows_ssd", []))
     rows = read_rows(data or default_data_path())
     out: list[ValidationRow] = []
     for row in rows:
@@ -441,6 +461,13 @@ def fit_calibration(
     catalog = catalog or load_catalog()
     cal = dict(catalog.calibration.get("training", {}))
     by_id = {r.get("row_id"): r for r in read_rows(data or default_data_path())}
+    missing = [
+        rid for rid in (*cal.get("fit_rows", []), *cal.get("fit_rows_ssd", [])) if rid not in by_id
+    ]
+    if missing:
+        raise GigafleetError(
+            f"the calibration rows {', '.join(missing)} are not in the data", field="fit_rows"
+        )
     params: dict[tuple[str, ...], list[dict[str, str]]] = {}
     for rid in cal.get("fit_rows", []):
         r = resolve_row(catalog, by_id[rid])
@@ -484,3 +511,23 @@ def fit_calibration(
             value = (lo + hi) / 2
             cal = setting(cal, key, round(value, 4))
     return cal
+
+
+def write_calibration(fitted: dict[str, Any]) -> Path:
+    """Replace the fitted block of the shipped calibration.yaml (atomically; the rules above
+    the ``# fitted:`` marker stay as written)."""
+    import yaml
+
+    from gigafleet.catalog import DATA_DIR
+
+    if any(v is None for v in fitted.values()) or not fitted.get("gemm_efficiency"):
+        raise GigafleetError("refusing to write incomplete constants", field="calibration")
+    path = DATA_DIR / "calibration.yaml"
+    head, marker, _ = path.read_text().partition("  # fitted:")
+    if not marker:
+        raise GigafleetError("no '# fitted:' marker in the calibration file", file=str(path))
+    body = yaml.safe_dump(fitted, sort_keys=True, default_flow_style=None)
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(head + marker + "\n" + "".join("  " + line + "\n" for line in body.splitlines()))
+    os.replace(tmp, path)
+    return path

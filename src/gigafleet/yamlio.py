@@ -1,4 +1,7 @@
-"""Load a YAML file into a pydantic model, with errors that name the line and the field."""
+"""YAML files and pydantic validation with errors that name the file, line and field.
+
+Shared by every layer that reads what users write (catalog overlays, job and sweep files).
+"""
 
 from __future__ import annotations
 
@@ -35,8 +38,8 @@ def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def load_yaml_model(path: str | Path, model: type[M]) -> M:
-    """Parse ``path`` as YAML and validate it as ``model``; one clear error on bad input."""
+def read_yaml(path: str | Path) -> tuple[Any, Any]:
+    """The parsed document and its node tree (for line numbers); one clear error on bad input."""
     import yaml
 
     path = Path(path)
@@ -44,15 +47,20 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
         text = path.read_text()
     except OSError as exc:
         raise GigafleetError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise GigafleetError("not a text (UTF-8) file", file=str(path)) from None
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise GigafleetError(
-            f"malformed YAML: {where}{getattr(exc, 'problem', exc)}", file=str(path)
-        ) from None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise GigafleetError(f"malformed YAML: {where}{problem}", file=str(path)) from None
+
+
+def load_yaml_model(path: str | Path, model: type[M]) -> M:
+    """Parse ``path`` as YAML and validate it as ``model``; one clear error on bad input."""
+    data, node = read_yaml(path)
     if not isinstance(data, dict):
         raise GigafleetError("expected a mapping of fields at the top level", file=str(path))
     return validate_model(data, model, source=str(path), node=node)
@@ -69,19 +77,28 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return list(getattr(current, "model_fields", model.model_fields))
 
 
-def validate_model(data: dict[str, Any], model: type[M], *, source: str, node: Any = None) -> M:
+def validate_model(
+    data: dict[str, Any], model: type[M], *, source: str, node: Any = None, prefix: str = ""
+) -> M:
     """Validate ``data`` as ``model``; the error names the source (with line) and the field."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        line = _line_of(node, loc) if node is not None else None
-        field = ".".join(str(p) for p in loc)
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown field; allowed fields: {', '.join(_fields_at(model, loc[:-1]))}"
-        elif "input" in err and err["type"] != "missing":
-            msg = f"{msg} (got {err['input']!r})"
-        where = f"{source}:{line}" if line else source
-        raise GigafleetError(msg, file=where, field=field) from None
+        raise validation_error(exc, model, source=source, node=node, prefix=prefix) from None
+
+
+def validation_error(
+    exc: ValidationError, model: type[BaseModel], *, source: str, node: Any = None, prefix: str = ""
+) -> GigafleetError:
+    """One :class:`GigafleetError` for a pydantic error: file:line, field path, allowed fields."""
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    line = _line_of(node, loc) if node is not None else None
+    field = prefix + ".".join(str(p) for p in loc) if loc else prefix.rstrip(".")
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown field; allowed fields: {', '.join(_fields_at(model, loc[:-1]))}"
+    elif "input" in err and err["type"] != "missing":
+        msg = f"{msg} (got {err['input']!r})"
+    where = f"{source}:{line}" if line else source
+    return GigafleetError(msg, file=where, field=field or None)
