@@ -68,3 +68,14 @@ def test_mla_uses_low_rank_projections(catalog):
     assert a.attn_proj_flops == pytest.approx(2 * a.attn_params)
     # the GEMM list holds the same work as the parameter count
     assert sum(n * k for n, k, _ in a.attn_gemms) == pytest.approx(a.attn_params)
+
+
+def test_shared_mtp_weights_count_once(catalog):
+    nano = arch_costs(catalog.model("nemotron3-nano-30b-a3b"))
+    lightning = catalog.model("nemotron3.5-lightning-30b-a3b")  # Nano + one MTP block run twice
+    a = arch_costs(lightning)
+    one_block = a.attn_params + a.moe_dense_params + 2 * a.hidden**2 + a.expert_params
+    assert a.params_total == pytest.approx(nano.params_total + one_block, rel=1e-9)
+    # compute still counts both passes
+    b = arch_costs(lightning.model_copy(update={"mtp_layers": 1}))
+    assert a.forward_flops_per_token(8192) > b.forward_flops_per_token(8192)

@@ -175,3 +175,72 @@ def test_validate_training_other_csv(tmp_path):
     assert_user_error(
         gf("validate", "training", "--data", str(tmp_path / "nope.csv")), "cannot read"
     )
+
+
+def test_binary_files_are_refused_cleanly(tmp_path):
+    f = tmp_path / "bin.yaml"
+    f.write_bytes(b"\xff\xfe\x00garbage")
+    assert_user_error(gf("train", "--config", str(f)), "not a text (UTF-8) file")
+    assert_user_error(
+        gf(
+            "train",
+            "--model",
+            "llama3-8b",
+            "--system",
+            "dgx-h100",
+            "--gpus",
+            "8",
+            "--catalog",
+            str(f),
+        ),
+        str(f),
+    )
+    assert_user_error(gf("validate", "training", "--data", str(f)), str(f))
+
+
+def test_bad_csv_cells_skip_the_row_with_a_reason(tmp_path):
+    src = (ROOT / "src/gigafleet/validate/data/training_runs.csv").read_text().splitlines()
+    header = src[0].split(",")
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO("\n".join(src[:2]))))
+    rows[0]["tp"] = "0"
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    f = tmp_path / "bad.csv"
+    f.write_text(out.getvalue())
+    d = json.loads(gf("validate", "training", "--data", str(f), "--json").stdout)
+    assert (
+        d["rows"][0]["skipped_reason"].startswith("cannot express")
+        and "tp" in d["rows"][0]["skipped_reason"]
+    )
+
+
+def test_calibrate_guards(tmp_path):
+    src = (ROOT / "src/gigafleet/validate/data/training_runs.csv").read_text().splitlines()
+    f = tmp_path / "few.csv"
+    f.write_text("\n".join(src[:3]) + "\n")
+    assert_user_error(
+        gf("calibrate", "training", "--data", str(f)), "calibration rows", "are not in the data"
+    )
+    assert_user_error(gf("calibrate", "training", "--data", str(f), "--write"), "shipped data")
+
+
+def test_override_errors_name_the_command_line():
+    p = gf("train", "--config", "examples/llama3.1-405b-h100.yaml", "--gpus", "-8")
+    assert_user_error(p, "command line", "num_gpus")
+    ok = gf(
+        "train",
+        "--config",
+        "examples/llama3.1-405b-h100.yaml",
+        "--no-uneven-layers",
+        "--vp",
+        "1",
+        "--pp",
+        "14",
+        "--json",
+    )
+    assert ok.returncode == 0, ok.stderr

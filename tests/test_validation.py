@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gigafleet.validate.report import error_stats
-from gigafleet.validate.training import fit_calibration, validate_training
+from gigafleet.validate.training import default_data_path, fit_calibration, validate_training
 
 
 @pytest.fixture(scope="module")
@@ -55,17 +55,23 @@ def test_unfitted_hardware_carries_from_specs(validation):
     assert e["median_abs_error_pct"] <= 10
 
 
-def test_overall_median_meets_the_target(validation):
-    _, summary = validation
-    assert summary["median_abs_error_pct"] <= 10
-
-
 @pytest.mark.xfail(
-    strict=True, reason="MoE and hybrid rows miss the p90: see the closing note of issue 2"
+    strict=True,
+    reason="held-out median 10.1%, p90 57% (MoE and hybrid rows): see the closing note of issue 2",
 )
-def test_overall_p90_target(validation):
-    _, summary = validation
-    assert summary["p90_abs_error_pct"] <= 25
+def test_held_out_rows_meet_the_targets(validation):
+    rows, _ = validation
+    e = error_stats(_errors(rows, lambda r: not r.fitted))
+    assert e["median_abs_error_pct"] <= 10
+    assert e["p90_abs_error_pct"] <= 25
+
+
+def test_rows_without_mtp_drop_it(catalog):
+    from gigafleet.validate.training import read_rows, resolve_row
+
+    rows = {r["row_id"]: r for r in read_rows(default_data_path())}
+    r = resolve_row(catalog, rows["TR0314"])  # "DeepSeekV3 (w/o MTP)"
+    assert r["model"].mtp_layers == 0 and any("mtp" in a for a in r["assumed"])
 
 
 def test_recipe_settings_are_sourced_and_resolve(catalog):
