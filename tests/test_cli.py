@@ -240,7 +240,7 @@ def test_override_errors_name_the_command_line():
         "--vp",
         "1",
         "--pp",
-        "14",
+        "2",
         "--json",
     )
     assert ok.returncode == 0, ok.stderr
