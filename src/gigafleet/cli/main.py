@@ -549,24 +549,37 @@ def catalog_show(
     raise unknown_name("catalog entry", name, every, field="name")
 
 
-@validate_app.command("training")
-def validate_training_cmd(
-    data: Annotated[
-        Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
-    ] = None,
-    catalog: CatalogOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Predict every row of the training ground truth and report the errors."""
-    from gigafleet.validate.training import default_data_path, validate_training
+DataOpt = Annotated[
+    Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
+]
+
+
+def _validation(fn, data: Path | None, catalog: list[Path] | None, as_json: bool):
+    """Run a validation over ``data`` (default: the shared ground truth); print JSON if asked.
+
+    Returns the rows and summary for the table, or None when JSON was printed.
+    """
+    from gigafleet.validate.training import default_data_path
 
     path = data or default_data_path()
-    rows, summary = validate_training(path, catalog=_catalog(catalog))
+    rows, summary = fn(path, catalog=_catalog(catalog))
     summary["data"] = str(path)
     if as_json:
         print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
-        return
-    _print_validation(rows, summary)
+        return None
+    return rows, summary
+
+
+@validate_app.command("training")
+def validate_training_cmd(
+    data: DataOpt = None, catalog: CatalogOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Predict every row of the training ground truth and report the errors."""
+    from gigafleet.validate.training import validate_training
+
+    result = _validation(validate_training, data, catalog, as_json)
+    if result:
+        _print_validation(*result)
 
 
 def _print_validation(rows, summary) -> None:
@@ -621,24 +634,17 @@ def _print_validation(rows, summary) -> None:
 
 @validate_app.command("plan")
 def validate_plan_cmd(
-    data: Annotated[
-        Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
-    ] = None,
-    catalog: CatalogOpt = None,
-    as_json: JsonOpt = False,
+    data: DataOpt = None, catalog: CatalogOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Rank each published (hand-tuned) strategy among all the planner considers."""
     from rich.table import Table
 
     from gigafleet.validate.plan import validate_plan
-    from gigafleet.validate.training import default_data_path
 
-    path = data or default_data_path()
-    rows, summary = validate_plan(path, catalog=_catalog(catalog))
-    summary["data"] = str(path)
-    if as_json:
-        print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+    result = _validation(validate_plan, data, catalog, as_json)
+    if not result:
         return
+    rows, summary = result
     con = _console()
     t = Table(
         "row",
