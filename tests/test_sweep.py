@@ -138,3 +138,14 @@ def test_cli_sweep_and_query(tmp_path):
     f.write_text(yaml.safe_dump({**SMALL, "grid": {**SMALL["grid"], "tensor": [8]}}))
     bad = run("sweep", str(f), "--output", str(tmp_path / "o2"))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "tensor" in bad.stderr
+
+
+def test_interrupted_task_leaves_no_partial_shard(tmp_path):
+    s = spec(points_per_task=4)
+    run_sweep(s, tmp_path)
+    # a worker killed mid-write leaves only its temporary file, which nothing reads
+    (tmp_path / ".shard-00000.12345.tmp").write_bytes(b"partial")
+    shard_path(tmp_path, 0).unlink()
+    again = run_sweep(s, tmp_path)
+    assert again["ran"] == 1
+    assert len(query(tmp_path, "SELECT * FROM results")[1]) == 8
