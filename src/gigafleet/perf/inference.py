@@ -1,0 +1,330 @@
+"""LLM serving: the time of one forward iteration on a replica, and its KV-cache capacity.
+
+A replica holds one copy of the model on ``tp x pp`` GPUs (experts spread over ``ep`` of
+them). One iteration processes ``P`` new prompt tokens (chunked prefill) and one token for
+each of ``D`` running sequences whose KV contexts sum to ``C`` tokens (continuous batching,
+Yu et al. OSDI'22; Agrawal et al. 2024, Sarathi-Serve). With ``T = P + D``, each GPU spends,
+layer by layer, the larger of its compute and its memory traffic (roofline):
+
+* GEMMs: ``max((T + 128) F / (P_peak e), (W + T b) / (B e_mem))``: ``F`` FLOPs per token,
+  ``W`` weight bytes (read once per iteration: why batching pays), ``b`` activation bytes
+  per token; ``(T + 128)/T`` is the shape efficiency of a thin GEMM (128-wide tiles);
+* MoE experts: only the experts the batch routes to are read: ``E_local (1 - (1 - k/E)^T)``;
+* attention: prefill ``P^2/2`` keys per layer at attention efficiency; decode reads the
+  KV cache, ``C`` tokens, at HBM bandwidth;
+* elementwise operators at HBM bandwidth; TP all-reduce (two per layer) and EP
+  all-to-all over the scale-up domain;
+* the logits of the ``D`` decoding sequences, and a fixed per-iteration host overhead
+  (scheduling, sampling, launch) calibrated on MLPerf Inference.
+
+Efficiencies come from the training calibration (same kernels); the iteration overhead is
+the one serving constant, fitted on named MLPerf rows (catalog/data/calibration.yaml).
+The per-iteration function is plain Python arithmetic on precomputed coefficients, because
+the request simulator calls it once per iteration (millions of times).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.catalog.schema import ModelArch, System
+from gigafleet.errors import GigafleetError
+from gigafleet.perf import collectives as coll
+from gigafleet.perf.arch import arch_costs
+from gigafleet.perf.hardware import Hardware, resolve_hardware
+from gigafleet.perf.training import (
+    ATTENTION_EFFICIENCY_RATIO,
+    GEMM_TILE,
+    MEMORY_EFFICIENCY,
+    OPERAND_BYTES,
+    PRECISIONS,
+    RESERVED_FIXED_BYTES,
+    RESERVED_FRACTION,
+    efficiency_for,
+)
+
+KV_PRECISIONS = ("bf16", "fp8", "fp4")
+KV_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5625}
+#: Activation workspace per batched token and hidden unit (bytes): residual, norm and MLP
+#: intermediates of the widest layer in flight, BF16. Estimate.
+WORKSPACE_BYTES_PER_TOKEN_HIDDEN = 24.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServingReplica:
+    """The iteration-time model of one replica: precomputed coefficients, scalar arithmetic."""
+
+    model: str
+    system: str
+    accelerator: str
+    tp: int
+    pp: int
+    ep: int
+    num_gpus: int
+    weight_precision: str
+    kv_precision: str
+    calibration: str
+    weight_bytes_per_gpu: float
+    kv_bytes_per_token: float  # whole replica (what moves in a KV transfer)
+    kv_capacity_tokens: int
+    max_batched_tokens: int
+    tdp_w: float
+    # coefficients (per iteration, seconds)
+    _overhead: float
+    _dense_flop_s: float  # compute seconds per token of all dense GEMMs (incl. tile padding /T)
+    _dense_mem_fixed: float  # weight-read seconds of dense GEMMs
+    _dense_mem_tok: float  # activation-traffic seconds per token
+    _expert_flop_s: float  # compute seconds per token of routed experts
+    _expert_w_s: float  # seconds to read all local experts' weights
+    _experts_local: float
+    _route_keep: float  # (1 - k/E): probability one token skips a given expert
+    _num_moe: int
+    _attn_prefill_s: float  # seconds per (prefill token x key)
+    _attn_decode_s: float  # seconds per decode context token (max of flops, KV read)
+    _ew_tok: float  # elementwise seconds per token
+    _comm_fixed: float
+    _comm_tok: float
+    _logit_flop_s: float
+    _logit_w_s: float
+
+    def iteration_time(
+        self, prefill_tokens: int, decode_tokens: int, decode_context_tokens: int
+    ) -> float:
+        """Seconds for one iteration (see the module docstring for the formula)."""
+        t = prefill_tokens + decode_tokens
+        if t <= 0:
+            return 0.0
+        pad = (t + GEMM_TILE) / t  # thin-GEMM shape efficiency
+        dense = max(t * pad * self._dense_flop_s, self._dense_mem_fixed + t * self._dense_mem_tok)
+        moe = 0.0
+        if self._num_moe:
+            touched = self._experts_local * (1.0 - self._route_keep**t)
+            moe = self._num_moe * max(
+                t * pad * self._expert_flop_s, self._expert_w_s * touched / self._experts_local
+            )
+        attn = prefill_tokens * prefill_tokens * 0.5 * self._attn_prefill_s
+        attn += decode_context_tokens * self._attn_decode_s
+        logits = 0.0
+        if decode_tokens or prefill_tokens:
+            rows = max(decode_tokens, 1)
+            logits = max(rows * self._logit_flop_s, self._logit_w_s)
+        comm = self._comm_fixed + t * self._comm_tok
+        return self._overhead + dense + moe + attn + t * self._ew_tok + logits + comm
+
+    def decode_throughput(
+        self, batch: int, context_tokens: float, prompt_tokens: float, output_tokens: float
+    ) -> float:
+        """Steady-state output tokens/s at ``batch`` running sequences: each iteration decodes
+        ``batch`` tokens and prefills the prompts of the ``batch/output_tokens`` that finished."""
+        prefill = batch * prompt_tokens / max(output_tokens, 1.0)
+        t = self.iteration_time(int(round(prefill)), batch, int(batch * context_tokens))
+        return batch / t
+
+
+def serving_replica(
+    model: str | ModelArch,
+    system: str | System,
+    *,
+    tp: int = 1,
+    pp: int = 1,
+    ep: int = 1,
+    weight_precision: str = "bf16",
+    kv_precision: str | None = None,
+    max_batched_tokens: int = 8192,
+    catalog: Catalog | None = None,
+    fabric: str | None = None,
+) -> ServingReplica:
+    """Build the iteration model of one replica; bad degrees raise :class:`GigafleetError`."""
+    catalog = catalog or load_catalog()
+    m = model if isinstance(model, ModelArch) else catalog.model(model)
+    hw: Hardware = resolve_hardware(catalog, system, fabric=fabric)
+    acc = hw.accelerator
+    kv_precision = kv_precision or weight_precision
+    if weight_precision not in PRECISIONS:
+        raise GigafleetError(
+            f"unknown {weight_precision!r}; allowed: {', '.join(PRECISIONS)}",
+            field="weight_precision",
+        )
+    if kv_precision not in KV_PRECISIONS:
+        raise GigafleetError(
+            f"unknown {kv_precision!r}; allowed: {', '.join(KV_PRECISIONS)}", field="kv_precision"
+        )
+    if acc.dense_flops(weight_precision) is None:
+        raise GigafleetError(
+            f"{acc.name} does not support {weight_precision}; allowed: {', '.join(acc.precisions)}",
+            field="weight_precision",
+        )
+    for name, v in (("tp", tp), ("pp", pp), ("ep", ep), ("max_batched_tokens", max_batched_tokens)):
+        if not isinstance(v, int) or v < 1:
+            raise GigafleetError(f"must be a positive integer, got {v!r}", field=name)
+    if m.num_attention_heads % tp:
+        raise GigafleetError(
+            f"tp = {tp} must divide the {m.num_attention_heads} attention heads of {m.name}",
+            field="tp",
+        )
+    if m.moe is None and ep > 1:
+        raise GigafleetError(f"ep = {ep} needs a MoE model; {m.name} is dense", field="ep")
+    if m.moe is not None and (m.moe.num_experts % ep or (tp * pp) % ep):
+        raise GigafleetError(
+            f"ep = {ep} must divide the {m.moe.num_experts} experts and the replica's {tp * pp} GPUs",
+            field="ep",
+        )
+    if pp > m.num_layers:
+        raise GigafleetError(f"pp = {pp} exceeds the {m.num_layers} layers of {m.name}", field="pp")
+
+    a = arch_costs(m)
+    eff = efficiency_for(catalog, hw.generation)
+    pidx = PRECISIONS.index(weight_precision)
+    peak = acc.dense_flops(weight_precision)
+    peak_bf16 = acc.dense_flops("bf16")
+    e_gemm = float(eff.gemm[pidx])
+    e_attn = float(eff.gemm[0]) * ATTENTION_EFFICIENCY_RATIO
+    bw = hw.hbm_bw * MEMORY_EFFICIENCY
+    wb = float(OPERAND_BYTES[pidx])
+    kvb = KV_BYTES[kv_precision]
+    h = a.hidden
+    n_gpu = tp * pp
+
+    # Dense GEMM work per GPU (attention projections, dense MLPs, shared experts, Mamba
+    # projections): split over tp (and over the pp stages, which run in turn).
+    dense_params = a.dense_params - a.embed_params - a.output_params
+    dense_flops_tok = 2.0 * dense_params / n_gpu
+    dense_weight_bytes = dense_params * wb / n_gpu
+    io_tok = (
+        2.0 * (4 * h) * (a.num_attn + a.num_mlp + a.num_moe + a.num_mamba) / n_gpu
+    )  # GEMM in/out
+    # Routed experts: each GPU holds E/ep experts of every MoE layer on its stage.
+    n_moe = a.num_moe + a.mtp_param_layers * (a.num_moe > 0)
+    experts_local = a.num_experts / ep if a.num_experts else 0.0
+    per_expert_params = a.expert_params / max(a.num_experts, 1)
+    expert_w_s = experts_local * per_expert_params * wb / bw / pp
+    expert_flop_s = (2.0 * a.top_k * per_expert_params / ep) / (peak * e_gemm) / pp
+    route_keep = 1.0 - a.top_k / a.num_experts if a.num_experts else 1.0
+
+    # Attention and KV cache. GQA heads split over tp (replicated when tp exceeds them);
+    # MLA caches its compressed latent on every TP rank (DeepSeek-V3 report, Sec. 2.1.1).
+    if a.mla:
+        kv_elems_gpu = (m.attention.kv_lora_rank + m.attention.qk_rope_head_dim) * a.num_attn / pp
+        kv_elems_replica = kv_elems_gpu * pp
+    else:
+        kv_heads_gpu = max(a.num_kv_heads / tp, 1.0)
+        kv_elems_gpu = 2.0 * kv_heads_gpu * m.dim_head * a.num_attn / pp
+        kv_elems_replica = 2.0 * a.num_kv_heads * m.dim_head * a.num_attn
+    kv_gpu_bytes_tok = kv_elems_gpu * kvb
+    core = a.core_flops_per_key * a.num_attn / n_gpu  # per (query token x key) per GPU
+    attn_prefill_s = core / (peak_bf16 * e_attn)
+    attn_decode_s = max(core / (peak_bf16 * e_attn), kv_gpu_bytes_tok / bw)
+
+    # Elementwise: norms, residuals, activations, KV writes (bytes per token per GPU).
+    ew_bytes = (
+        (a.num_attn + a.num_mlp + a.num_moe + a.num_mamba) * 10.0 * h / n_gpu
+        + a.num_mlp * 6.0 * a.ffn / n_gpu
+        + n_moe * a.top_k * (16.0 * a.expert_width + 6.0 * a.expert_ffn) / n_gpu
+        + a.num_mamba * (a.mamba_bytes + a.mamba_ssd_bytes) / n_gpu
+        + kv_gpu_bytes_tok
+    )
+    ew_tok = ew_bytes / bw
+
+    # Communication inside the replica: two all-reduces per layer over tp (Megatron TP
+    # without SP at inference), an all-to-all per MoE layer over ep, a p2p per stage.
+    net = hw.net
+    layers = a.num_attn + a.num_mlp + a.num_moe + a.num_mamba
+    g_tp, n_tp = coll.group_layout(tp, 1, net.domain_size)
+    ar_per_byte = (
+        float(
+            coll.all_reduce_time(1e9, g_tp, n_tp, net) - coll.all_reduce_time(0.0, g_tp, n_tp, net)
+        )
+        / 1e9
+    )
+    ar_fixed = float(coll.all_reduce_time(0.0, g_tp, n_tp, net))
+    comm_fixed = 2 * layers * ar_fixed / pp if tp > 1 else 0.0
+    comm_tok = 2 * layers * ar_per_byte * 2.0 * h / pp if tp > 1 else 0.0
+    if ep > 1 and a.num_experts:
+        g_ep, n_ep = coll.group_layout(ep, 1, net.domain_size)
+        per = float(coll.moe_dispatch_time(2.0 * a.expert_width, a.top_k, g_ep, n_ep, net))
+        comm_tok += 2 * n_moe * per / pp
+    if pp > 1:
+        comm_fixed += (pp - 1) * net.out_latency
+        comm_tok += (pp - 1) * 2.0 * h / net.up_bw / pp
+
+    # Logits of the decoding sequences (the prefill's last token samples too; one row is enough).
+    logit_flop_s = 2.0 * h * a.vocab / tp / (peak * e_gemm) / pp
+    logit_w_s = h * a.vocab * wb / tp / bw / pp
+
+    weight_bytes = (a.params_total * wb) / n_gpu
+    if m.moe is not None:
+        weight_bytes = (dense_params * wb + (a.embed_params + a.output_params) * wb) / n_gpu + (
+            a.routed_expert_params * wb / ep / pp
+        )
+    workspace = max_batched_tokens * h * WORKSPACE_BYTES_PER_TOKEN_HIDDEN
+    free = (
+        hw.hbm_bytes
+        - RESERVED_FIXED_BYTES
+        - RESERVED_FRACTION * hw.hbm_bytes
+        - weight_bytes
+        - workspace
+    )
+    if free <= 0:
+        need = (hw.hbm_bytes - free) / 2**30
+        raise GigafleetError(
+            f"{m.name} does not fit on {n_gpu} x {acc.name} at {weight_precision}: needs {need:.1f} GiB "
+            f"per GPU, has {hw.hbm_bytes / 2**30:.1f} GiB; raise tp or pp, or lower the precision",
+            field="tp",
+        )
+    kv_capacity = int(free / kv_gpu_bytes_tok) if kv_gpu_bytes_tok else 10**12
+    overhead = float(catalog.calibration.get("serving", {}).get("iteration_overhead_s", 0.0))
+    return ServingReplica(
+        model=m.name,
+        system=hw.system,
+        accelerator=acc.name,
+        tp=tp,
+        pp=pp,
+        ep=ep,
+        num_gpus=n_gpu,
+        weight_precision=weight_precision,
+        kv_precision=kv_precision,
+        calibration=eff.status,
+        weight_bytes_per_gpu=weight_bytes,
+        kv_bytes_per_token=kv_elems_replica * kvb,
+        kv_capacity_tokens=kv_capacity,
+        max_batched_tokens=max_batched_tokens,
+        tdp_w=acc.tdp_w,
+        _overhead=overhead,
+        _dense_flop_s=dense_flops_tok / (peak * e_gemm),
+        _dense_mem_fixed=dense_weight_bytes / bw,
+        _dense_mem_tok=io_tok / bw,
+        _expert_flop_s=expert_flop_s,
+        _expert_w_s=expert_w_s,
+        _experts_local=experts_local or 1.0,
+        _route_keep=route_keep,
+        _num_moe=n_moe,
+        _attn_prefill_s=attn_prefill_s,
+        _attn_decode_s=attn_decode_s,
+        _ew_tok=ew_tok,
+        _comm_fixed=comm_fixed,
+        _comm_tok=comm_tok,
+        _logit_flop_s=logit_flop_s,
+        _logit_w_s=logit_w_s,
+    )
+
+
+def best_offline_throughput(
+    replica: ServingReplica, *, prompt_tokens: float, output_tokens: float, max_batch: int = 4096
+) -> tuple[float, int]:
+    """Output tokens/s of one replica with all requests queued (MLPerf Offline): the best
+    steady-state batch that fits the KV cache (each sequence holds its prompt and, on
+    average, half its output), and that batch."""
+    context = prompt_tokens + output_tokens / 2
+    fit = int(replica.kv_capacity_tokens // max(prompt_tokens + output_tokens, 1))
+    best, best_b = 0.0, 1
+    b = 1
+    while b <= min(max_batch, max(fit, 1)):
+        tps = replica.decode_throughput(b, context, prompt_tokens, output_tokens)
+        if tps > best:
+            best, best_b = tps, b
+        b = b * 2 if b < 64 else b + 64
+    return best, best_b
+
+
+__all__ = ["KV_PRECISIONS", "ServingReplica", "best_offline_throughput", "serving_replica"]

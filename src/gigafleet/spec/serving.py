@@ -1,0 +1,95 @@
+"""A serving deployment as users write it (YAML or ``gigafleet serve`` options)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Traffic(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    arrival: Literal["poisson", "bursty", "diurnal", "trace"] = "poisson"
+    rate_per_s: float = Field(default=10.0, gt=0, description="mean requests per second")
+    num_requests: int = Field(default=20000, gt=0)
+    burst_cv: float = Field(default=3.0, gt=0, description="coefficient of variation (bursty)")
+    peak_to_trough: float = Field(default=3.0, ge=1, description="diurnal swing")
+    period_s: float = Field(default=86400.0, gt=0)
+    trace: str | None = Field(
+        default=None, description="CSV with arrival_s, prompt_tokens, output_tokens"
+    )
+    prompt_tokens: float = Field(default=1024, gt=0, description="mean prompt length")
+    output_tokens: float = Field(default=256, gt=0, description="mean output length")
+    length_sigma: float = Field(
+        default=0.0, ge=0, description="lognormal sigma of lengths (0: fixed)"
+    )
+    max_tokens: int = Field(default=32768, gt=0)
+    prefix_tokens: int = Field(default=0, ge=0, description="shared system-prompt tokens")
+    num_prefixes: int = Field(default=1, gt=0)
+
+    @model_validator(mode="after")
+    def _trace(self) -> Traffic:
+        if self.arrival == "trace" and not self.trace:
+            raise ValueError("arrival 'trace' needs a trace file")
+        return self
+
+
+class Adapters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    num_users: int = Field(gt=0, le=10**10)
+    rank: int = Field(default=16, gt=0)
+    zipf_s: float = Field(default=1.0, gt=0)
+    mlp: bool = False
+    hbm_adapters: int | None = Field(default=None, ge=0, description="default: 10% of free HBM")
+    host_adapters: int | None = Field(
+        default=None, ge=0, description="default: half the host memory"
+    )
+    nvme_adapters: int = Field(default=10_000_000, ge=0)
+    nvme_bw_bytes_per_s: float = Field(default=7e9, gt=0)
+    remote_bw_bytes_per_s: float = Field(default=1.25e9, gt=0)
+    remote_latency_s: float = Field(default=0.02, ge=0)
+
+
+class Slo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ttft_s: float = Field(default=2.0, gt=0)
+    tpot_s: float = Field(default=0.2, gt=0)
+
+
+class ServeJob(BaseModel):
+    """One model served by ``replicas`` copies on one system."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    system: str
+    replicas: int = Field(default=1, gt=0)
+    tp: int = Field(default=1, gt=0)
+    pp: int = Field(default=1, gt=0)
+    ep: int = Field(default=1, gt=0)
+    precision: Literal["bf16", "fp8", "fp4"] = "bf16"
+    kv_precision: Literal["bf16", "fp8", "fp4"] | None = None
+    max_num_seqs: int = Field(default=256, gt=0)
+    max_batched_tokens: int = Field(default=8192, gt=0)
+    router: Literal["least_loaded", "round_robin", "central"] = "least_loaded"
+    prefill_replicas: int = Field(
+        default=0, ge=0, description="disaggregated prefill replicas (0: aggregated)"
+    )
+    speculative_tokens: int = Field(default=0, ge=0)
+    acceptance_rate: float = Field(default=0.7, ge=0, lt=1)
+    prefix_cache_tokens: int = Field(default=0, ge=0)
+    tee: Literal["none", "sev-snp", "tdx", "any"] = "none"
+    fabric: str | None = None
+    traffic: Traffic = Traffic()
+    slo: Slo = Slo()
+    adapters: Adapters | None = None
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _disagg(self) -> ServeJob:
+        if self.prefill_replicas and self.prefill_replicas >= self.replicas:
+            raise ValueError("prefill_replicas must leave at least one decode replica")
+        return self
