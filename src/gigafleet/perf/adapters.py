@@ -68,10 +68,7 @@ def _zipf_bins(num_users: int, s: float, bins: int = 4000) -> tuple[np.ndarray, 
     lo, hi = edges[:-1], edges[1:]
     count = (hi - lo).astype(float)
     # mean of i^-s over [lo, hi): integral approximation, exact for single-rank bins
-    if abs(s - 1.0) < 1e-12:
-        mass = np.log(hi / lo)
-    else:
-        mass = (hi ** (1 - s) - lo ** (1 - s)) / (1 - s)
+    mass = np.log(hi / lo) if abs(s - 1.0) < 1e-12 else (hi ** (1 - s) - lo ** (1 - s)) / (1 - s)
     mass = np.where(count == 1, lo.astype(float) ** -s, mass)
     p = mass / count
     p = p / np.sum(p * count)
