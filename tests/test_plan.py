@@ -115,7 +115,7 @@ def test_agreement_with_experts_every_row(agreement):
 
 
 @pytest.mark.xfail(
-    strict=True, reason="67% of rows in the top 10%, target 80%: see the closing note of issue 3"
+    strict=True, reason="64% of rows in the top 10%, target 80%: see the closing note of issue 3"
 )
 def test_agreement_target(agreement):
     assert agreement[1]["in_top_10pct_fraction"] >= 0.8
