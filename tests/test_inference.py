@@ -8,7 +8,8 @@ import pytest
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.adapters import Tier, distinct_in_batch, lru_hit_rate, plan_adapters
 from gigafleet.perf.inference import best_offline_throughput, serving_replica
-from gigafleet.perf.tee import fit_tolls, tee_costs, validate_tee
+from gigafleet.perf.tee import fit_tolls, tee_costs
+from gigafleet.validate.tee import validate_tee
 
 
 def test_decode_is_memory_bound_and_batching_pays():
@@ -97,9 +98,9 @@ def test_adapter_tiers():
 
 
 def test_tee_tolls_refit_and_held_out_accuracy(catalog):
-    from gigafleet.validate.inference import PACKAGED_CC
+    from gigafleet.validate.groundtruth import PACKAGED
 
-    with PACKAGED_CC.open() as fh:
+    with (PACKAGED / "confidential_computing.csv").open() as fh:
         rows = [r for r in csv.DictReader(fh) if r["tee_off"]]
     fit = fit_tolls(rows, catalog.calibration["tee"]["fit_model"])
     for kind, values in catalog.calibration["tee"]["tolls"].items():

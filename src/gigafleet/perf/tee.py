@@ -23,13 +23,10 @@ arXiv:2404.14219, Sec. 2).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from pathlib import Path
 
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.errors import GigafleetError
-from gigafleet.validate.report import ValidationRow
 
 #: Encryption throughput of the bounce-buffer path for bulk copies (model load, KV swap):
 #: a few GB/s of AES-GCM on the CPU side. Estimate: Zhu et al. 2024 report model loading as
@@ -76,12 +73,12 @@ def tee_costs(cpu_tee: str = "any", catalog: Catalog | None = None) -> TeeCosts:
     return TeeCosts(*(tolls[cpu_tee][k] for k in keys))
 
 
-def _tee_kind(cpu: str) -> str | None:
+def tee_kind(cpu: str) -> str | None:
     c = cpu.lower()
     return "sev-snp" if "sev" in c else "tdx" if "tdx" in c else None
 
 
-def _metric_kind(metric: str) -> str | None:
+def metric_kind(metric: str) -> str | None:
     m = metric.lower()
     if m.startswith("tps"):
         return "per_token"
@@ -92,27 +89,11 @@ def _metric_kind(metric: str) -> str | None:
     return None
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    try:
-        with path.open(newline="") as fh:
-            return list(csv.DictReader(fh))
-    except OSError as exc:
-        raise GigafleetError(f"cannot read: {exc.strerror}", file=str(path)) from None
-
-
-def _per_token_seconds(row: dict[str, str]) -> float | None:
-    """TEE-off seconds per output token at batch 1, from a TPS row of the same model/GPU."""
-    try:
-        return 1.0 / float(row["tee_off"])
-    except (ValueError, ZeroDivisionError):
-        return None
-
-
 def predict_overhead(
     row: dict[str, str], costs: TeeCosts, tps_rows: list[dict[str, str]]
 ) -> float | None:
     """Predicted overhead (%) of one row; None when the row cannot be expressed."""
-    kind = _metric_kind(row["metric"])
+    kind = metric_kind(row["metric"])
     layers = STUDY_LAYERS.get(row["model"])
     try:
         off = float(row["tee_off"])
@@ -137,7 +118,7 @@ def fit_tolls(rows: list[dict[str, str]], fit_model: str) -> dict[str, dict[str,
     layers = STUDY_LAYERS[fit_model]
     out: dict[str, dict[str, float]] = {}
     for kind in ("sev-snp", "tdx"):
-        mine = [r for r in rows if _tee_kind(r["cpu_tee"]) == kind and r["model"] == fit_model]
+        mine = [r for r in rows if tee_kind(r["cpu_tee"]) == kind and r["model"] == fit_model]
         tps = [r for r in mine if r["metric"].lower().startswith("tps")]
         ttft = [r for r in mine if r["metric"].lower().startswith("ttft")]
         if not tps or not ttft:
@@ -152,53 +133,12 @@ def fit_tolls(rows: list[dict[str, str]], fit_model: str) -> dict[str, dict[str,
     return out
 
 
-def validate_tee(
-    path: str | Path | None = None, *, catalog: Catalog | None = None
-) -> list[ValidationRow]:
-    """Predicted against measured overhead (percentage points) for every numeric row."""
-    from gigafleet.validate.inference import PACKAGED_CC, _shared
-
-    catalog = catalog or load_catalog()
-    cal = catalog.calibration.get("tee", {})
-    fit_model = cal.get("fit_model", "")
-    rows = _rows(Path(path) if path else (_shared("confidential_computing.csv") or PACKAGED_CC))
-    tps_rows = [r for r in rows if r["metric"].lower().startswith("tps (tokens/s, batch size 1)")]
-    out = []
-    for i, r in enumerate(rows):
-        rid = f"CC{i + 1:03d}/{r['gpu']}/{r['model']}/{r['metric'][:24]}/{r['workload'][:20]}"
-        vr = ValidationRow(
-            rid, "tee_overhead_pct", None, None, None, group="confidential computing"
-        )
-        out.append(vr)
-        try:
-            vr.measured = float(r["overhead_pct"])
-        except ValueError:
-            vr.skipped_reason = "a headline range, not a measurement"
-            continue
-        kind = _tee_kind(r["cpu_tee"])
-        if kind is None:
-            vr.skipped_reason = "no CPU TEE named"
-            continue
-        if _metric_kind(r["metric"]) is None:
-            vr.skipped_reason = (
-                "dynamic-batch throughput: the batch and iteration times are not published"
-            )
-            continue
-        pred = predict_overhead(r, tee_costs(kind, catalog), tps_rows)
-        if pred is None:
-            vr.skipped_reason = "no batch-1 reference for this model and GPU"
-            continue
-        vr.predicted = round(pred, 2)
-        # error in percentage points, as the target is stated (within 3 pp)
-        vr.error_pct = round(pred - vr.measured, 2)
-        vr.fitted = r["model"] == fit_model
-        vr.details = {
-            "model": r["model"],
-            "system": r["gpu"],
-            "cpu_tee": kind,
-            "error_unit": "percentage points",
-        }
-    return out
-
-
-__all__ = ["TeeCosts", "fit_tolls", "tee_costs", "validate_tee"]
+__all__ = [
+    "STUDY_LAYERS",
+    "TeeCosts",
+    "fit_tolls",
+    "metric_kind",
+    "predict_overhead",
+    "tee_costs",
+    "tee_kind",
+]

@@ -29,10 +29,10 @@ from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.training import PRECISIONS, RECOMPUTE, efficiency_for, training_step
+from gigafleet.validate.groundtruth import groundtruth_path
 from gigafleet.validate.report import ValidationRow, summarize
 
 PACKAGED = Path(__file__).parent / "data" / "training_runs.csv"
-SHARED_RELATIVE = Path("shared") / "groundtruth" / "training_runs.csv"
 
 REQUIRED_COLUMNS = (
     "row_id", "study", "model", "gpu_type", "system", "num_gpus", "tp", "pp", "cp", "ep", "vp",
@@ -84,14 +84,7 @@ STUDY_DEFAULTS: dict[str, StudyDefaults] = {
 
 def default_data_path() -> Path:
     """``shared/groundtruth/training_runs.csv`` beside this checkout if present, else the packaged copy."""
-    env = os.environ.get("GIGAFLEET_GROUNDTRUTH")
-    if env:
-        return Path(env) / "training_runs.csv"
-    for base in (Path.cwd(), *Path.cwd().parents):
-        for cand in (base / SHARED_RELATIVE, base.parent / SHARED_RELATIVE):
-            if cand.exists():
-                return cand
-    return PACKAGED
+    return groundtruth_path("training_runs.csv")
 
 
 def read_rows(path: str | os.PathLike[str]) -> list[dict[str, str]]:
