@@ -469,6 +469,221 @@ def results_query(
     _console().print(t)
 
 
+def _serve_job(config: Path | None, given: dict[str, Any]):
+    """A ServeJob from a YAML file and/or options (options win; their errors name the command line)."""
+    from gigafleet.spec.serving import ServeJob
+    from gigafleet.yamlio import load_yaml_model, validate_model
+
+    base = load_yaml_model(config, ServeJob).model_dump(exclude_unset=True) if config else {}
+    traffic = {**base.get("traffic", {}), **given.pop("traffic")}
+    slo = {**base.get("slo", {}), **given.pop("slo")}
+    merged = {**base, **{k: v for k, v in given.items() if v is not None}}
+    merged["traffic"], merged["slo"] = traffic, slo
+    return validate_model(merged, ServeJob, source="command line")
+
+
+def _serve_options(**kw: Any) -> dict[str, Any]:
+    traffic_keys = (
+        "rate_per_s",
+        "num_requests",
+        "arrival",
+        "prompt_tokens",
+        "output_tokens",
+        "length_sigma",
+        "trace",
+    )
+    traffic = {k: kw.pop(k) for k in traffic_keys if kw.get(k) is not None}
+    for k in traffic_keys:
+        kw.pop(k, None)
+    slo = {k: kw.pop(k) for k in ("ttft_s", "tpot_s") if kw.get(k) is not None}
+    kw.pop("ttft_s", None)
+    kw.pop("tpot_s", None)
+    users = kw.pop("adapter_users")
+    rank = kw.pop("adapter_rank")
+    if users is not None:
+        kw["adapters"] = {"num_users": users, "rank": rank or 16}
+    return {**kw, "traffic": traffic, "slo": slo}
+
+
+@app.command()
+def serve(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Serving YAML (options override it).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model name from the catalog.")] = None,
+    system: Annotated[str | None, typer.Option(help="System name from the catalog.")] = None,
+    replicas: Annotated[int | None, typer.Option(help="Model copies [1].")] = None,
+    tp: Annotated[int | None, typer.Option(help="Tensor parallel degree per replica [1].")] = None,
+    ep: Annotated[int | None, typer.Option(help="Expert parallel degree per replica [1].")] = None,
+    precision: Annotated[
+        str | None, typer.Option(help="Weight precision: bf16, fp8, fp4 [bf16].")
+    ] = None,
+    rate: Annotated[float | None, typer.Option("--rate", help="Requests per second [10].")] = None,
+    requests: Annotated[
+        int | None, typer.Option("--requests", help="Requests to simulate [20000].")
+    ] = None,
+    arrival: Annotated[str | None, typer.Option(help="poisson, bursty, diurnal or trace.")] = None,
+    trace_file: Annotated[
+        str | None, typer.Option("--trace-file", help="Arrival trace CSV (arrival trace).")
+    ] = None,
+    prompt_tokens: Annotated[float | None, typer.Option(help="Mean prompt tokens [1024].")] = None,
+    output_tokens: Annotated[float | None, typer.Option(help="Mean output tokens [256].")] = None,
+    length_sigma: Annotated[
+        float | None, typer.Option(help="Lognormal sigma of lengths [0: fixed].")
+    ] = None,
+    ttft: Annotated[float | None, typer.Option("--ttft", help="TTFT SLO, seconds [2].")] = None,
+    tpot: Annotated[float | None, typer.Option("--tpot", help="TPOT SLO, seconds [0.2].")] = None,
+    prefill_replicas: Annotated[
+        int | None, typer.Option(help="Disaggregated prefill replicas [0].")
+    ] = None,
+    speculative_tokens: Annotated[
+        int | None, typer.Option(help="Draft tokens per step [0: off].")
+    ] = None,
+    adapter_users: Annotated[
+        int | None, typer.Option(help="Users with a LoRA adapter each.")
+    ] = None,
+    adapter_rank: Annotated[int | None, typer.Option(help="LoRA rank [16].")] = None,
+    tee: Annotated[
+        str | None, typer.Option(help="Confidential computing: none, sev-snp, tdx, any.")
+    ] = None,
+    trace: Annotated[
+        Path | None, typer.Option("--trace", help="Write a Chrome/Perfetto trace here.")
+    ] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Simulate a serving deployment: TTFT, TPOT, latency percentiles, goodput, energy."""
+    from gigafleet.sim.deployment import check_job, run_serving
+
+    job = _serve_job(config, _serve_options(
+        model=model, system=system, replicas=replicas, tp=tp, ep=ep, precision=precision,
+        rate_per_s=rate, num_requests=requests, arrival=arrival, trace=trace_file,
+        prompt_tokens=prompt_tokens, output_tokens=output_tokens, length_sigma=length_sigma,
+        ttft_s=ttft, tpot_s=tpot, prefill_replicas=prefill_replicas,
+        speculative_tokens=speculative_tokens, adapter_users=adapter_users, adapter_rank=adapter_rank,
+        tee=tee,
+    ))  # fmt: skip
+    cat = _catalog(catalog)
+    check_job(job, cat)
+    result = run_serving(job, catalog=cat, trace_path=trace)
+    if as_json:
+        print(json.dumps(result, indent=2, default=float))
+        return
+    _print_serving(result)
+
+
+def _print_serving(r: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    con = _console()
+    rep = r["replica"]
+    con.print(
+        f"[bold]{r['model']} on {r['system']}[/bold]: {r['replicas']} replicas x TP{rep['tp']} EP{rep['ep']} "
+        f"({r['gpus']} GPUs), {rep['precision']} weights, KV cache {rep['kv_capacity_tokens']:,} tokens per replica"
+    )
+    m = r["metrics"]
+    t = Table("metric", "p50", "p90", "p99", "mean", title="Latency")
+    for name in ("ttft", "tpot", "e2e", "queue"):
+        t.add_row(
+            name.upper(), *(_fmt_time(m[f"{name}_{q}_s"]) for q in ("p50", "p90", "p99", "mean"))
+        )
+    con.print(t)
+    s = Table("metric", "value", show_header=False)
+    s.add_row("requests", f"{m['num_requests']:,.0f}")
+    s.add_row("output tokens/s", f"{m['output_tokens_per_s']:,.0f}")
+    s.add_row(
+        "goodput (req/s within SLO)",
+        f"{m['goodput_requests_per_s']:,.2f} ({100 * m['slo_attainment']:.1f}% of requests)",
+    )
+    s.add_row("utilization", f"{100 * m['utilization_mean']:.1f}%")
+    s.add_row("energy per output token", f"{m['energy_j_per_output_token']:.2f} J")
+    s.add_row("preemptions", f"{m['num_preemptions']:,.0f}")
+    s.add_row("prefix-cache hit rate", f"{100 * m['prefix_hit_rate']:.1f}%")
+    s.add_row(
+        "offline capacity per replica",
+        f"{rep['offline_tokens_per_s']:,.0f} tokens/s (batch {rep['offline_batch']})",
+    )
+    con.print(s)
+    if "adapters" in r:
+        a = r["adapters"]
+        at = Table(
+            "tier",
+            "hit rate",
+            "load time",
+            title=f"LoRA adapters ({a['adapter_bytes'] / 1e6:.0f} MB each)",
+        )
+        for tier, p in a["tier_hit_rate"].items():
+            at.add_row(tier, f"{100 * p:.1f}%", _fmt_time(a["tier_load_s"][tier]))
+        con.print(at)
+        con.print(
+            f"cold adapters add {_fmt_time(a['added_ttft_p99_s'])} to TTFT at p99 ({_fmt_time(a['added_ttft_mean_s'])} mean)"
+        )
+    if "tee" in r:
+        con.print(
+            f"TEE mode: +{_fmt_time(r['tee']['iteration_toll_s'])} per iteration, +{_fmt_time(r['tee']['request_toll_s'])} per request"
+        )
+
+
+@plan_app.command("serve")
+def plan_serve(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Serving YAML (options override it).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model name from the catalog.")] = None,
+    system: Annotated[str | None, typer.Option(help="System name from the catalog.")] = None,
+    precision: Annotated[str | None, typer.Option(help="Weight precision [bf16].")] = None,
+    rate: Annotated[
+        float | None, typer.Option("--rate", help="Requests per second to serve.")
+    ] = None,
+    requests: Annotated[
+        int | None, typer.Option("--requests", help="Requests per trial simulation [2000].")
+    ] = 2000,
+    prompt_tokens: Annotated[float | None, typer.Option(help="Mean prompt tokens.")] = None,
+    output_tokens: Annotated[float | None, typer.Option(help="Mean output tokens.")] = None,
+    ttft: Annotated[float | None, typer.Option("--ttft", help="TTFT SLO, seconds.")] = None,
+    tpot: Annotated[float | None, typer.Option("--tpot", help="TPOT SLO, seconds.")] = None,
+    attainment: Annotated[
+        float, typer.Option(help="Fraction of requests that must meet the SLO.")
+    ] = 0.99,
+    gpu_hour_usd: Annotated[
+        float | None, typer.Option(help="Price per GPU-hour, for cost.")
+    ] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find the cheapest deployment (replicas, TP/EP, batch limit, aggregated or disaggregated)
+    that meets the SLOs at a given load."""
+    from rich.table import Table
+
+    from gigafleet.plan.serving import plan_serving
+
+    if not 0 < attainment <= 1:
+        raise GigafleetError(
+            f"got {attainment}; allowed: a fraction in (0, 1]", field="--attainment"
+        )
+    job = _serve_job(config, _serve_options(
+        model=model, system=system, precision=precision, rate_per_s=rate, num_requests=requests,
+        prompt_tokens=prompt_tokens, output_tokens=output_tokens, ttft_s=ttft, tpot_s=tpot,
+        adapter_users=None, adapter_rank=None,
+    ))  # fmt: skip
+    r = plan_serving(
+        job, attainment=attainment, gpu_hour_usd=gpu_hour_usd, catalog=_catalog(catalog)
+    )
+    if as_json:
+        print(json.dumps(r, indent=2, default=float))
+        return
+    t = Table("GPUs", "replicas", "TP", "EP", "max seqs", "disaggregated", "SLO met", "TTFT p99", "TPOT p99", "J/token",
+              title=f"Deployments of {r['model']} on {r['system']} meeting the SLO at {r['rate_per_s']} req/s")  # fmt: skip
+    for d in r["candidates"][:10]:
+        t.add_row(str(d["gpus"]), str(d["replicas"]), str(d["tp"]), str(d["ep"]), str(d["max_num_seqs"]),
+                  f"yes ({d['prefill_replicas']} prefill)" if d["disaggregated"] else "no",
+                  f"{100 * d['slo_attainment']:.1f}%", _fmt_time(d["ttft_p99_s"]), _fmt_time(d["tpot_p99_s"]),
+                  f"{d['energy_j_per_output_token']:.2f}")  # fmt: skip
+    _console().print(t)
+    b = r["best"]
+    _console().print(f"[bold]Cheapest:[/bold] {b['replicas']} x TP{b['tp']} ({b['gpus']} GPUs)")
+
+
 @catalog_app.command("list")
 def catalog_list(
     table: Annotated[
@@ -683,6 +898,55 @@ def validate_plan_cmd(
         f"planner best slower than published: {summary['best_slower_than_published']} rows; median predicted "
         f"gain of the planner's best {summary['gap_pct']['median_abs_error_pct']}%[/bold]"
     )
+
+
+@validate_app.command("inference")
+def validate_inference_cmd(
+    data: DataOpt = None, catalog: CatalogOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Confidential-computing overheads against Zhu et al. 2024 (error in percentage points).
+    MLPerf Inference rows are not predicted yet (see the open Inference issue)."""
+    from gigafleet.validate.report import summarize
+    from gigafleet.validate.tee import validate_tee
+
+    def run(path, *, catalog):
+        rows = validate_tee(path, catalog=catalog)
+        return rows, summarize(
+            rows, groups={"by_calibration": lambda r: "fitted" if r.fitted else "held_out"}
+        )
+
+    from gigafleet.validate.groundtruth import groundtruth_path
+
+    result = _validation(
+        run, data or groundtruth_path("confidential_computing.csv"), catalog, as_json
+    )
+    if result:
+        rows, summary = result
+        from rich.table import Table
+
+        t = Table(
+            "row",
+            "measured %",
+            "predicted %",
+            "error pp",
+            "set",
+            title="Confidential-computing overhead",
+        )
+        for r in rows:
+            if r.error_pct is not None:
+                t.add_row(
+                    r.row_id,
+                    f"{r.measured:.2f}",
+                    f"{r.predicted:.2f}",
+                    f"{r.error_pct:+.2f}",
+                    "fit" if r.fitted else "held out",
+                )
+        _console().print(t)
+        _console().print(
+            f"[bold]{summary['num_predicted']}/{summary['num_rows']} rows predicted; median |error| "
+            f"{summary['median_abs_error_pct']} pp, p90 {summary['p90_abs_error_pct']} pp; held out: "
+            f"{summary['by_calibration'].get('held_out')}[/bold]"
+        )
 
 
 @calibrate_app.command("training")

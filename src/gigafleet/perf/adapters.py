@@ -159,3 +159,16 @@ def batch_overhead_s(distinct: float, size_bytes: float, hbm_bw_bytes_per_s: flo
     """Extra iteration time for ``distinct`` adapters in a batch: read each once, plus the
     per-adapter kernel overhead."""
     return distinct * (size_bytes / hbm_bw_bytes_per_s + ADAPTER_KERNEL_OVERHEAD_S)
+
+
+def sample_users(num_users: int, zipf_s: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` user ids (0-based) drawn from the bounded Zipf popularity, via the rank bins
+    (a bin by its mass, then a user uniformly within it)."""
+    if n < 1:
+        raise GigafleetError(f"must be positive, got {n!r}", field="num_requests")
+    p, count = _zipf_bins(num_users, zipf_s)
+    mass = p * count
+    edges = np.concatenate([[1], 1 + np.cumsum(count)]).astype(np.int64)
+    b = rng.choice(len(p), size=n, p=mass / mass.sum())
+    offset = np.floor(rng.random(n) * count[b]).astype(np.int64)
+    return edges[b] - 1 + offset

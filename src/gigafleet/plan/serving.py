@@ -1,0 +1,93 @@
+"""Find the cheapest serving deployment that meets the SLOs at a given load.
+
+Candidates: every tensor-parallel degree that fits the model (``ep = tp`` for MoE), a few
+batch limits, aggregated or disaggregated (a quarter of the replicas prefilling). For each
+the number of replicas starts from the steady-state estimate (load over one replica's
+capacity under the TPOT limit) and grows until a simulation of the load meets the SLO for
+``attainment`` of the requests. The cheapest by GPUs (or dollars) wins.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.errors import GigafleetError
+from gigafleet.perf.inference import serving_replica
+from gigafleet.sim.deployment import run_serving
+from gigafleet.spec.serving import ServeJob
+
+BATCH_LIMITS = (32, 128, 256)
+
+
+def plan_serving(
+    base: ServeJob,
+    *,
+    attainment: float = 0.99,
+    gpu_hour_usd: float | None = None,
+    max_replicas: int = 4096,
+    catalog: Catalog | None = None,
+) -> dict[str, Any]:
+    """The cheapest deployment meeting ``base.slo`` for ``attainment`` of the requests."""
+    catalog = catalog or load_catalog()
+    model = catalog.model(base.model)
+    system = catalog.system(base.system)
+    t = base.traffic
+    tried: list[dict[str, Any]] = []
+    for tp in (1, 2, 4, 8, 16):
+        if tp > system.num_gpus or model.num_attention_heads % tp:
+            continue
+        ep = tp if model.moe and model.moe.num_experts % tp == 0 else 1
+        try:
+            rep = serving_replica(model, system, tp=tp, ep=ep, weight_precision=base.precision,
+                                  kv_precision=base.kv_precision, catalog=catalog)  # fmt: skip
+        except GigafleetError:
+            continue
+        for seqs in BATCH_LIMITS:
+            for disagg in (False, True):
+                b = seqs
+                ctx = t.prompt_tokens + t.output_tokens / 2
+                while (
+                    b > 1
+                    and rep.iteration_time(
+                        int(b * t.prompt_tokens / t.output_tokens), b, int(b * ctx)
+                    )
+                    > base.slo.tpot_s
+                ):
+                    b //= 2
+                cap = (
+                    rep.decode_throughput(b, ctx, t.prompt_tokens, t.output_tokens)
+                    / t.output_tokens
+                )
+                n = max(2 if disagg else 1, math.ceil(t.rate_per_s / cap))
+                while n <= max_replicas:
+                    job = base.model_copy(update=dict(
+                        tp=tp, ep=ep, replicas=n, max_num_seqs=seqs,
+                        prefill_replicas=max(1, n // 4) if disagg else 0,
+                    ))  # fmt: skip
+                    m = run_serving(job, catalog=catalog)["metrics"]
+                    if m["slo_attainment"] >= attainment:
+                        gpus = n * rep.num_gpus
+                        tried.append({
+                            "tp": tp, "ep": ep, "replicas": n, "max_num_seqs": seqs,
+                            "disaggregated": disagg, "prefill_replicas": job.prefill_replicas,
+                            "gpus": gpus, "cost_usd_per_hour": gpus * gpu_hour_usd if gpu_hour_usd else None,
+                            "slo_attainment": m["slo_attainment"], "ttft_p99_s": m["ttft_p99_s"],
+                            "tpot_p99_s": m["tpot_p99_s"], "energy_j_per_output_token": m["energy_j_per_output_token"],
+                        })  # fmt: skip
+                        break
+                    n = max(n + 1, int(n * 1.25))
+    if not tried:
+        raise GigafleetError(
+            f"no deployment of {base.model} on {base.system} meets the SLO at {t.rate_per_s} requests/s "
+            f"within {max_replicas} replicas", field="slo",
+        )  # fmt: skip
+    tried.sort(key=lambda d: (d["gpus"], d["energy_j_per_output_token"]))
+    return {
+        "model": model.name,
+        "system": system.name,
+        "rate_per_s": t.rate_per_s,
+        "best": tried[0],
+        "candidates": tried,
+    }

@@ -1,0 +1,112 @@
+"""Serving end to end: deployment assembly, TEE and adapters in the simulator, planning, CLI."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gigafleet.errors import GigafleetError
+from gigafleet.plan.serving import plan_serving
+from gigafleet.sim.deployment import run_serving
+from gigafleet.spec.serving import ServeJob
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = dict(
+    model="llama3-8b", system="dgx-h100", replicas=2, precision="fp8",
+    traffic=dict(rate_per_s=20, num_requests=1500, prompt_tokens=512, output_tokens=128),
+)  # fmt: skip
+
+
+def job(**over):
+    return ServeJob.model_validate({**BASE, **over})
+
+
+def test_deployment_runs_and_reports():
+    r = run_serving(job())
+    m = r["metrics"]
+    assert m["num_requests"] == 1500
+    assert 0 < m["ttft_p50_s"] <= m["ttft_p99_s"]
+    assert m["output_tokens_per_s"] == pytest.approx(1500 * 128 / m["makespan_s"], rel=1e-9)
+    assert r["replica"]["kv_capacity_tokens"] > 0 and m["energy_j_per_output_token"] > 0
+
+
+def test_tee_mode_costs_time():
+    plain, tee = run_serving(job()), run_serving(job(tee="tdx"))
+    assert tee["metrics"]["ttft_mean_s"] > plain["metrics"]["ttft_mean_s"]
+    assert tee["metrics"]["tpot_mean_s"] > plain["metrics"]["tpot_mean_s"]
+    assert tee["tee"]["iteration_toll_s"] > 0
+
+
+def test_cold_adapters_add_a_ttft_tail():
+    plain = run_serving(job())
+    lora = run_serving(job(adapters=dict(num_users=10**9, rank=16)))
+    a = lora["adapters"]
+    assert sum(a["tier_hit_rate"].values()) == pytest.approx(1.0)
+    assert a["added_ttft_p99_s"] > 0
+    assert lora["metrics"]["ttft_p99_s"] > plain["metrics"]["ttft_p99_s"]
+
+
+def test_disaggregation_moves_kv():
+    r = run_serving(job(replicas=3, prefill_replicas=1))
+    assert r["metrics"]["num_kv_transfers"] == 1500
+
+
+def test_plan_serve_meets_the_slo_with_the_fewest_gpus():
+    base = job(traffic=dict(rate_per_s=30, num_requests=1500, prompt_tokens=512, output_tokens=128),
+               slo=dict(ttft_s=0.5, tpot_s=0.05))  # fmt: skip
+    r = plan_serving(base, attainment=0.95)
+    best = r["best"]
+    assert best["slo_attainment"] >= 0.95
+    assert best["gpus"] == min(c["gpus"] for c in r["candidates"])
+    # one replica fewer than the best of its kind would not meet the SLO (when there is one)
+    if best["replicas"] > 1 and not best["disaggregated"]:
+        fewer = run_serving(base.model_copy(update=dict(tp=best["tp"], replicas=best["replicas"] - 1,
+                                                        max_num_seqs=best["max_num_seqs"])))  # fmt: skip
+        assert fewer["metrics"]["slo_attainment"] < 0.95
+
+
+def test_bad_serving_input():
+    with pytest.raises(ValueError):
+        job(prefill_replicas=2, replicas=2)
+    with pytest.raises(GigafleetError, match="unknown model"):
+        run_serving(job(model="llama-99b"))
+
+
+def gf(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "gigafleet", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def test_cli_serve_json_and_trace(tmp_path):
+    trace = tmp_path / "t.json"
+    p = gf("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--precision", "fp8", "--rate", "5",
+           "--requests", "300", "--trace", str(trace), "--json")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["metrics"]["num_requests"] == 300
+    events = json.loads(trace.read_text())["traceEvents"]
+    assert any(e.get("ph") == "X" for e in events)
+
+
+def test_cli_serve_bad_input(tmp_path):
+    p = gf("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--rate", "-1")
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "rate_per_s" in p.stderr
+    p = gf("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--tee", "sgx")
+    assert p.returncode == 2 and "tee" in p.stderr
+    p = gf("serve", "--model", "llama3.1-405b", "--system", "dgx-h100", "--requests", "10")
+    assert p.returncode == 2 and "does not fit" in " ".join(p.stderr.split())
+
+
+def test_validate_inference_json():
+    p = gf("validate", "inference", "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert d["summary"]["num_predicted"] >= 30
+    assert d["summary"]["median_abs_error_pct"] <= 3
