@@ -1,31 +1,10 @@
 """End to end: the CLI on the shipped example and on bad input."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def gf(*args, cwd=ROOT):
-    return subprocess.run(
-        [sys.executable, "-m", "gigafleet", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
-
-
-def assert_user_error(p, *needles):
-    assert p.returncode == 2, p.stdout + p.stderr
-    assert "Traceback" not in p.stderr
-    text = " ".join((p.stderr + p.stdout).split())  # rich wraps long lines
-    for n in needles:
-        assert n in text, text
+from clihelp import ROOT, assert_user_error, gf
 
 
 def test_train_shipped_example_json():

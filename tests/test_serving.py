@@ -1,18 +1,15 @@
 """Serving end to end: deployment assembly, TEE and adapters in the simulator, planning, CLI."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from clihelp import gf
 from gigafleet.errors import GigafleetError
 from gigafleet.plan.serving import plan_serving
 from gigafleet.sim.deployment import run_serving
 from gigafleet.spec.serving import ServeJob
 
-ROOT = Path(__file__).resolve().parents[1]
 BASE = dict(
     model="llama3-8b", system="dgx-h100", replicas=2, precision="fp8",
     traffic=dict(rate_per_s=20, num_requests=1500, prompt_tokens=512, output_tokens=128),
@@ -72,16 +69,6 @@ def test_bad_serving_input():
         job(prefill_replicas=2, replicas=2)
     with pytest.raises(GigafleetError, match="unknown model"):
         run_serving(job(model="llama-99b"))
-
-
-def gf(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "gigafleet", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
 
 
 def test_cli_serve_json_and_trace(tmp_path):

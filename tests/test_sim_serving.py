@@ -269,6 +269,7 @@ CASES = {
     "preempting": dict(kv=1_200, seqs=16, batched=256, prefix=0),
     "chunked_prefix": dict(kv=4_000, seqs=6, batched=96, prefix=600),
     "full_replicas": dict(kv=100_000, seqs=2, batched=4096, prefix=0),
+    "full_then_idle": dict(kv=100_000, seqs=1, batched=4096, prefix=0, rate=4.0),
 }
 
 
@@ -286,7 +287,9 @@ def test_matches_naive_reference(case, router):
         pid = rng.integers(-1, 4, n)
         ptok = np.where(pid >= 0, np.minimum(prompt, 50 + 20 * np.maximum(pid, 0)), 0)
         prefix_kw = dict(prefix_id=pid, prefix_tokens=ptok)
-    wl = Workload(poisson_arrivals(40.0, n, rng), prompt, rng.integers(1, 120, n), **prefix_kw)
+    wl = Workload(
+        poisson_arrivals(c.get("rate", 40.0), n, rng), prompt, rng.integers(1, 120, n), **prefix_kw
+    )
     f = linear(0.004, 2e-5, 3e-8)
     cfgs = [
         ReplicaConfig(
@@ -429,11 +432,13 @@ def test_speculative_decoding_lowers_tpot():
     assert np.nanmean(none.tpot_s) > np.nanmean(base.tpot_s)  # drafts that never land cost
 
 
-def test_speculative_single_request_timeline():
+@pytest.mark.parametrize("max_num_seqs", [256, 1])  # 1: a full replica sums its iterations
+def test_speculative_single_request_timeline(max_num_seqs):
     f = linear(0.01, 1e-4, 1e-6)
     spec = SpecDecode(num_draft_tokens=3, acceptance_rate=0.5, draft_cost_fraction=0.1)
     e = (1 - 0.5**4) / 0.5  # 1.875 tokens per step
-    res = simulate(Workload([0.0], [100], [10]), [ReplicaConfig(f, 10**4, speculative=spec)])
+    cfg = ReplicaConfig(f, 10**4, max_num_seqs=max_num_seqs, speculative=spec)
+    res = simulate(Workload([0.0], [100], [10]), [cfg])
     steps = math.ceil(9 / e)  # 9 tokens after the first
     ctx = [int(100 + m * e) for m in range(1, steps + 1)]
     decode = sum(f(0, 4, c) + 3 * 0.1 * f(0, 1, c) for c in ctx)

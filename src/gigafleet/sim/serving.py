@@ -935,13 +935,12 @@ class _Sim:
             step = D * r.E
             grow = step / B
             dtok, draft = D * r.k1, r.draft
-            c = C
+            base = r.S
             while s < n:
                 if blocks + grow > cap:
                     break
                 blocks += grow
-                c += step
-                ci = int(c)
+                ci = int(base + step * (j + s))  # as the one-iteration path rounds it
                 dt += f(0, dtok, ci) + draft * f(0, D, ci) + extra
                 s += 1
                 if ends is not None:
