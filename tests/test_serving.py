@@ -97,3 +97,9 @@ def test_validate_inference_json():
     d = json.loads(p.stdout)
     assert d["summary"]["num_predicted"] >= 30
     assert d["summary"]["median_abs_error_pct"] <= 3
+
+
+def test_plan_serve_impossible_slo_fails_fast():
+    impossible = job(slo=dict(ttft_s=0.5, tpot_s=1e-5))
+    with pytest.raises(GigafleetError, match="no deployment of llama3-8b"):
+        plan_serving(impossible)

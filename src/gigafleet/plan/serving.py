@@ -44,10 +44,16 @@ def plan_serving(
                                   kv_precision=base.kv_precision, catalog=catalog)  # fmt: skip
         except GigafleetError:
             continue
+        ctx = t.prompt_tokens + t.output_tokens / 2
+        # a replica that cannot meet the SLO for a lone request never will with more load
+        if (
+            rep.iteration_time(0, 1, int(ctx)) > base.slo.tpot_s
+            or rep.iteration_time(int(t.prompt_tokens), 0, 0) > base.slo.ttft_s
+        ):
+            continue
         for seqs in BATCH_LIMITS:
             for disagg in (False, True):
                 b = seqs
-                ctx = t.prompt_tokens + t.output_tokens / 2
                 while (
                     b > 1
                     and rep.iteration_time(
@@ -61,7 +67,8 @@ def plan_serving(
                     / t.output_tokens
                 )
                 n = max(2 if disagg else 1, math.ceil(t.rate_per_s / cap))
-                while n <= max_replicas:
+                limit = min(max_replicas, 8 * n)  # past 8x the steady-state estimate: give up
+                while n <= limit:
                     job = base.model_copy(update=dict(
                         tp=tp, ep=ep, replicas=n, max_num_seqs=seqs,
                         prefill_replicas=max(1, n // 4) if disagg else 0,
@@ -81,7 +88,7 @@ def plan_serving(
     if not tried:
         raise GigafleetError(
             f"no deployment of {base.model} on {base.system} meets the SLO at {t.rate_per_s} requests/s "
-            f"within {max_replicas} replicas", field="slo",
+            f"(tried up to {max_replicas} replicas, or 8x the steady-state estimate)", field="slo",
         )  # fmt: skip
     tried.sort(key=lambda d: (d["gpus"], d["energy_j_per_output_token"]))
     return {
