@@ -72,7 +72,7 @@ def test_bad_serving_input():
 
 
 def test_cli_serve_json_and_trace(tmp_path):
-    trace = tmp_path / "t.json"
+    trace = tmp_path / "new-folder" / "t.json"  # the folder is created
     p = gf("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--precision", "fp8", "--rate", "5",
            "--requests", "300", "--trace", str(trace), "--json")  # fmt: skip
     assert p.returncode == 0, p.stderr

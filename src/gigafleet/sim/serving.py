@@ -1369,7 +1369,13 @@ def _write_trace(path: str, sim: _Sim, wl: Workload, res: ServingResult) -> None
         },
     }
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".json", dir=folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".json", dir=folder)
+    except OSError as exc:
+        raise GigafleetError(
+            f"cannot write the trace: {exc.strerror}", file=str(path), field="trace"
+        ) from None
     try:
         with os.fdopen(fd, "w") as fh:
             json.dump(doc, fh, separators=(",", ":"))
