@@ -977,12 +977,14 @@ def run() -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
     try:
         app()
-    except GigafleetError as exc:
+    except (GigafleetError, OSError) as exc:
+        # OSError: a path the user gave cannot be read or written (permissions, no such folder)
         from rich.console import Console
         from rich.markup import escape
 
+        message = str(exc) if isinstance(exc, GigafleetError) else f"{exc.strerror}: {exc.filename}"
         Console(stderr=True).print(
-            f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False
+            f"[bold red]error:[/bold red] {escape(message)}", highlight=False
         )
         sys.exit(2)
 
