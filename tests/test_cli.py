@@ -226,4 +226,6 @@ def test_override_errors_name_the_command_line():
 
 
 def test_unwritable_output_is_a_user_error():
-    assert_user_error(gf("sweep", "examples/sweep-405b.yaml", "--output", "/proc/no/such/dir"), "/proc/no")
+    assert_user_error(
+        gf("sweep", "examples/sweep-405b.yaml", "--output", "/proc/no/such/dir"), "/proc/no"
+    )
