@@ -10,8 +10,9 @@ layer by layer, the larger of its compute and its memory traffic (roofline):
   ``W`` weight bytes (read once per iteration: why batching pays), ``b`` activation bytes
   per token; ``(T + 128)/T`` is the shape efficiency of a thin GEMM (128-wide tiles);
 * MoE experts: only the experts the batch routes to are read: ``E_local (1 - (1 - k/E)^T)``;
-* attention: prefill ``P^2/2`` keys per layer at attention efficiency; decode reads the
-  KV cache, ``C`` tokens, at HBM bandwidth;
+* attention: prefill ``P min(P, L)/2`` query-key pairs per layer (prompts of about ``L``
+  tokens, causal) at attention efficiency; decode reads the KV cache, ``C`` tokens, at HBM
+  bandwidth;
 * elementwise operators at HBM bandwidth; TP all-reduce (two per layer) and EP
   all-to-all over the scale-up domain;
 * the logits of the ``D`` decoding sequences, and a fixed per-iteration host overhead
@@ -25,6 +26,7 @@ the request simulator calls it once per iteration (millions of times).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from gigafleet.catalog import Catalog, load_catalog
@@ -70,6 +72,9 @@ class ServingReplica:
     kv_capacity_tokens: int
     max_batched_tokens: int
     tdp_w: float
+    # Prefill tokens of one iteration come from prompts of about this length; a token
+    # attends to half of its own prompt on average (causal), not to the whole chunk.
+    prompt_tokens_hint: float
     # coefficients (per iteration, seconds)
     _overhead: float
     _dense_flop_s: float  # compute seconds per token of all dense GEMMs (incl. tile padding /T)
@@ -103,7 +108,12 @@ class ServingReplica:
             moe = self._num_moe * max(
                 t * pad * self._expert_flop_s, self._expert_w_s * touched / self._experts_local
             )
-        attn = prefill_tokens * prefill_tokens * 0.5 * self._attn_prefill_s
+        attn = (
+            prefill_tokens
+            * min(prefill_tokens, self.prompt_tokens_hint)
+            * 0.5
+            * self._attn_prefill_s
+        )
         attn += decode_context_tokens * self._attn_decode_s
         logits = 0.0
         if decode_tokens or prefill_tokens:
@@ -132,6 +142,7 @@ def serving_replica(
     weight_precision: str = "bf16",
     kv_precision: str | None = None,
     max_batched_tokens: int = 8192,
+    prompt_tokens_hint: float = 1024.0,
     catalog: Catalog | None = None,
     fabric: str | None = None,
 ) -> ServingReplica:
@@ -290,6 +301,7 @@ def serving_replica(
         kv_capacity_tokens=kv_capacity,
         max_batched_tokens=max_batched_tokens,
         tdp_w=acc.tdp_w,
+        prompt_tokens_hint=float(prompt_tokens_hint),
         _overhead=overhead,
         _dense_flop_s=dense_flops_tok / (peak * e_gemm),
         _dense_mem_fixed=dense_weight_bytes / bw,
@@ -315,6 +327,7 @@ def best_offline_throughput(
     """Output tokens/s of one replica with all requests queued (MLPerf Offline): the best
     steady-state batch that fits the KV cache (each sequence holds its prompt and, on
     average, half its output), and that batch."""
+    replica = dataclasses.replace(replica, prompt_tokens_hint=float(prompt_tokens))
     context = prompt_tokens + output_tokens / 2
     fit = int(replica.kv_capacity_tokens // max(prompt_tokens + output_tokens, 1))
     best, best_b = 0.0, 1

@@ -41,7 +41,8 @@ def plan_serving(
         ep = tp if model.moe and model.moe.num_experts % tp == 0 else 1
         try:
             rep = serving_replica(model, system, tp=tp, ep=ep, weight_precision=base.precision,
-                                  kv_precision=base.kv_precision, catalog=catalog)  # fmt: skip
+                                  kv_precision=base.kv_precision, catalog=catalog,
+                                  prompt_tokens_hint=t.prompt_tokens)  # fmt: skip
         except GigafleetError:
             continue
         ctx = t.prompt_tokens + t.output_tokens / 2

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -90,6 +91,7 @@ def run_serving(
     model = catalog.model(job.model)
     rng = np.random.default_rng(job.seed)
     wl = build_workload(job, rng)
+    rep = dataclasses.replace(rep, prompt_tokens_hint=float(np.mean(wl.prompt_tokens)))
     n = len(wl.arrival_s)
     delay = np.zeros(n)
     info: dict[str, Any] = {}
