@@ -475,6 +475,9 @@ def _serve_job(config: Path | None, given: dict[str, Any]):
     from gigafleet.yamlio import load_yaml_model, validate_model
 
     base = load_yaml_model(config, ServeJob).model_dump(exclude_unset=True) if config else {}
+    trace = base.get("traffic", {}).get("trace")
+    if config and trace and not Path(trace).is_absolute():  # relative to the file that names it
+        base["traffic"]["trace"] = str(Path(config).parent / trace)
     traffic = {**base.get("traffic", {}), **given.pop("traffic")}
     slo = {**base.get("slo", {}), **given.pop("slo")}
     merged = {**base, **{k: v for k, v in given.items() if v is not None}}
@@ -500,8 +503,10 @@ def _serve_options(**kw: Any) -> dict[str, Any]:
     kw.pop("tpot_s", None)
     users = kw.pop("adapter_users")
     rank = kw.pop("adapter_rank")
+    if rank is not None and users is None:
+        raise GigafleetError("--adapter-rank needs --adapter-users", field="--adapter-rank")
     if users is not None:
-        kw["adapters"] = {"num_users": users, "rank": rank or 16}
+        kw["adapters"] = {"num_users": users, "rank": 16 if rank is None else rank}
     return {**kw, "traffic": traffic, "slo": slo}
 
 
@@ -637,7 +642,7 @@ def plan_serve(
     ] = None,
     requests: Annotated[
         int | None, typer.Option("--requests", help="Requests per trial simulation [2000].")
-    ] = 2000,
+    ] = None,
     prompt_tokens: Annotated[float | None, typer.Option(help="Mean prompt tokens.")] = None,
     output_tokens: Annotated[float | None, typer.Option(help="Mean output tokens.")] = None,
     ttft: Annotated[float | None, typer.Option("--ttft", help="TTFT SLO, seconds.")] = None,

@@ -16,10 +16,11 @@ layer by layer, the larger of its compute and its memory traffic (roofline):
 * elementwise operators at HBM bandwidth; TP all-reduce (two per layer) and EP
   all-to-all over the scale-up domain;
 * the logits of the ``D`` decoding sequences, and a fixed per-iteration host overhead
-  (scheduling, sampling, launch) calibrated on MLPerf Inference.
+  (``serving.iteration_overhead_s`` in catalog/data/calibration.yaml; 0 until it is fitted:
+  the MLPerf Inference validation that would fit it is not done yet).
 
-Efficiencies come from the training calibration (same kernels); the iteration overhead is
-the one serving constant, fitted on named MLPerf rows (catalog/data/calibration.yaml).
+Efficiencies come from the training calibration (same kernels), so serving predictions
+are extrapolated from training measurements; ``ServingReplica.calibration`` says so.
 The per-iteration function is plain Python arithmetic on precomputed coefficients, because
 the request simulator calls it once per iteration (millions of times).
 """
@@ -81,12 +82,12 @@ class ServingReplica:
     _dense_mem_fixed: float  # weight-read seconds of dense GEMMs
     _dense_mem_tok: float  # activation-traffic seconds per token
     _expert_flop_s: float  # compute seconds per token of routed experts
-    _expert_w_s: float  # seconds to read all local experts' weights
-    _experts_local: float
+    _expert_w_s: float  # seconds to read one layer's experts (the GPU's share)
     _route_keep: float  # (1 - k/E): probability one token skips a given expert
     _num_moe: int
     _attn_prefill_s: float  # seconds per (prefill token x key)
     _attn_decode_s: float  # seconds per decode context token (max of flops, KV read)
+    _attn_window_s: float  # seconds per decoding sequence for sliding-window layers
     _ew_tok: float  # elementwise seconds per token
     _comm_fixed: float
     _comm_tok: float
@@ -104,17 +105,10 @@ class ServingReplica:
         dense = max(t * pad * self._dense_flop_s, self._dense_mem_fixed + t * self._dense_mem_tok)
         moe = 0.0
         if self._num_moe:
-            touched = self._experts_local * (1.0 - self._route_keep**t)
-            moe = self._num_moe * max(
-                t * pad * self._expert_flop_s, self._expert_w_s * touched / self._experts_local
-            )
-        attn = (
-            prefill_tokens
-            * min(prefill_tokens, self.prompt_tokens_hint)
-            * 0.5
-            * self._attn_prefill_s
-        )
-        attn += decode_context_tokens * self._attn_decode_s
+            touched = 1.0 - self._route_keep**t  # share of experts the batch routes to
+            moe = self._num_moe * max(t * pad * self._expert_flop_s, self._expert_w_s * touched)
+        attn = prefill_tokens * 0.5 * self.prompt_tokens_hint * self._attn_prefill_s
+        attn += decode_context_tokens * self._attn_decode_s + decode_tokens * self._attn_window_s
         logits = 0.0
         if decode_tokens or prefill_tokens:
             rows = max(decode_tokens, 1)
@@ -196,78 +190,80 @@ def serving_replica(
     kvb = KV_BYTES[kv_precision]
     h = a.hidden
     n_gpu = tp * pp
+    # Time: the pp stages of one iteration run in turn, so an iteration costs the whole
+    # model split over tp (pipelining several batches is not modelled: pp buys memory, not
+    # speed). Memory: each GPU holds 1/(tp pp) of it.
 
-    # Dense GEMM work per GPU (attention projections, dense MLPs, shared experts, Mamba
-    # projections): split over tp (and over the pp stages, which run in turn).
+    # Dense GEMMs (attention projections, dense MLPs, shared experts, Mamba projections).
     dense_params = a.dense_params - a.embed_params - a.output_params
-    dense_flops_tok = 2.0 * dense_params / n_gpu
-    dense_weight_bytes = dense_params * wb / n_gpu
-    io_tok = (
-        2.0 * (4 * h) * (a.num_attn + a.num_mlp + a.num_moe + a.num_mamba) / n_gpu
-    )  # GEMM in/out
-    # Routed experts: each GPU holds E/ep experts of every MoE layer on its stage.
+    dense_flops_tok = 2.0 * dense_params / tp
+    dense_weight_bytes = dense_params * wb / tp
+    sublayers = a.num_attn + a.num_mlp + a.num_moe + a.num_mamba
+    io_tok = 2.0 * (4 * h) * sublayers / tp  # GEMM inputs and outputs, BF16
+    # Routed experts: spread over the tp GPUs of a stage (ep of them hold whole experts,
+    # each sharded tp/ep ways); a batch reads only the experts its tokens route to.
     n_moe = a.num_moe + a.mtp_param_layers * (a.num_moe > 0)
-    experts_local = a.num_experts / ep if a.num_experts else 0.0
     per_expert_params = a.expert_params / max(a.num_experts, 1)
-    expert_w_s = experts_local * per_expert_params * wb / bw / pp
-    expert_flop_s = (2.0 * a.top_k * per_expert_params / ep) / (peak * e_gemm) / pp
+    expert_w_s = a.expert_params * wb / tp / bw  # all experts of one layer
+    expert_flop_s = (2.0 * a.top_k * per_expert_params / tp) / (peak * e_gemm)
     route_keep = 1.0 - a.top_k / a.num_experts if a.num_experts else 1.0
 
     # Attention and KV cache. GQA heads split over tp (replicated when tp exceeds them);
     # MLA caches its compressed latent on every TP rank (DeepSeek-V3 report, Sec. 2.1.1).
+    # Sliding-window layers keep only ``window`` tokens per sequence: no per-token KV.
+    full = a.num_attn - a.num_sliding
     if a.mla:
-        kv_elems_gpu = (m.attention.kv_lora_rank + m.attention.qk_rope_head_dim) * a.num_attn / pp
-        kv_elems_replica = kv_elems_gpu * pp
+        per_layer_gpu = m.attention.kv_lora_rank + m.attention.qk_rope_head_dim
+        per_layer_replica = per_layer_gpu
     else:
-        kv_heads_gpu = max(a.num_kv_heads / tp, 1.0)
-        kv_elems_gpu = 2.0 * kv_heads_gpu * m.dim_head * a.num_attn / pp
-        kv_elems_replica = 2.0 * a.num_kv_heads * m.dim_head * a.num_attn
-    kv_gpu_bytes_tok = kv_elems_gpu * kvb
-    core = a.core_flops_per_key * a.num_attn / n_gpu  # per (query token x key) per GPU
-    attn_prefill_s = core / (peak_bf16 * e_attn)
-    attn_decode_s = max(core / (peak_bf16 * e_attn), kv_gpu_bytes_tok / bw)
+        per_layer_gpu = 2.0 * max(a.num_kv_heads / tp, 1.0) * m.dim_head
+        per_layer_replica = 2.0 * a.num_kv_heads * m.dim_head
+    kv_gpu_bytes_tok = per_layer_gpu * full / pp * kvb  # what one GPU stores per token
+    kv_read_tok = (
+        per_layer_gpu * full * kvb
+    )  # what an iteration reads per context token (all stages)
+    core_layer = a.core_flops_per_key / tp  # per (query token x key) per layer
+    attn_prefill_s = core_layer * a.num_attn / (peak_bf16 * e_attn)
+    attn_decode_s = max(core_layer * full / (peak_bf16 * e_attn), kv_read_tok / bw)
+    attn_window_s = (
+        a.window * a.num_sliding * max(core_layer / (peak_bf16 * e_attn), per_layer_gpu * kvb / bw)
+    )  # per decoding sequence
 
-    # Elementwise: norms, residuals, activations, KV writes (bytes per token per GPU).
+    # Elementwise: norms, residuals, activations, token shuffling, KV writes.
     ew_bytes = (
-        (a.num_attn + a.num_mlp + a.num_moe + a.num_mamba) * 10.0 * h / n_gpu
-        + a.num_mlp * 6.0 * a.ffn / n_gpu
-        + n_moe * a.top_k * (16.0 * a.expert_width + 6.0 * a.expert_ffn) / n_gpu
-        + a.num_mamba * (a.mamba_bytes + a.mamba_ssd_bytes) / n_gpu
-        + kv_gpu_bytes_tok
+        sublayers * 10.0 * h / tp
+        + a.num_mlp * 6.0 * a.ffn / tp
+        + n_moe * a.top_k * (16.0 * a.expert_width + 6.0 * a.expert_ffn) / tp
+        + a.num_mamba * (a.mamba_bytes + a.mamba_ssd_bytes) / tp
+        + kv_read_tok
     )
     ew_tok = ew_bytes / bw
 
-    # Communication inside the replica: two all-reduces per layer over tp (Megatron TP
-    # without SP at inference), an all-to-all per MoE layer over ep, a p2p per stage.
+    # Communication: one all-reduce after each TP-split sublayer (Megatron TP at inference;
+    # an MoE layer with ep = tp combines through its all-to-all instead), the MoE all-to-all
+    # over ep, and a point-to-point transfer between consecutive stages.
     net = hw.net
-    layers = a.num_attn + a.num_mlp + a.num_moe + a.num_mamba
     g_tp, n_tp = coll.group_layout(tp, 1, net.domain_size)
-    ar_per_byte = (
-        float(
-            coll.all_reduce_time(1e9, g_tp, n_tp, net) - coll.all_reduce_time(0.0, g_tp, n_tp, net)
-        )
-        / 1e9
-    )
     ar_fixed = float(coll.all_reduce_time(0.0, g_tp, n_tp, net))
-    comm_fixed = 2 * layers * ar_fixed / pp if tp > 1 else 0.0
-    comm_tok = 2 * layers * ar_per_byte * 2.0 * h / pp if tp > 1 else 0.0
+    ar_per_byte = float(coll.all_reduce_time(1e9, g_tp, n_tp, net)) / 1e9 - ar_fixed / 1e9
+    n_ar = a.num_attn + a.num_mlp + a.num_mamba + (a.num_moe if ep < tp else 0)
+    comm_fixed = n_ar * ar_fixed if tp > 1 else 0.0
+    comm_tok = n_ar * ar_per_byte * 2.0 * h if tp > 1 else 0.0
     if ep > 1 and a.num_experts:
         g_ep, n_ep = coll.group_layout(ep, 1, net.domain_size)
         per = float(coll.moe_dispatch_time(2.0 * a.expert_width, a.top_k, g_ep, n_ep, net))
-        comm_tok += 2 * n_moe * per / pp
+        comm_tok += 2 * n_moe * per
     if pp > 1:
         comm_fixed += (pp - 1) * net.out_latency
-        comm_tok += (pp - 1) * 2.0 * h / net.up_bw / pp
+        comm_tok += (pp - 1) * 2.0 * h / net.out_bw
 
-    # Logits of the decoding sequences (the prefill's last token samples too; one row is enough).
-    logit_flop_s = 2.0 * h * a.vocab / tp / (peak * e_gemm) / pp
-    logit_w_s = h * a.vocab * wb / tp / bw / pp
+    # Logits of the decoding sequences (one row at least: the prefill's last token samples).
+    logit_flop_s = 2.0 * h * a.vocab / tp / (peak * e_gemm)
+    logit_w_s = h * a.vocab * wb / tp / bw
 
-    weight_bytes = (a.params_total * wb) / n_gpu
-    if m.moe is not None:
-        weight_bytes = (dense_params * wb + (a.embed_params + a.output_params) * wb) / n_gpu + (
-            a.routed_expert_params * wb / ep / pp
-        )
+    weight_bytes = (
+        (dense_params + a.embed_params + a.output_params + a.routed_expert_params) * wb / n_gpu
+    )
     workspace = max_batched_tokens * h * WORKSPACE_BYTES_PER_TOKEN_HIDDEN
     free = (
         hw.hbm_bytes
@@ -284,6 +280,7 @@ def serving_replica(
             field="tp",
         )
     kv_capacity = int(free / kv_gpu_bytes_tok) if kv_gpu_bytes_tok else 10**12
+    kv_elems_replica = per_layer_replica * full
     overhead = float(catalog.calibration.get("serving", {}).get("iteration_overhead_s", 0.0))
     return ServingReplica(
         model=m.name,
@@ -295,7 +292,7 @@ def serving_replica(
         num_gpus=n_gpu,
         weight_precision=weight_precision,
         kv_precision=kv_precision,
-        calibration=eff.status,
+        calibration=f"GEMM efficiency {eff.status} on training; serving overhead not calibrated",
         weight_bytes_per_gpu=weight_bytes,
         kv_bytes_per_token=kv_elems_replica * kvb,
         kv_capacity_tokens=kv_capacity,
@@ -308,11 +305,11 @@ def serving_replica(
         _dense_mem_tok=io_tok / bw,
         _expert_flop_s=expert_flop_s,
         _expert_w_s=expert_w_s,
-        _experts_local=experts_local or 1.0,
         _route_keep=route_keep,
         _num_moe=n_moe,
         _attn_prefill_s=attn_prefill_s,
         _attn_decode_s=attn_decode_s,
+        _attn_window_s=attn_window_s,
         _ew_tok=ew_tok,
         _comm_fixed=comm_fixed,
         _comm_tok=comm_tok,

@@ -99,7 +99,7 @@ def predict_overhead(
         off = float(row["tee_off"])
     except ValueError:
         return None
-    if layers is None or kind is None:
+    if layers is None or kind is None or off <= 0:
         return None
     if kind == "per_token":
         # seconds per token at batch 1: TPS rows give it; ITL rows (units unclear in the
@@ -108,7 +108,10 @@ def predict_overhead(
             ref = [r for r in tps_rows if r["model"] == row["model"] and r["gpu"] == row["gpu"]]
             if not ref:
                 return None
-            off = float(ref[0]["tee_off"])
+            try:
+                off = float(ref[0]["tee_off"])
+            except ValueError:
+                return None
         return 100.0 * costs.iteration_toll(layers) * off  # toll / (1 / TPS_off)
     return 100.0 * (costs.request_toll(layers) + costs.iteration_toll(layers)) / off
 

@@ -33,15 +33,20 @@ def plan_serving(
     catalog = catalog or load_catalog()
     model = catalog.model(base.model)
     system = catalog.system(base.system)
+    if "num_requests" not in base.traffic.model_fields_set:  # trial simulations stay short
+        base = base.model_copy(
+            update={"traffic": base.traffic.model_copy(update={"num_requests": 2000})}
+        )
     t = base.traffic
     tried: list[dict[str, Any]] = []
     for tp in (1, 2, 4, 8, 16):
-        if tp > system.num_gpus or model.num_attention_heads % tp:
+        if tp * base.pp > system.num_gpus or model.num_attention_heads % tp:
             continue
         ep = tp if model.moe and model.moe.num_experts % tp == 0 else 1
         try:
             rep = serving_replica(model, system, tp=tp, ep=ep, weight_precision=base.precision,
-                                  kv_precision=base.kv_precision, catalog=catalog,
+                                  kv_precision=base.kv_precision, pp=base.pp, fabric=base.fabric,
+                                  max_batched_tokens=base.max_batched_tokens, catalog=catalog,
                                   prompt_tokens_hint=t.prompt_tokens)  # fmt: skip
         except GigafleetError:
             continue

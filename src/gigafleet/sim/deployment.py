@@ -196,5 +196,16 @@ def check_job(job: ServeJob, catalog: Catalog) -> None:
         catalog.fabric(job.fabric)
     if job.tee != "none":
         tee_costs(job.tee, catalog)
+        acc = catalog.accelerator(catalog.system(job.system).accelerator)
+        if acc.vendor != "NVIDIA" or acc.generation not in (
+            "hopper",
+            "blackwell",
+            "blackwell-ultra",
+            "rubin",
+        ):
+            raise GigafleetError(
+                f"{acc.name} has no GPU confidential-computing mode here (NVIDIA Hopper and later)",
+                field="tee",
+            )
     if job.traffic.arrival == "trace" and not os.path.exists(job.traffic.trace or ""):
         raise GigafleetError(f"no such trace file: {job.traffic.trace}", field="traffic.trace")

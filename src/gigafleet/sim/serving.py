@@ -421,6 +421,8 @@ def trace_workload(csv_path: str | os.PathLike[str]) -> Workload:
             rows = [r for r in reader if r and any(c.strip() for c in r)]
     except OSError as e:
         raise GigafleetError(f"cannot read the trace: {e.strerror or e}", file=path) from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise GigafleetError(f"not a readable CSV trace: {e}", file=path) from None
     if not header:
         raise GigafleetError("the trace is empty (no header row)", file=path)
     cols: dict[str, np.ndarray] = {}

@@ -19,8 +19,10 @@ class Traffic(BaseModel):
     trace: str | None = Field(
         default=None, description="CSV with arrival_s, prompt_tokens, output_tokens"
     )
-    prompt_tokens: float = Field(default=1024, gt=0, description="mean prompt length")
-    output_tokens: float = Field(default=256, gt=0, description="mean output length")
+    prompt_tokens: float = Field(
+        default=1024, gt=0, le=10_000_000, description="mean prompt length"
+    )
+    output_tokens: float = Field(default=256, gt=0, le=10_000_000, description="mean output length")
     length_sigma: float = Field(
         default=0.0, ge=0, description="lognormal sigma of lengths (0: fixed)"
     )

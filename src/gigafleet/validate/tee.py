@@ -11,11 +11,17 @@ from gigafleet.perf.tee import metric_kind, predict_overhead, tee_costs, tee_kin
 from gigafleet.validate.groundtruth import groundtruth_path
 from gigafleet.validate.report import ValidationRow
 
+COLUMNS = ("gpu", "cpu_tee", "model", "metric", "workload", "tee_on", "tee_off", "overhead_pct")
+
 
 def _rows(path: Path) -> list[dict[str, str]]:
     try:
         with path.open(newline="") as fh:
-            return list(csv.DictReader(fh))
+            reader = csv.DictReader(fh)
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise GigafleetError(f"missing columns {', '.join(missing)}", file=str(path))
+            return list(reader)
     except OSError as exc:
         raise GigafleetError(f"cannot read: {exc.strerror}", file=str(path)) from None
     except (UnicodeDecodeError, csv.Error) as exc:
