@@ -15,8 +15,9 @@ itself runs at full speed. A serving iteration therefore pays
 
 The two tolls are calibrated per CPU TEE on Zhu et al. 2024 (arXiv:2409.03992), Llama-3.1-8B
 rows only; the other models' rows are held out. Overheads are then predicted from the
-TEE-off measurement of each row: ``overhead = toll / t_off`` for the time per token at
-batch 1 (one iteration per token) and ``(request toll + iteration toll) / TTFT_off``.
+TEE-off measurement of each row: ``overhead = x / (1 + x)`` with ``x = toll TPS_off`` for
+throughput at batch 1 (one iteration per token), and ``(request toll + iteration toll) /
+TTFT_off`` for the time to first token.
 Layer counts: Llama-3.1 8B/70B from the catalog, Phi-3-medium 40 (Abdin et al. 2024,
 arXiv:2404.14219, Sec. 2).
 """
@@ -112,7 +113,9 @@ def predict_overhead(
                 off = float(ref[0]["tee_off"])
             except ValueError:
                 return None
-        return 100.0 * costs.iteration_toll(layers) * off  # toll / (1 / TPS_off)
+        # TPS_on = 1 / (1/TPS_off + toll): overhead = 1 - TPS_on/TPS_off = x / (1 + x), x = toll TPS_off
+        x = costs.iteration_toll(layers) * off
+        return 100.0 * x / (1.0 + x)
     return 100.0 * (costs.request_toll(layers) + costs.iteration_toll(layers)) / off
 
 
@@ -126,7 +129,11 @@ def fit_tolls(rows: list[dict[str, str]], fit_model: str) -> dict[str, dict[str,
         ttft = [r for r in mine if r["metric"].lower().startswith("ttft")]
         if not tps or not ttft:
             continue
-        its = sorted(float(r["overhead_pct"]) / 100.0 / float(r["tee_off"]) for r in tps)
+        # toll = 1/TPS_on - 1/TPS_off, with TPS_on = TPS_off (1 - overhead)
+        its = sorted(
+            (1.0 / (1.0 - float(r["overhead_pct"]) / 100.0) - 1.0) / float(r["tee_off"])
+            for r in tps
+        )
         it = its[len(its) // 2]
         rqs = sorted(float(r["overhead_pct"]) / 100.0 * float(r["tee_off"]) - it for r in ttft)
         out[kind] = {

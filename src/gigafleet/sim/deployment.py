@@ -132,6 +132,12 @@ def run_serving(
         if job.speculative_tokens
         else None
     )
+    # the adapter cache takes its share of the free HBM from the KV cache
+    kv_capacity = (
+        int(rep.kv_capacity_tokens * (1 - ADAPTER_HBM_SHARE))
+        if job.adapters
+        else rep.kv_capacity_tokens
+    )
     busy_w = rep.tdp_w * rep.num_gpus
     replicas = []
     for i in range(job.replicas):
@@ -141,7 +147,7 @@ def run_serving(
         replicas.append(
             sv.ReplicaConfig(
                 iteration_time=iteration,
-                kv_capacity_tokens=rep.kv_capacity_tokens,
+                kv_capacity_tokens=kv_capacity,
                 max_num_seqs=job.max_num_seqs,
                 max_batched_tokens=job.max_batched_tokens,
                 prefix_cache_tokens=job.prefix_cache_tokens,
