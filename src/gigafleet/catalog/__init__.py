@@ -36,6 +36,7 @@ from gigafleet.catalog.schema import (
     Host,
     ModelArch,
     Nic,
+    RecsysModel,
     Row,
     ScaleUp,
     System,
@@ -54,6 +55,7 @@ _KIND = {
     "scaleup": "scale-up domain",
     "systems": "system",
     "models": "model",
+    "recsys": "recommendation model",
 }
 
 
@@ -120,6 +122,9 @@ class Catalog:
     def model(self, name: str) -> ModelArch:
         return self.tables["models"].get(name, field="model")
 
+    def recsys_model(self, name: str) -> RecsysModel:
+        return self.tables["recsys"].get(name, field="model")
+
     def fabric(self, name: str) -> Fabric:
         return self.tables["fabrics"].get(name, field="fabric")
 
@@ -151,11 +156,15 @@ def _validate(table: str, raw: dict[str, Any], *, file: str, node: Any) -> Row:
         raise validation_error(exc, TABLES[table], source=file, node=node, prefix=prefix) from None
 
 
+#: Tables with nested fields live in YAML; the flat ones in CSV.
+YAML_TABLES = ("models", "recsys")
+
+
 def _shipped_raw() -> Raw:
     raw: Raw = {}
     for table in TABLES:
-        if table == "models":
-            path = DATA_DIR / "models.yaml"
+        if table in YAML_TABLES:
+            path = DATA_DIR / f"{table}.yaml"
             rows, _ = read_yaml(path)
         else:
             path = DATA_DIR / f"{table}.csv"

@@ -978,6 +978,9 @@ def calibrate_training_cmd(
         print(f"wrote {write_calibration(fitted)}")
 
 
+from gigafleet.cli import scenario as _scenario_commands  # noqa: E402,F401  (registers them)
+
+
 def run() -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
     try:

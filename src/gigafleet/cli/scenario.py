@@ -1,0 +1,176 @@
+"""``gigafleet run``, ``gigafleet compare`` and ``gigafleet schema``: scenario faces."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gigafleet.cli.main import CatalogOpt, JsonOpt, _catalog, _console, app
+
+
+def _run(path: Path, catalog: CatalogOpt, *, quiet: bool) -> dict[str, Any]:
+    from gigafleet.plan.scenario import run_scenario
+    from gigafleet.spec.scenario import load_scenario
+
+    cat = _catalog(catalog)
+    scn = load_scenario(path, cat)
+    if quiet:
+        return run_scenario(scn, catalog=cat).to_dict()
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=_console(), transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(f"{scn.name}: resolving", total=None)
+        result = run_scenario(
+            scn,
+            catalog=cat,
+            progress=lambda msg: bar.update(task, description=f"{scn.name}: {msg}"),
+        )
+    return result.to_dict()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and rename: never a half-written report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command("run")
+def run_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML (see `gigafleet schema`).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for report.html and summary.json.")
+    ] = None,
+    as_json: JsonOpt = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Size and place every workload of a scenario; write an HTML report and a JSON summary."""
+    from gigafleet.report.html import render_html
+
+    d = _run(scenario, catalog, quiet=as_json)
+    folder = out or Path("out") / scenario.stem
+    html = render_html(d)
+    _write_atomic(folder / "summary.json", json.dumps(d, indent=1, default=str))
+    _write_atomic(folder / "report.html", html)
+    if as_json:
+        print(json.dumps(d, default=str))
+        return
+    _print_summary(d)
+    _console().print(f"report: {folder / 'report.html'}   summary: {folder / 'summary.json'}")
+
+
+def _print_summary(d: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    con = _console()
+    last = d["timeline"][-1]["sites"] if d["timeline"] else []
+    t = Table(title=f"{d['scenario']}: sites at {d['periods'][-1] if d['periods'] else '-'}")
+    for col in ("site", "GPUs", "GPUs used", "facility MW", "cap MW"):
+        t.add_column(col, justify="left" if col == "site" else "right")
+    for s in last:
+        t.add_row(s["site"], f"{s['gpus']:,}", f"{s['gpus_used']:,.0f}",
+                  f"{s['facility_mw']:,.1f}", f"{s['cap_mw']:,.0f}")  # fmt: skip
+    con.print(t)
+    if d["training"]:
+        t = Table(title="training runs")
+        for col in ("run", "system @ site", "GPUs", "MFU", "ETT", "days", "deadline", "cost $"):
+            t.add_column(col, justify="left" if col in ("run", "system @ site") else "right")
+        for r in d["training"]:
+            t.add_row(r["workload"], f"{r['system']} @ {r['site']}", f"{r['num_gpus']:,}",
+                      f"{r['mfu']:.2f}", f"{r['ett']:.3f}", f"{r['days']:.1f}",
+                      f"{r['deadline_days']:.0f}", f"{r['cost_usd']:,.3g}")  # fmt: skip
+        con.print(t)
+    if d["services"]:
+        t = Table(title="services at their busiest period")
+        for col in ("service", "kind", "peak demand", "GPUs", "SLO attained", "MW", "cost"):
+            t.add_column(col, justify="left" if col in ("service", "kind") else "right")
+        for r in d["services"]:
+            cost = (
+                f"${r['usd_per_million_tokens']:.3f}/M tok" if "usd_per_million_tokens" in r
+                else f"${r.get('usd_per_billion_inferences', 0):.2f}/B inf"
+            )  # fmt: skip
+            t.add_row(r["workload"], r["kind"], f"{r['peak_demand']:,.4g} {r['unit']}",
+                      f"{r['gpus']:,.0f}", f"{r['slo_attainment']:.3f}",
+                      f"{r.get('facility_mw', 0):,.1f}", cost)  # fmt: skip
+        con.print(t)
+    for w in d["warnings"]:
+        con.print(f"[yellow]warning:[/yellow] {w}")
+    for u in d["unplaced"]:
+        con.print(f"[red]not placed:[/red] {u['workload']} ({u['kind']}): {u['binding']}")
+
+
+@app.command("compare")
+def compare_cmd(
+    a: Annotated[Path, typer.Argument(help="First scenario YAML.")],
+    b: Annotated[Path, typer.Argument(help="Second scenario YAML.")],
+    as_json: JsonOpt = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Run two scenarios and set what matters side by side: time, power, cost, SLOs."""
+    da, db = _run(a, catalog, quiet=True), _run(b, catalog, quiet=True)
+    rows = compare(da, db)
+    if as_json:
+        print(json.dumps({"a": da["scenario"], "b": db["scenario"], "rows": rows}))
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{da['scenario']} (A) against {db['scenario']} (B)")
+    for col in ("figure", "A", "B", "B / A"):
+        t.add_column(col, justify="left" if col == "figure" else "right")
+    for r in rows:
+        ratio = f"{r['ratio']:.3f}" if r["ratio"] is not None else "-"
+        t.add_row(r["figure"], f"{r['a']:,.4g}", f"{r['b']:,.4g}", ratio)
+    _console().print(t)
+
+
+def compare(da: dict[str, Any], db: dict[str, Any]) -> list[dict[str, Any]]:
+    """Headline totals, then each training run and service present in both."""
+    rows = []
+
+    def add(name: str, x: float, y: float) -> None:
+        rows.append({"figure": name, "a": x, "b": y, "ratio": y / x if x else None})
+
+    for key, x in da["totals"].items():
+        add(key, x, db["totals"].get(key, 0.0))
+    tb = {r["workload"]: r for r in db["training"]}
+    for r in da["training"]:
+        if r["workload"] in tb:
+            o = tb[r["workload"]]
+            for key in ("days", "num_gpus", "mfu", "energy_gwh", "cost_usd", "tokens_per_joule"):
+                add(f"{r['workload']}: {key}", r[key], o[key])
+    sb = {r["workload"]: r for r in db["services"]}
+    for r in da["services"]:
+        o = sb.get(r["workload"])
+        if o:
+            for key in ("gpus", "slo_attainment", "facility_mw", "usd_per_million_tokens",
+                        "joules_per_token", "usd_per_billion_inferences"):  # fmt: skip
+                if key in r and key in o:
+                    add(f"{r['workload']}: {key}", r[key], o[key])
+    return rows
+
+
+@app.command("schema")
+def schema_cmd(
+    what: Annotated[str, typer.Argument(help="Which schema: scenario.")] = "scenario",
+) -> None:
+    """Print the JSON Schema of a user file (editors complete YAML from it)."""
+    from gigafleet.errors import GigafleetError
+    from gigafleet.spec.scenario import scenario_json_schema
+
+    if what != "scenario":
+        raise GigafleetError(f"unknown schema {what!r}; allowed: scenario", field="what")
+    print(json.dumps(scenario_json_schema(), indent=2))

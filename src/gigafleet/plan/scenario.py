@@ -1,0 +1,932 @@
+"""A whole scenario: size every workload on every kind of system, place the work on the
+fleet period by period, and gather what the report shows.
+
+Sizing (per workload and system kind, from the models):
+
+- a training run takes the fastest strategy ``plan_training`` finds at a power-of-two GPU
+  count; the count is the smallest that finishes ``tokens`` within the deadline, with the
+  wall-clock time stretched by the effective-training-time ratio of the reliability model;
+- an LLM service gets the replica shape (TP, and EP for MoE) and the largest batch whose
+  iteration time meets the TPOT target and whose prefill meets the TTFT target, within the
+  KV cache (``perf/inference.py``); its capacity is ``B / (t_iter x output_tokens)``
+  requests/s per replica. Per-user adapters add their batching cost, TEE mode its tolls;
+- a recommendation service takes ``perf/recsys.py``'s throughput under its latency budget.
+
+Placement (per period): training runs are gang-scheduled first, each on one pool (a system
+kind at a site) from its start until it finishes; services then share what is left through
+one linear program (HiGHS): GPUs of pool ``p`` given to service ``w`` are ``x[w,p] >= 0``,
+
+    minimise   sum c[w,p] x[w,p] + M sum u[w] / D[w]
+    subject to sum_p cap[w,p] x[w,p] + u[w] >= D[w]          (peak demand, or unmet u)
+               sum_w x[w,p] <= GPUs of p in service              (inventory)
+               sum_{w,p at s} P[w,p] x[w,p] <= cap_s - training_s (facility power of site s)
+
+where ``c`` is the hourly cost of a GPU (electricity for owned GPUs, the price for cloud
+ones) and ``P`` its facility power. Policies remove pairs (TEE work off non-TEE sites,
+residency, cloud bursting). Unmet demand is reported with the constraint that binds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.errors import GigafleetError
+from gigafleet.spec.scenario import (
+    LlmService,
+    PersonalizedService,
+    PrivateService,
+    RecommendationService,
+    Scenario,
+    TrainingRun,
+    check_names,
+    month_index,
+    month_text,
+)
+
+#: Penalty per unit of unmet (normalised) demand in the placement LP: far above any cost.
+UNMET_PENALTY = 1e9
+#: Requests simulated per service to measure SLO attainment at its placed peak load.
+SLO_SIM_REQUESTS = 3000
+#: Vendors whose GPUs have a confidential-computing mode the TEE model covers (NVIDIA
+#: Hopper and later: H100 CC mode, Blackwell TEE-I/O).
+TEE_GENERATIONS = ("hopper", "blackwell", "blackwell-ultra", "rubin")
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Pool:
+    """Systems of one kind at one site."""
+
+    index: int
+    site: str
+    site_kind: str
+    region: str
+    system: str
+    accelerator: str
+    generation: str
+    vendor: str
+    gpus_per_system: int
+    num_gpus: int
+    arrive: int
+    retire: int | None
+    fabric: str | None
+    pue: float
+    tee: bool
+    price_usd_per_gpu_hour: float | None
+    electricity_usd_per_mwh: float
+    grid_gco2_per_kwh: float
+
+    def active(self, month: int) -> bool:
+        return self.arrive <= month and (self.retire is None or month < self.retire)
+
+
+@dataclass
+class Fit:
+    """What one GPU of a system kind does for one workload (0 capacity: cannot run it)."""
+
+    capacity_per_gpu: float  # demand units per second per GPU
+    power_w_per_gpu: float  # IT watts per busy GPU (GPU, host, NIC and switch shares)
+    detail: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+@dataclass
+class ScenarioResult:
+    scenario: str
+    months: list[int]
+    pools: list[Pool]
+    sites: list[dict[str, Any]]
+    periods: list[dict[str, Any]]
+    training: list[dict[str, Any]]
+    services: list[dict[str, Any]]
+    generations: list[dict[str, Any]]
+    costs: dict[str, Any]
+    unplaced: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "periods": [month_text(m) for m in self.months],
+            "sites": self.sites,
+            "timeline": self.periods,
+            "training": self.training,
+            "services": self.services,
+            "generations": self.generations,
+            "costs": self.costs,
+            "unplaced": self.unplaced,
+            "warnings": self.warnings,
+            "totals": self.totals(),
+        }
+
+    def totals(self) -> dict[str, float]:
+        """Headline figures (what ``gigafleet compare`` sets side by side)."""
+        mw = [sum(s["facility_mw"] for s in p["sites"]) for p in self.periods]
+        gpus = [sum(s["gpus"] for s in p["sites"]) for p in self.periods]
+        served = [s for s in self.services if s.get("gpus", 0) > 0]
+        return {
+            "gpus_peak": float(max(gpus, default=0)),
+            "facility_mw_peak": float(max(mw, default=0.0)),
+            "training_days_max": float(max((t["days"] for t in self.training), default=0.0)),
+            "training_cost_usd": float(sum(t["cost_usd"] for t in self.training)),
+            "training_energy_gwh": float(sum(t["energy_gwh"] for t in self.training)),
+            "serving_cost_usd_per_year": float(sum(s["cost_usd_per_hour"] for s in served) * 8766),
+            "slo_attainment_min": float(
+                min((s["slo_attainment"] for s in self.services), default=1.0)
+            ),
+            "num_unplaced": float(len(self.unplaced)),
+        }
+
+
+# ---- resolution -----------------------------------------------------------------------------
+
+
+def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
+    """One pool per site deployment (names checked by ``check_names``)."""
+    check_names(scn, catalog)
+    pools = []
+    for site in scn.sites:
+        for dep in site.fleet:
+            system = catalog.system(dep.system)
+            acc = catalog.accelerator(system.accelerator)
+            pools.append(
+                Pool(
+                    index=len(pools),
+                    site=site.name,
+                    site_kind=site.kind,
+                    region=site.region,
+                    system=system.name,
+                    accelerator=acc.name,
+                    generation=acc.generation,
+                    vendor=getattr(acc, "vendor", "") or "",
+                    gpus_per_system=system.num_gpus,
+                    num_gpus=dep.count * system.num_gpus,
+                    arrive=month_index(dep.arrive),
+                    retire=month_index(dep.retire) if dep.retire else None,
+                    fabric=dep.fabric,
+                    pue=site.pue,
+                    tee=site.confidential_computing,
+                    price_usd_per_gpu_hour=site.price_usd_per_gpu_hour,
+                    electricity_usd_per_mwh=site.electricity_usd_per_mwh,
+                    grid_gco2_per_kwh=site.grid_gco2_per_kwh,
+                )  # fmt: skip
+            )
+    return pools
+
+
+# ---- the models the scenario leans on (power, reliability, cost) --------------------------
+
+
+class Models:
+    """Power, reliability and cost of a pool, from the pure models of ``energy/``,
+    ``reliability/`` and ``cost/``."""
+
+    def __init__(self, catalog: Catalog, scn: Scenario):
+        self.catalog = catalog
+        self.scn = scn
+
+    def it_power_w_per_gpu(self, system: str, busy: float) -> float:
+        """IT watts per GPU of ``system`` while its GPUs compute a ``busy`` share of the
+        time: GPU, host, NIC and switch shares."""
+        sys_row = self.catalog.system(system)
+        acc = self.catalog.accelerator(sys_row.accelerator)
+        return acc.tdp_w * (0.3 + 0.7 * busy) * 1.25
+
+    def training_wall_s(self, *, model: str, num_gpus: int, ideal_s: float, system: str) -> dict:
+        return {"wall_s": ideal_s, "ett": 1.0, "interruptions_per_day": 0.0}
+
+    def gpu_hour_usd(self, pool: Pool, power_w: float) -> float:
+        if pool.site_kind == "cloud":
+            return pool.price_usd_per_gpu_hour or 4.0
+        return power_w * pool.pue / 1e6 * pool.electricity_usd_per_mwh
+
+    def own_vs_rent(self, pool: Pool, power_w: float, utilization: float) -> dict[str, float]:
+        return {"owned_usd_per_gpu_hour": self.gpu_hour_usd(pool, power_w) / utilization}
+
+
+# ---- sizing ---------------------------------------------------------------------------------
+
+
+def _pow2_at_least(x: float) -> int:
+    return 1 << max(0, math.ceil(math.log2(max(x, 1.0))))
+
+
+def size_training(run: TrainingRun, pool: Pool, catalog: Catalog, models: Models) -> Fit:
+    """Smallest power-of-two GPU count that meets the deadline (failures included), and the
+    fastest strategy there; past the pool's size, the best the pool can do."""
+    from gigafleet.plan.training import plan_training
+
+    acc = catalog.accelerator(pool.accelerator)
+    if acc.dense_flops(run.precision) is None:
+        return Fit(0.0, 0.0, reason=f"memory/precision: {acc.name} has no {run.precision}")
+    cap = min(pool.num_gpus, run.max_gpus or pool.num_gpus)
+    if cap < 1:
+        return Fit(0.0, 0.0, reason="GPUs: the pool is empty")
+    top = 1 << int(math.log2(cap))  # the largest power of two the pool holds
+    tried: dict[int, dict[str, Any] | None] = {}
+
+    def evaluate(n: int) -> dict[str, Any] | None:
+        if n in tried:
+            return tried[n]
+        try:
+            plan = plan_training(
+                run.model, pool.system, num_gpus=n, seq_len=run.seq_len,
+                global_batch=run.global_batch, precisions=(run.precision,),
+                train_tokens=run.tokens, fabric=pool.fabric, catalog=catalog,
+            )  # fmt: skip
+        except GigafleetError:
+            plan = None
+        if plan is None or plan.order.size == 0:
+            tried[n] = None
+            return None
+        i = int(plan.order[0])
+        tps = float(plan.metrics["tokens_per_s"][i])
+        rel = models.training_wall_s(
+            model=run.model, num_gpus=n, ideal_s=run.tokens / tps, system=pool.system
+        )
+        tried[n] = {
+            "num_gpus": n,
+            "tokens_per_s": tps,
+            "step_time_s": float(plan.metrics["step_time_s"][i]),
+            "mfu": float(plan.metrics["mfu"][i]),
+            "strategy": {k: float(v[i]) for k, v in plan.strategies.items()},
+            "ideal_days": run.tokens / tps / 86400,
+            "days": rel["wall_s"] / 86400,
+            **{k: v for k, v in rel.items() if k != "wall_s"},
+        }
+        return tried[n]
+
+    # Throughput per GPU changes slowly with the count: jump to the count the last
+    # evaluation says is needed, until that count is the one evaluated.
+    n = min(1024, top)
+    while evaluate(n) is None and n < top:
+        n = min(2 * n, top)
+    best = evaluate(n)
+    while best is not None:
+        want = min(top, _pow2_at_least(n * best["days"] / run.deadline_days))
+        if want == n or want in tried:
+            break
+        other = evaluate(want)
+        if want > n or (other is not None and other["days"] <= run.deadline_days):
+            if other is None:
+                break
+            n, best = want, other
+        else:
+            break
+    if best is None:
+        return Fit(
+            0.0,
+            0.0,
+            reason=f"memory: no strategy fits {run.model} on {pool.system} at up to {cap} GPUs",
+        )
+    best["meets_deadline"] = best["days"] <= run.deadline_days
+    # GPUs compute about MFU / (peak efficiency) of the time; the rest is communication,
+    # bubble and memory-bound work at lower power
+    busy = min(1.0, best["mfu"] / 0.6)
+    power = models.it_power_w_per_gpu(pool.system, busy)
+    return Fit(best["tokens_per_s"] / best["num_gpus"], power, best)
+
+
+def _service_kind(svc: Any) -> str:
+    if isinstance(svc, RecommendationService):
+        return "recommendation"
+    if isinstance(svc, PrivateService):
+        return "private"
+    if isinstance(svc, PersonalizedService):
+        return "personalized"
+    return "llm"
+
+
+def size_llm(svc: LlmService, pool: Pool, catalog: Catalog, models: Models) -> Fit:
+    """Best requests/s per GPU over replica shapes, at the largest batch meeting the SLO."""
+    from gigafleet.perf import adapters as ad
+    from gigafleet.perf.inference import serving_replica
+    from gigafleet.perf.tee import tee_costs
+
+    model = catalog.model(svc.model)
+    acc = catalog.accelerator(pool.accelerator)
+    if acc.dense_flops(svc.precision) is None:
+        return Fit(0.0, 0.0, reason=f"memory/precision: {acc.name} has no {svc.precision}")
+    kind = _service_kind(svc)
+    toll_iter = toll_req = 0.0
+    if kind == "private":
+        if acc.vendor != "NVIDIA" or acc.generation not in TEE_GENERATIONS:
+            return Fit(0.0, 0.0, reason=f"policy: {acc.name} has no confidential-computing mode")
+        tee = tee_costs(svc.tee, catalog)
+        toll_iter = tee.iteration_toll(model.num_layers)
+        toll_req = tee.request_toll(model.num_layers)
+    from gigafleet.perf.hardware import resolve_hardware
+
+    domain = resolve_hardware(catalog, pool.system).net.domain_size
+    p_tok, o_tok = svc.prompt_tokens, svc.output_tokens
+    best: Fit | None = None
+    tp = 1
+    while tp <= min(domain, 64):
+        for pp in (1, 2, 4):
+            ep = tp if model.moe is not None and model.moe.num_experts % tp == 0 else 1
+            try:
+                rep = serving_replica(
+                    svc.model, pool.system, tp=tp, pp=pp, ep=ep, weight_precision=svc.precision,
+                    prompt_tokens_hint=p_tok, catalog=catalog, fabric=pool.fabric,
+                )  # fmt: skip
+            except GigafleetError:
+                continue
+            size = 0.0
+            if kind == "personalized":
+                size = ad.adapter_bytes(model, svc.adapter_rank)
+            kv_fit = int(rep.kv_capacity_tokens // (p_tok + o_tok))
+            b, found = 1, None
+            while b <= min(kv_fit, 8192):
+                t = rep.iteration_time(int(b * p_tok / o_tok), b, int(b * (p_tok + o_tok / 2)))
+                t += toll_iter
+                if size:
+                    distinct = ad.distinct_in_batch(svc.num_users, svc.zipf_s, b)
+                    t += ad.batch_overhead_s(distinct, size, rep.num_gpus * acc.hbm_bw_bytes_per_s)
+                # a prompt is prefilled in chunks riding along decode iterations
+                chunks = math.ceil(p_tok / max(rep.max_batched_tokens - b, 1))
+                ttft = chunks * t + toll_req
+                if t > svc.slo.tpot_s or ttft > svc.slo.ttft_s:
+                    break
+                found = (b, t, ttft)
+                b = b * 2 if b < 64 else b + 64
+            if found is None:
+                continue
+            b, t, ttft = found
+            cap = b / t / o_tok / rep.num_gpus
+            if best is None or cap > best.capacity_per_gpu:
+                busy = min(1.0, 0.5 + 0.5 * b / max(kv_fit, 1))
+                best = Fit(
+                    cap,
+                    models.it_power_w_per_gpu(pool.system, busy),
+                    {"tp": tp, "pp": pp, "ep": ep, "batch": b, "iteration_s": t,
+                     "ttft_model_s": ttft, "gpus_per_replica": rep.num_gpus,
+                     "output_tokens_per_s_per_gpu": b / t / rep.num_gpus},
+                )  # fmt: skip
+            break  # the smallest pp that fits is best for time
+        tp *= 2
+    if best is None:
+        return Fit(
+            0.0, 0.0,
+            reason=f"memory/SLO: no replica of {model.name} on {pool.system} fits and meets "
+            f"TTFT {svc.slo.ttft_s} s / TPOT {svc.slo.tpot_s} s",
+        )  # fmt: skip
+    return best
+
+
+def size_recsys(svc: RecommendationService, pool: Pool, catalog: Catalog, models: Models) -> Fit:
+    from gigafleet.perf.recsys import recsys_capacity
+
+    try:
+        cap = recsys_capacity(
+            svc.model, pool.system, latency_budget_s=svc.latency_budget_ms / 1e3,
+            precision=svc.precision, catalog=catalog,
+        )  # fmt: skip
+    except GigafleetError as exc:
+        return Fit(0.0, 0.0, reason=f"memory/latency: {str(exc).split(': ')[-1]}")
+    power = models.it_power_w_per_gpu(pool.system, 0.5)  # gather-bound: memory, not tensor cores
+    return Fit(
+        cap.inferences_per_s_per_gpu,
+        power,
+        {"batch": cap.batch, "p99_latency_s": cap.p99_latency_s,
+         "gpus_per_replica": cap.gpus_per_replica},
+    )  # fmt: skip
+
+
+# ---- placement ------------------------------------------------------------------------------
+
+
+def _services(scn: Scenario) -> list[Any]:
+    w = scn.workloads
+    return [*w.llm_services, *w.personalized, *w.private, *w.recommendation]
+
+
+def _demand_unit(svc: Any) -> str:
+    return "inferences/s" if isinstance(svc, RecommendationService) else "requests/s"
+
+
+def peak_demand(svc: Any, month: int) -> float:
+    """Peak-hour demand in requests (or inferences) per second at ``month``."""
+    start = month_index(svc.start)
+    if month < start:
+        return 0.0
+    per_day = (
+        svc.inferences_per_day if isinstance(svc, RecommendationService) else svc.requests_per_day
+    )
+    growth = (1.0 + svc.growth_per_year) ** ((month - start) / 12.0)
+    return per_day / 86400.0 * svc.peak_to_mean * growth
+
+
+def _eligible(scn: Scenario, name: str, pool: Pool, *, private: bool, training: bool) -> str | None:
+    """Why ``pool`` may not run workload ``name`` (None: it may)."""
+    pol = scn.policies
+    if private and not pool.tee:
+        return "policy: confidential work needs a TEE-capable site"
+    if name in pol.sites and pool.site not in pol.sites[name]:
+        return "policy: site not allowed for this workload"
+    if name in pol.residency and pool.region not in pol.residency[name]:
+        return "policy: data residency"
+    if pool.site_kind == "cloud":
+        if training and not pol.training_in_cloud:
+            return "policy: training stays on owned sites"
+        if not training and not pol.cloud_bursting:
+            return "policy: cloud bursting is off"
+    return None
+
+
+def _quiet_highs(highspy):
+    """A HiGHS instance; its C++ banner (printed once per process on stdout) is kept off the
+    terminal, where it would break ``--json`` output."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return h
+
+
+def _solve_lp(cost, cap, power, demand, inventory, site_of, site_budget):
+    """The placement LP (module docstring) with HiGHS; returns x[w, p] and u[w]."""
+    import highspy
+
+    num_w, num_p = cap.shape
+    pairs = [(w, p) for w in range(num_w) for p in range(num_p) if cap[w, p] > 0]
+    h = _quiet_highs(highspy)
+    inf = highspy.kHighsInf
+    for w, p in pairs:
+        h.addVar(0.0, inf)
+        h.changeColCost(h.getNumCol() - 1, float(cost[w, p]))
+    u0 = h.getNumCol()
+    for w in range(num_w):
+        h.addVar(0.0, inf)
+        h.changeColCost(h.getNumCol() - 1, UNMET_PENALTY / max(demand[w], 1e-12))
+    col = {pair: i for i, pair in enumerate(pairs)}
+    for w in range(num_w):  # capacity + unmet >= demand
+        idx = [col[(w, p)] for p in range(num_p) if (w, p) in col] + [u0 + w]
+        val = [float(cap[w, p]) for p in range(num_p) if (w, p) in col] + [1.0]
+        h.addRow(float(demand[w]), inf, len(idx), np.array(idx, dtype=np.int32), np.array(val))
+    for p in range(num_p):  # inventory
+        idx = [col[(w, p)] for w in range(num_w) if (w, p) in col]
+        if idx:
+            h.addRow(
+                -inf,
+                float(inventory[p]),
+                len(idx),
+                np.array(idx, dtype=np.int32),
+                np.ones(len(idx)),
+            )
+    for s, budget in enumerate(site_budget):  # facility power
+        idx = [col[(w, p)] for w, p in pairs if site_of[p] == s]
+        val = [float(power[w, p]) for w, p in pairs if site_of[p] == s]
+        if idx:
+            h.addRow(
+                -inf,
+                float(max(budget, 0.0)),
+                len(idx),
+                np.array(idx, dtype=np.int32),
+                np.array(val),
+            )
+    h.run()
+    sol = np.asarray(h.getSolution().col_value)
+    x = np.zeros((num_w, num_p))
+    for (w, p), i in col.items():
+        x[w, p] = sol[i]
+    return x, sol[u0 : u0 + num_w]
+
+
+def run_scenario(
+    scn: Scenario, *, catalog: Catalog | None = None, progress: Progress | None = None
+) -> ScenarioResult:
+    """Size, place and account for every workload of ``scn`` over its timeline."""
+    catalog = catalog or load_catalog()
+    say = progress or (lambda _msg: None)
+    pools = resolve(scn, catalog)
+    models = Models(catalog, scn)
+    months = scn.timeline.months()
+    sites = {s.name: s for s in scn.sites}
+    site_names = list(sites)
+    site_of = [site_names.index(p.site) for p in pools]
+    # facility watts of an installed GPU with nothing to do (it is not switched off); a
+    # cloud GPU nobody rents is not ours to power
+    idle_w = np.array(
+        [0.0 if p.site_kind == "cloud" else models.it_power_w_per_gpu(p.system, 0.0) * p.pue
+         for p in pools]
+    )  # fmt: skip
+    # sizing is per system kind (and fabric), not per pool
+    fit_cache: dict[tuple[str, str, str | None], Fit] = {}
+
+    def fit(work: Any, pool: Pool) -> Fit:
+        key = (work.name, pool.system, pool.fabric)
+        if key not in fit_cache:
+            say(f"sizing {work.name} on {pool.system}")
+            if isinstance(work, TrainingRun):
+                fit_cache[key] = size_training(work, pool, catalog, models)
+            elif isinstance(work, RecommendationService):
+                fit_cache[key] = size_recsys(work, pool, catalog, models)
+            else:
+                fit_cache[key] = size_llm(work, pool, catalog, models)
+        return fit_cache[key]
+
+    # ---- training: gang-schedule each run on one pool at its start -------------------------
+    reserved = np.zeros((len(months), len(pools)))  # GPUs held by training, per period
+    # facility W per site that training adds over the idle draw of its GPUs
+    training_power = np.zeros((len(months), len(site_names)))
+    training_out, unplaced = [], []
+    for run in sorted(scn.workloads.training, key=lambda r: month_index(r.start)):
+        start = month_index(run.start)
+        options = []
+        why = []
+        for pool in pools:
+            reason = _eligible(scn, run.name, pool, private=False, training=True)
+            if reason is None and not pool.active(start):
+                reason = "GPUs: the pool is not in service at the run's start"
+            if reason:
+                why.append(reason)
+                continue
+            f = fit(run, pool)
+            if f.capacity_per_gpu <= 0:
+                why.append(f.reason or "memory")
+                continue
+            n = f.detail["num_gpus"]
+            k0 = next((k for k, m in enumerate(months) if m >= start), len(months))
+            free = min(
+                (pool.num_gpus - reserved[k, pool.index] for k in range(k0, len(months))
+                 if pool.active(months[k])),
+                default=pool.num_gpus,
+            )  # fmt: skip
+            if n > free:
+                why.append(f"GPUs: needs {n} of {pool.system} at {pool.site}, {int(free)} free")
+                continue
+            site = sites[pool.site]
+            options.append((not f.detail["meets_deadline"], f.detail["days"], pool, f, site))
+        if not options:
+            unplaced.append({"workload": run.name, "kind": "training", "binding": _binding(why)})
+            continue
+        options.sort(key=lambda o: (o[0], o[1]))
+        _, days, pool, f, site = options[0]
+        n = f.detail["num_gpus"]
+        end = start + days / 30.44
+        it_w = n * f.power_w_per_gpu
+        step = scn.timeline.step_months
+        for k, m in enumerate(months):
+            if start < m + step and end > m:  # the run overlaps the period [m, m + step)
+                reserved[k, pool.index] += n
+                training_power[k, site_of[pool.index]] += n * (
+                    f.power_w_per_gpu * pool.pue - idle_w[pool.index]
+                )
+        hours = days * 24
+        energy_j = it_w * pool.pue * days * 86400
+        gpu_hour = models.gpu_hour_usd(pool, f.power_w_per_gpu)
+        training_out.append(
+            {
+                "workload": run.name,
+                "model": f.detail.get("model", run.model),
+                "site": pool.site,
+                "system": pool.system,
+                "generation": pool.generation,
+                **{k: v for k, v in f.detail.items() if k != "strategy"},
+                "strategy": f.detail["strategy"],
+                "deadline_days": run.deadline_days,
+                "start": run.start,
+                "it_mw": it_w / 1e6,
+                "facility_mw": it_w * pool.pue / 1e6,
+                "energy_gwh": energy_j / 3.6e12,
+                "carbon_t": energy_j / 3.6e6 * pool.grid_gco2_per_kwh / 1e6,
+                "tokens_per_joule": run.tokens / energy_j,
+                "cost_usd": gpu_hour * n * hours,
+                "cost_usd_per_gpu_hour": gpu_hour,
+            }
+        )
+
+    # ---- services: one LP per period ---------------------------------------------------------
+    services = _services(scn)
+    num_w, num_p = len(services), len(pools)
+    cap = np.zeros((num_w, num_p))
+    power = np.zeros((num_w, num_p))
+    cost = np.zeros((num_w, num_p))
+    rep_gpus = np.ones((num_w, num_p))  # GPUs per replica: placements come in whole replicas
+    why_not: list[list[str]] = [[] for _ in services]
+    for w, svc in enumerate(services):
+        private = isinstance(svc, PrivateService)
+        for p, pool in enumerate(pools):
+            reason = _eligible(scn, svc.name, pool, private=private, training=False)
+            if reason:
+                why_not[w].append(reason)
+                continue
+            f = fit(svc, pool)
+            if f.capacity_per_gpu <= 0:
+                why_not[w].append(f.reason or "memory")
+                continue
+            cap[w, p] = f.capacity_per_gpu
+            rep_gpus[w, p] = f.detail.get("gpus_per_replica", 1)
+            power[w, p] = f.power_w_per_gpu * pool.pue - idle_w[p]  # over idle
+            cost[w, p] = models.gpu_hour_usd(pool, f.power_w_per_gpu)
+    periods = []
+    warnings: list[str] = []
+    over_cap: set[str] = set()
+    placed = np.zeros((len(months), num_w, num_p))
+    unmet = np.zeros((len(months), num_w))
+    demand = np.zeros((len(months), num_w))
+    for k, m in enumerate(months):
+        say(f"placing {month_text(m)}")
+        inv = np.array(
+            [max(pool.num_gpus - reserved[k, pool.index], 0.0) if pool.active(m) else 0.0
+             for pool in pools]
+        )  # fmt: skip
+        demand[k] = [peak_demand(s, m) for s in services]
+        idle_site = np.zeros(len(site_names))
+        for p, pool in enumerate(pools):
+            if pool.active(m):
+                idle_site[site_of[p]] += pool.num_gpus * idle_w[p]
+        budget = [
+            sites[n].power_mw * 1e6 * scn.policies.power_cap_fraction
+            - idle_site[i]
+            - training_power[k, i]
+            for i, n in enumerate(site_names)
+        ]
+        for i, n in enumerate(site_names):
+            if budget[i] < 0 and n not in over_cap:
+                over_cap.add(n)
+                warnings.append(
+                    f"power: site {n} draws {(idle_site[i] + training_power[k, i]) / 1e6:,.0f} MW "
+                    f"from {month_text(m)} (idle fleet and training), over its "
+                    f"{sites[n].power_mw * scn.policies.power_cap_fraction:,.0f} MW cap"
+                )
+        live = demand[k] > 0
+        if num_w and live.any():
+            x, u = _solve_lp(
+                cost[live],
+                cap[live] * (inv > 0),
+                power[live],
+                demand[k][live],
+                inv,
+                site_of,
+                budget,
+            )
+            g = rep_gpus[live]
+            whole = np.ceil(x / g - 1e-9) * g
+            over = whole.sum(axis=0) > inv + 1e-9  # rounding up must not exceed the pool
+            whole[:, over] = (np.floor(x / g + 1e-9) * g)[:, over]
+            placed[k][live] = whole
+            served = np.sum(whole * cap[live], axis=1)
+            unmet[k][live] = np.maximum(demand[k][live] - served, 0.0)
+        periods.append(
+            _period_row(
+                m,
+                pools,
+                site_names,
+                sites,
+                reserved[k],
+                placed[k],
+                power,
+                training_power[k] + idle_site,
+                scn,
+            )  # fmt: skip
+        )
+
+    # ---- services: figures at the busiest period ----------------------------------------------
+    services_out = []
+    for w, svc in enumerate(services):
+        k = int(np.argmax(demand[:, w])) if len(months) else 0
+        d = float(demand[k, w])
+        got = float(np.sum(placed[k, w] * cap[w]))
+        gpus = float(placed[k, w].sum())
+        met = min(got / d, 1.0) if d > 0 else 1.0
+        row = {
+            "workload": svc.name,
+            "kind": _service_kind(svc),
+            "model": svc.model,
+            "unit": _demand_unit(svc),
+            "peak_demand": d,
+            "capacity": got,
+            "demand_met": met,
+            "gpus": gpus,
+            "period": month_text(months[k]),
+            "placement": [
+                {"site": pools[p].site, "system": pools[p].system, "gpus": float(placed[k, w, p])}
+                for p in range(num_p)
+                if placed[k, w, p] > 0.5
+            ],  # fmt: skip
+        }
+        if gpus > 0:
+            it_w = float(np.sum(placed[k, w] * (power[w] + idle_w)))
+            row["facility_mw"] = it_w / 1e6
+            row["cost_usd_per_hour"] = float(np.sum(placed[k, w] * cost[w]))
+            p_main = int(np.argmax(placed[k, w]))
+            f = fit(svc, pools[p_main])
+            row["replica"] = f.detail
+            if not isinstance(svc, RecommendationService):
+                tok_s = got * svc.output_tokens
+                row["output_tokens_per_s"] = tok_s
+                row["usd_per_million_tokens"] = row["cost_usd_per_hour"] / (tok_s * 3600) * 1e6
+                row["joules_per_token"] = it_w / tok_s
+                say(f"simulating {svc.name}")
+                row["slo"] = _slo_attainment(
+                    svc, pools[p_main], f, load=min(d / max(got, 1e-9), 1.0), catalog=catalog
+                )
+                row["slo_attainment"] = row["slo"]["slo_attainment"] * met
+            else:
+                row["usd_per_billion_inferences"] = row["cost_usd_per_hour"] / (got * 3600) * 1e9
+                row["slo_attainment"] = met
+        else:
+            row["slo_attainment"] = 0.0
+        if unmet[k, w] > 1e-6 * max(d, 1.0):
+            row["binding"] = _binding_service(w, periods[k], pools, placed[k], cap, why_not[w])
+            unplaced.append({"workload": svc.name, "kind": row["kind"], "binding": row["binding"],
+                             "unmet_share": 1 - met})  # fmt: skip
+        services_out.append(row)
+
+    generations = _generations(scn, pools, services, fit, catalog, models)
+    costs = _own_vs_rent(scn, pools, periods, models)
+    return ScenarioResult(
+        scenario=scn.name,
+        months=months,
+        pools=pools,
+        sites=[
+            {
+                "name": s.name,
+                "kind": s.kind,
+                "region": s.region,
+                "power_mw": s.power_mw,
+                "pue": s.pue,
+                "confidential_computing": s.confidential_computing,
+            }
+            for s in scn.sites
+        ],  # fmt: skip
+        periods=periods,
+        training=training_out,
+        services=services_out,
+        generations=generations,
+        costs=costs,
+        unplaced=unplaced,
+        warnings=warnings,
+    )
+
+
+# ---- what binds ------------------------------------------------------------------------------
+
+_ORDER = ("memory", "policy", "power", "GPUs")
+
+
+def _binding(reasons: list[str]) -> str:
+    """The most telling reason among the pools' (capacity limits first, then rules)."""
+    if not reasons:
+        return "GPUs: no pool in service"
+    for key in ("GPUs", "power", "memory", "policy"):
+        hits = [r for r in reasons if r.startswith(key)]
+        if hits:
+            return hits[0]
+    return reasons[0]
+
+
+def _binding_service(w, period, pools, placed, cap, reasons) -> str:
+    usable = [p for p in range(len(pools)) if cap[w, p] > 0]
+    if not usable:
+        return _binding(reasons) if reasons else "GPUs: no pool in service"
+    site_rows = {r["site"]: r for r in period["sites"]}
+    capped = sorted(
+        {pools[p].site for p in usable
+         if site_rows[pools[p].site]["facility_mw"] >= 0.99 * site_rows[pools[p].site]["cap_mw"]}
+    )  # fmt: skip
+    full = [p for p in usable if site_rows[pools[p].site]["free_gpus"].get(pools[p].system, 0) < 1]
+    if capped:
+        return f"power: sites at their cap: {', '.join(capped)}"
+    if len(full) == len(usable):
+        return f"GPUs: all {sum(placed[:, p].sum() for p in usable):,.0f} eligible GPUs are in use"
+    return _binding(reasons)
+
+
+# ---- per-period rows ---------------------------------------------------------------------------
+
+
+def _period_row(month, pools, site_names, sites, reserved, placed, power, base_w, scn):
+    """Per site: GPUs by generation, use, and facility power (``base_w``: idle draw of the
+    installed GPUs plus what training adds)."""
+    rows = []
+    for i, name in enumerate(site_names):
+        site = sites[name]
+        mine = [p for p in pools if p.site == name and p.active(month)]
+        by_gen: dict[str, int] = {}
+        for p in mine:
+            by_gen[p.generation] = by_gen.get(p.generation, 0) + p.num_gpus
+        used = {p.system: 0.0 for p in mine}
+        free = {p.system: 0.0 for p in mine}
+        serving_w = 0.0
+        for p in mine:
+            n_used = reserved[p.index] + placed[:, p.index].sum()
+            used[p.system] += n_used
+            free[p.system] += max(p.num_gpus - n_used, 0.0)
+            serving_w += float(np.sum(placed[:, p.index] * power[:, p.index]))
+        facility = serving_w + base_w[i]
+        rows.append(
+            {
+                "site": name,
+                "gpus": int(sum(p.num_gpus for p in mine)),
+                "gpus_by_generation": by_gen,
+                "gpus_used": float(sum(used.values())),
+                "free_gpus": free,
+                "facility_mw": facility / 1e6,
+                "it_mw": facility / site.pue / 1e6,
+                "cap_mw": site.power_mw * scn.policies.power_cap_fraction,
+            }
+        )
+    return {"period": month_text(month), "sites": rows}
+
+
+# ---- SLO check, generations, own against rent ---------------------------------------------------
+
+
+def _slo_attainment(svc, pool: Pool, f: Fit, *, load: float, catalog: Catalog) -> dict[str, float]:
+    """Simulate a few replicas of the placed shape at the peak-hour load per replica."""
+    from gigafleet.sim.deployment import run_serving
+    from gigafleet.spec.serving import Adapters, ServeJob, Slo, Traffic
+
+    d = f.detail
+    replicas = 4
+    rate = max(load, 0.05) * f.capacity_per_gpu * d["gpus_per_replica"] * replicas
+    job = ServeJob(
+        model=svc.model, system=pool.system, replicas=replicas, tp=d["tp"], pp=d["pp"],
+        ep=d["ep"], precision=svc.precision, max_num_seqs=max(d["batch"], 1),
+        tee=getattr(svc, "tee", "none") if isinstance(svc, PrivateService) else "none",
+        fabric=pool.fabric,
+        traffic=Traffic(rate_per_s=rate, num_requests=SLO_SIM_REQUESTS,
+                        prompt_tokens=svc.prompt_tokens, output_tokens=svc.output_tokens),
+        slo=Slo(ttft_s=svc.slo.ttft_s, tpot_s=svc.slo.tpot_s),
+        adapters=Adapters(num_users=svc.num_users, rank=svc.adapter_rank, zipf_s=svc.zipf_s)
+        if isinstance(svc, PersonalizedService) else None,
+    )  # fmt: skip
+    out = run_serving(job, catalog=catalog)
+    m = out["metrics"]
+    res = {
+        "load": load,
+        "slo_attainment": m["slo_attainment"],
+        "ttft_p99_s": m["ttft_p99_s"],
+        "tpot_p99_s": m["tpot_p99_s"],
+    }
+    if "adapters" in out:
+        res["adapter_hit_rate"] = out["adapters"]["tier_hit_rate"]
+        res["adapter_added_ttft_p99_s"] = out["adapters"]["added_ttft_p99_s"]
+    return res
+
+
+def _generations(scn, pools, services, fit, catalog, models) -> list[dict[str, Any]]:
+    """Performance per watt of each system kind in the fleet, on the scenario's own work."""
+    llm = next((s for s in services if not isinstance(s, RecommendationService)), None)
+    run = scn.workloads.training[0] if scn.workloads.training else None
+    out, seen = [], set()
+    for pool in pools:
+        if pool.system in seen:
+            continue
+        seen.add(pool.system)
+        row: dict[str, Any] = {"system": pool.system, "generation": pool.generation,
+                               "accelerator": pool.accelerator}  # fmt: skip
+        if llm is not None:
+            f = fit(llm, pool)
+            if f.capacity_per_gpu > 0:
+                row["serving_workload"] = llm.name
+                row["serving_tokens_per_joule"] = (
+                    f.capacity_per_gpu * llm.output_tokens / f.power_w_per_gpu
+                )
+        if run is not None:
+            f = fit(run, pool)
+            if f.capacity_per_gpu > 0:
+                row["training_workload"] = run.name
+                row["training_tokens_per_joule"] = f.capacity_per_gpu / f.power_w_per_gpu
+                row["training_mfu"] = f.detail["mfu"]
+        out.append(row)
+    return out
+
+
+def _own_vs_rent(scn, pools, periods, models) -> dict[str, Any]:
+    """Owned GPU-hour cost at the fleet's utilization against the cloud price."""
+    out = []
+    last = periods[-1]["sites"] if periods else []
+    used = {r["site"]: r["gpus_used"] / max(r["gpus"], 1) for r in last}
+    for pool in pools:
+        if pool.site_kind != "owned":
+            continue
+        util = max(min(used.get(pool.site, 0.0), 1.0), 0.01)
+        power = models.it_power_w_per_gpu(pool.system, 0.7)
+        out.append(
+            {
+                "site": pool.site,
+                "system": pool.system,
+                "utilization": util,
+                **models.own_vs_rent(pool, power, util),
+            }
+        )
+    return {"owned": out}

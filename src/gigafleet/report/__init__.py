@@ -1,0 +1,1 @@
+"""Faces that render results: self-contained HTML reports (plotly, works offline)."""

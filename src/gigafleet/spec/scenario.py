@@ -1,0 +1,271 @@
+"""A fleet and its work in one file: sites, the systems at each site and when they arrive and
+retire, the workloads, and the policies that say which work may run where.
+
+``gigafleet schema scenario`` prints the JSON Schema of this model (editors complete the YAML
+from it); ``schemas/scenario.schema.json`` in the repository is that output.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from gigafleet.errors import GigafleetError
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def month_index(text: str) -> int:
+    """``"2026-03"`` -> months since year 0 (2026 * 12 + 2)."""
+    m = _MONTH.match(text)
+    if not m:
+        raise ValueError(f"expected a month as YYYY-MM, got {text!r}")
+    return int(m.group(1)) * 12 + int(m.group(2)) - 1
+
+
+def month_text(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+Month = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"), Field(examples=["2026-03"])
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Deployment(_Strict):
+    """Systems of one catalog kind at a site, from ``arrive`` until ``retire``."""
+
+    system: str = Field(description="catalog system, e.g. gb300-nvl72, dgx-h100, vr-nvl144")
+    count: int = Field(gt=0, description="number of systems (racks or nodes), not GPUs")
+    arrive: Month = Field(default="2026-01", description="YYYY-MM the systems enter service")
+    retire: Month | None = Field(default=None, description="YYYY-MM they leave (none: never)")
+    fabric: str | None = Field(default=None, description="scale-out fabric (default: system's)")
+
+    @model_validator(mode="after")
+    def _order(self) -> Deployment:
+        if self.retire is not None and month_index(self.retire) <= month_index(self.arrive):
+            raise ValueError(f"retire {self.retire} must come after arrive {self.arrive}")
+        return self
+
+
+class Site(_Strict):
+    """An owned data center or a cloud region."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["owned", "cloud"] = "owned"
+    region: str = Field(default="us", description="for data-residency policies")
+    power_mw: float = Field(gt=0, description="facility power capacity (cap), MW")
+    pue: float = Field(default=1.2, ge=1.0, le=3.0, description="power usage effectiveness")
+    electricity_usd_per_mwh: float = Field(default=80.0, ge=0)
+    grid_gco2_per_kwh: float = Field(default=400.0, ge=0, description="grid carbon intensity")
+    confidential_computing: bool = Field(
+        default=False, description="GPUs run in TEE mode here (attestation, encrypted links)"
+    )
+    cooling: Literal["air", "liquid"] = "liquid"
+    price_usd_per_gpu_hour: float | None = Field(
+        default=None, gt=0, description="cloud sites: price per GPU-hour (default: catalog)"
+    )
+    fleet: list[Deployment] = Field(min_length=1)
+
+
+class TrainingRun(_Strict):
+    name: str = Field(min_length=1)
+    model: str
+    tokens: float = Field(gt=0, description="tokens to train on")
+    start: Month = "2026-01"
+    deadline_days: float = Field(gt=0, description="wall-clock days allowed, failures included")
+    precision: Literal["bf16", "fp8", "fp4"] = "fp8"
+    seq_len: int = Field(default=8192, gt=0)
+    global_batch: int = Field(default=2048, gt=0, description="sequences per step")
+    max_gpus: int | None = Field(default=None, gt=0)
+
+
+class Slo(_Strict):
+    ttft_s: float = Field(default=2.0, gt=0)
+    tpot_s: float = Field(default=0.05, gt=0)
+
+
+class LlmService(_Strict):
+    """An LLM inference service (an assistant, an API)."""
+
+    name: str = Field(min_length=1)
+    model: str
+    requests_per_day: float = Field(gt=0)
+    peak_to_mean: float = Field(default=1.5, ge=1.0, description="daily peak over daily mean")
+    prompt_tokens: float = Field(default=1024, gt=0)
+    output_tokens: float = Field(default=256, gt=0)
+    precision: Literal["bf16", "fp8", "fp4"] = "fp8"
+    slo: Slo = Slo()
+    start: Month = "2026-01"
+    growth_per_year: float = Field(default=0.0, ge=-0.9, description="0.5: demand x1.5 a year")
+
+
+class PersonalizedService(LlmService):
+    """Per-user LoRA models on a shared base: each request carries its user's adapter."""
+
+    num_users: int = Field(gt=0, le=10**10)
+    adapter_rank: int = Field(default=16, gt=0)
+    zipf_s: float = Field(default=1.0, gt=0, description="popularity skew of users")
+
+
+class PrivateService(LlmService):
+    """Private processing (e.g. messages) that must run in TEE mode on TEE-capable sites."""
+
+    tee: Literal["sev-snp", "tdx", "any"] = "any"
+
+
+class RecommendationService(_Strict):
+    name: str = Field(min_length=1)
+    model: str = Field(default="dlrm-dcnv2", description="catalog recommendation model")
+    inferences_per_day: float = Field(gt=0, description="items scored per day")
+    peak_to_mean: float = Field(default=1.5, ge=1.0)
+    latency_budget_ms: float = Field(default=100.0, gt=0, description="p99 per query")
+    precision: Literal["bf16", "fp8"] = "bf16"
+    start: Month = "2026-01"
+    growth_per_year: float = Field(default=0.0, ge=-0.9)
+
+
+class Workloads(_Strict):
+    training: list[TrainingRun] = []
+    llm_services: list[LlmService] = []
+    personalized: list[PersonalizedService] = []
+    private: list[PrivateService] = []
+    recommendation: list[RecommendationService] = []
+
+
+class Policies(_Strict):
+    cloud_bursting: bool = Field(default=True, description="may services use cloud sites?")
+    training_in_cloud: bool = False
+    residency: dict[str, list[str]] = Field(
+        default_factory=dict, description="workload name -> regions it may run in"
+    )
+    sites: dict[str, list[str]] = Field(
+        default_factory=dict, description="workload name -> sites it may run at"
+    )
+    power_cap_fraction: float = Field(
+        default=1.0, gt=0, le=1.0, description="share of each site's power_mw that may be drawn"
+    )
+
+
+class Timeline(_Strict):
+    start: Month = "2026-01"
+    end: Month = "2028-01"
+    step_months: int = Field(default=6, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _order(self) -> Timeline:
+        if month_index(self.end) < month_index(self.start):
+            raise ValueError(f"end {self.end} comes before start {self.start}")
+        return self
+
+    def months(self) -> list[int]:
+        return list(range(month_index(self.start), month_index(self.end) + 1, self.step_months))
+
+
+class Scenario(_Strict):
+    """One fleet, its work and its rules."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    timeline: Timeline = Timeline()
+    sites: list[Site] = Field(min_length=1)
+    workloads: Workloads
+    policies: Policies = Policies()
+    amortization_years: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _names(self) -> Scenario:
+        sites = [s.name for s in self.sites]
+        if len(set(sites)) != len(sites):
+            raise ValueError(f"site names must be unique: {sites}")
+        work = self.workload_names()
+        if len(set(work)) != len(work):
+            raise ValueError(f"workload names must be unique: {work}")
+        for key, table in (("residency", self.policies.residency), ("sites", self.policies.sites)):
+            for name in table:
+                if name not in work:
+                    raise ValueError(
+                        f"policies.{key} names workload {name!r}; allowed: {', '.join(work)}"
+                    )
+        for name, allowed in self.policies.sites.items():
+            for s in allowed:
+                if s not in sites:
+                    raise ValueError(
+                        f"policies.sites[{name}] names site {s!r}; allowed: {', '.join(sites)}"
+                    )
+        return self
+
+    def workload_names(self) -> list[str]:
+        w = self.workloads
+        return [
+            x.name
+            for group in (w.training, w.llm_services, w.personalized, w.private, w.recommendation)
+            for x in group
+        ]
+
+
+def check_names(scn: Scenario, catalog: Any) -> None:
+    """Every catalog name in ``scn`` resolves; the error's ``loc`` names the field."""
+    checks: list[tuple[tuple[Any, ...], Any, str]] = []
+    for i, site in enumerate(scn.sites):
+        for j, dep in enumerate(site.fleet):
+            checks.append((("sites", i, "fleet", j, "system"), catalog.system, dep.system))
+            if dep.fabric:
+                checks.append((("sites", i, "fleet", j, "fabric"), catalog.fabric, dep.fabric))
+    w = scn.workloads
+    for group in ("training", "llm_services", "personalized", "private"):
+        for k, item in enumerate(getattr(w, group)):
+            checks.append((("workloads", group, k, "model"), catalog.model, item.model))
+    for k, item in enumerate(w.recommendation):
+        checks.append(
+            (("workloads", "recommendation", k, "model"), catalog.recsys_model, item.model)
+        )
+    for loc, fn, name in checks:
+        try:
+            fn(name)
+        except GigafleetError as exc:
+            msg = str(exc).split(": ", 1)[-1] if exc.field else str(exc)
+            err = GigafleetError(msg, field=_dotted(loc), allowed=exc.allowed)
+            err.loc = loc
+            raise err from None
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_scenario(path: str | Path, catalog: Any = None) -> Scenario:
+    """Read, validate and resolve a scenario file; errors name the file, line and field."""
+    from gigafleet.catalog import load_catalog
+    from gigafleet.yamlio import _line_of, read_yaml, validate_model
+
+    data, node = read_yaml(path)
+    if not isinstance(data, dict):
+        raise GigafleetError("expected a mapping of fields at the top level", file=str(path))
+    scn = validate_model(data, Scenario, source=str(path), node=node)
+    try:
+        check_names(scn, catalog or load_catalog())
+    except GigafleetError as exc:
+        line = _line_of(node, exc.loc) if hasattr(exc, "loc") else None
+        where = f"{path}:{line}" if line else str(path)
+        raise GigafleetError(str(exc).split(": ", 1)[-1], file=where, field=exc.field,
+                             allowed=exc.allowed) from None  # fmt: skip
+    return scn
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The published JSON Schema (``schemas/scenario.schema.json``)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "gigafleet scenario"
+    return schema
