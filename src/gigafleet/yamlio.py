@@ -68,12 +68,29 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Field names of the (nested) model at ``loc``: what an unknown key could have been."""
+    import typing
+
+    def inner(tp: Any) -> Any:
+        # list[M], dict[str, M], M | None: the model inside
+        for arg in typing.get_args(tp):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                return arg
+            found = inner(arg)
+            if found is not None:
+                return found
+        return None
+
     current: Any = model
     for part in loc:
-        field = getattr(current, "model_fields", {}).get(part)
+        if isinstance(part, int) or not hasattr(current, "model_fields"):
+            continue  # a list index (or a dict key): the element model is already current
+        field = current.model_fields.get(part)
         if field is None:
             break
-        current = field.annotation
+        ann = field.annotation
+        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else inner(ann)
+        if current is None:
+            break
     return list(getattr(current, "model_fields", model.model_fields))
 
 

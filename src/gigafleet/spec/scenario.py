@@ -42,7 +42,7 @@ class _Strict(BaseModel):
 class Deployment(_Strict):
     """Systems of one catalog kind at a site, from ``arrive`` until ``retire``."""
 
-    system: str = Field(description="catalog system, e.g. gb300-nvl72, dgx-h100, vr-nvl144")
+    system: str = Field(description="catalog system, e.g. gb300-nvl72, dgx-h100, vera-rubin-nvl144")
     count: int = Field(gt=0, description="number of systems (racks or nodes), not GPUs")
     arrive: Month = Field(default="2026-01", description="YYYY-MM the systems enter service")
     retire: Month | None = Field(default=None, description="YYYY-MM they leave (none: never)")

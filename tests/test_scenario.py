@@ -1,0 +1,238 @@
+"""Scenarios: the file's errors, placement under each policy, and the report's contents."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from clihelp import ROOT, assert_user_error, gf
+from gigafleet.errors import GigafleetError
+from gigafleet.plan.scenario import run_scenario
+from gigafleet.spec.scenario import Scenario, load_scenario, scenario_json_schema
+
+
+def _site(name, *, power_mw=50.0, kind="owned", region="us", tee=False, system="dgx-h100",
+          count=64, **extra):  # fmt: skip
+    return {
+        "name": name, "kind": kind, "region": region, "power_mw": power_mw,
+        "confidential_computing": tee, "fleet": [{"system": system, "count": count}], **extra,
+    }  # fmt: skip
+
+
+def _scenario(sites, workloads, **extra):
+    return Scenario.model_validate(
+        {
+            "name": "t",
+            "timeline": {"start": "2026-01", "end": "2026-01"},
+            "sites": sites,
+            "workloads": workloads,
+            **extra,
+        }  # fmt: skip
+    )
+
+
+ASSISTANT = {"name": "chat", "model": "llama3.1-8b", "requests_per_day": 2e6,
+             "prompt_tokens": 500, "output_tokens": 100, "slo": {"ttft_s": 1.0, "tpot_s": 0.05}}  # fmt: skip
+PRIVATE = {**ASSISTANT, "name": "private"}
+
+
+def _write(tmp_path, doc) -> Path:
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return p
+
+
+# ---- the file ------------------------------------------------------------------------------
+
+
+def test_published_schema_is_the_models_schema():
+    shipped = json.loads((ROOT / "schemas" / "scenario.schema.json").read_text())
+    assert shipped == scenario_json_schema()
+
+
+def test_shipped_examples_load():
+    for name in ("hyperscale.yaml", "one-site.yaml"):
+        load_scenario(ROOT / "examples" / name)
+
+
+def test_unknown_field_names_line_and_allowed_fields(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text(
+        "name: t\nsites:\n  - name: a\n    power_mw: 10\n    powr: 3\n"
+        "    fleet: [{system: dgx-h100, count: 1}]\nworkloads: {}\n"
+    )
+    with pytest.raises(GigafleetError) as e:
+        load_scenario(p)
+    msg = str(e.value)
+    assert f"{p}:5" in msg and "sites.0.powr" in msg and "power_mw" in msg
+
+
+def test_unknown_system_suggests_and_names_line(tmp_path):
+    doc = {"name": "t", "sites": [_site("a", system="gb300-nvl27")], "workloads": {}}
+    with pytest.raises(GigafleetError) as e:
+        load_scenario(_write(tmp_path, doc))
+    msg = str(e.value)
+    assert "sites[0].fleet[0].system" in msg and "gb300-nvl72" in msg and "s.yaml:" in msg
+
+
+def test_bad_month_and_order_are_errors(tmp_path):
+    doc = {"name": "t", "sites": [_site("a")], "workloads": {}}
+    doc["sites"][0]["fleet"][0]["arrive"] = "2026-13"
+    with pytest.raises(GigafleetError, match="arrive"):
+        load_scenario(_write(tmp_path, doc))
+    doc["sites"][0]["fleet"][0].update(arrive="2027-01", retire="2026-01")
+    with pytest.raises(GigafleetError, match="retire"):
+        load_scenario(_write(tmp_path, doc))
+
+
+def test_policy_naming_an_unknown_workload_is_an_error(tmp_path):
+    doc = {"name": "t", "sites": [_site("a")], "workloads": {"llm_services": [ASSISTANT]},
+           "policies": {"residency": {"chta": ["us"]}}}  # fmt: skip
+    with pytest.raises(GigafleetError, match="chat"):
+        load_scenario(_write(tmp_path, doc))
+
+
+def test_cli_bad_scenario_exits_2_and_writes_nothing(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("name: t\nsites: [\n")
+    out = tmp_path / "out"
+    r = gf("run", str(p), "--out", str(out))
+    assert_user_error(r, "malformed YAML")
+    assert not out.exists()
+
+
+# ---- placement under each policy ------------------------------------------------------------
+
+
+def test_private_work_only_on_tee_sites():
+    scn = _scenario([_site("plain"), _site("secure", tee=True)], {"private": [PRIVATE]})
+    r = run_scenario(scn)
+    (svc,) = r.services
+    assert svc["demand_met"] == pytest.approx(1.0)
+    assert {p["site"] for p in svc["placement"]} == {"secure"}
+
+
+def test_private_work_without_tee_site_is_unplaced_by_policy():
+    r = run_scenario(_scenario([_site("plain")], {"private": [PRIVATE]}))
+    (u,) = r.unplaced
+    assert u["workload"] == "private" and u["binding"].startswith("policy")
+
+
+def test_residency_keeps_work_in_its_region():
+    scn = _scenario(
+        [_site("us-1", power_mw=100), _site("eu-1", region="eu", power_mw=100)],
+        {"llm_services": [ASSISTANT]},
+        policies={"residency": {"chat": ["eu"]}},
+    )
+    (svc,) = run_scenario(scn).services
+    assert {p["site"] for p in svc["placement"]} == {"eu-1"}
+
+
+def test_cloud_bursting_off_keeps_work_on_owned_sites():
+    sites = [
+        _site("owned", count=1),
+        _site("cloud", kind="cloud", price_usd_per_gpu_hour=3.0),
+    ]
+    big = {**ASSISTANT, "requests_per_day": 5e8}
+    on = run_scenario(_scenario(sites, {"llm_services": [big]}))
+    assert "cloud" in {p["site"] for p in on.services[0]["placement"]}
+    off = run_scenario(
+        _scenario(sites, {"llm_services": [big]}, policies={"cloud_bursting": False})
+    )
+    assert {p["site"] for p in off.services[0]["placement"]} <= {"owned"}
+    assert off.unplaced and off.unplaced[0]["binding"].startswith("GPUs")
+
+
+def test_owned_gpus_are_used_before_cloud_ones():
+    sites = [_site("owned", count=64), _site("cloud", kind="cloud", price_usd_per_gpu_hour=3.0)]
+    (svc,) = run_scenario(_scenario(sites, {"llm_services": [ASSISTANT]})).services
+    assert {p["site"] for p in svc["placement"]} == {"owned"}
+
+
+def test_power_cap_binds():
+    # 512 H100s idle at well over 0.1 MW: the site cannot serve anything within its cap
+    r = run_scenario(_scenario([_site("tiny", power_mw=0.1)], {"llm_services": [ASSISTANT]}))
+    assert r.warnings and r.warnings[0].startswith("power")
+    (u,) = r.unplaced
+    assert u["binding"].startswith("power")
+
+
+def test_model_that_fits_no_gpu_count_is_a_memory_limit():
+    run = {"name": "big", "model": "llama3.1-405b", "tokens": 1e9, "deadline_days": 10,
+           "precision": "bf16", "max_gpus": 8}  # fmt: skip
+    r = run_scenario(_scenario([_site("a")], {"training": [run]}))
+    (u,) = r.unplaced
+    assert u["binding"].startswith("memory")
+
+
+def test_training_meets_its_deadline_with_the_fewest_gpus():
+    run = {"name": "r", "model": "llama3.1-8b", "tokens": 2e11, "deadline_days": 20,
+           "precision": "bf16", "seq_len": 8192, "global_batch": 512}  # fmt: skip
+    r = run_scenario(_scenario([_site("a", count=128)], {"training": [run]}))
+    (t,) = r.training
+    assert t["days"] <= 20
+    # the model's own numbers: days = tokens / throughput / ETT
+    assert t["days"] * 86400 == pytest.approx(2e11 / t["tokens_per_s"] / t["ett"], rel=1e-6)
+    # half the GPUs would miss the deadline (or not fit): the count is the smallest that works
+    half = {**run, "max_gpus": t["num_gpus"] // 2}
+    r2 = run_scenario(_scenario([_site("a", count=128)], {"training": [half]}))
+    assert r2.unplaced or r2.training[0]["days"] > 20
+
+
+def test_generations_in_rollout_arrive_and_retire():
+    site = _site("a")
+    site["fleet"] = [
+        {"system": "dgx-h100", "count": 10, "arrive": "2026-01", "retire": "2027-01"},
+        {"system": "gb300-nvl72", "count": 2, "arrive": "2026-07"},
+    ]
+    scn = Scenario.model_validate(
+        {
+            "name": "t",
+            "timeline": {"start": "2026-01", "end": "2027-01", "step_months": 6},
+            "sites": [site],
+            "workloads": {},
+        }  # fmt: skip
+    )
+    r = run_scenario(scn)
+    gens = [p["sites"][0]["gpus_by_generation"] for p in r.periods]
+    assert gens == [
+        {"hopper": 80},
+        {"hopper": 80, "blackwell-ultra": 144},
+        {"blackwell-ultra": 144},
+    ]
+
+
+# ---- the report --------------------------------------------------------------------------------
+
+
+def test_run_one_site_writes_report_and_summary(tmp_path):
+    out = tmp_path / "report"
+    r = gf("run", "examples/one-site.yaml", "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert json.loads((out / "summary.json").read_text()) == d
+    html = (out / "report.html").read_text()
+    for heading in ("GPUs per site over time", "Power per site", "Training runs",
+                    "Serving capacity", "Performance per watt"):  # fmt: skip
+        assert heading in html
+    assert "Plotly" in html and "<script src=" not in html  # plotly inlined: works offline
+    (t,) = d["training"]
+    assert f"{t['num_gpus']:,.0f}" in html
+    s = d["services"][0]
+    assert s["capacity"] >= s["peak_demand"] * 0.999 and 0 < s["slo_attainment"] <= 1
+    assert math.isclose(
+        s["joules_per_token"], s["facility_mw"] * 1e6 / s["output_tokens_per_s"], rel_tol=1e-9
+    )
+
+
+def test_compare_reports_differences(tmp_path):
+    doc = yaml.safe_load((ROOT / "examples" / "one-site.yaml").read_text())
+    doc["name"] = "one-site-ib"
+    doc["sites"][0]["fleet"][0]["fabric"] = "spectrum-x"
+    b = _write(tmp_path, doc)
+    r = gf("compare", "examples/one-site.yaml", str(b), "--json")
+    assert r.returncode == 0, r.stderr
+    rows = {x["figure"]: x for x in json.loads(r.stdout)["rows"]}
+    assert "facility_mw_peak" in rows and "pretrain-70b: days" in rows
