@@ -227,12 +227,10 @@ def test_run_one_site_writes_report_and_summary(tmp_path):
     )
 
 
-def test_compare_reports_differences(tmp_path):
-    doc = yaml.safe_load((ROOT / "examples" / "one-site.yaml").read_text())
-    doc["name"] = "one-site-ib"
-    doc["sites"][0]["fleet"][0]["fabric"] = "spectrum-x"
-    b = _write(tmp_path, doc)
-    r = gf("compare", "examples/one-site.yaml", str(b), "--json")
+def test_compare_gb300_against_rubin():
+    r = gf("compare", "examples/one-site.yaml", "examples/one-site-rubin.yaml", "--json")
     assert r.returncode == 0, r.stderr
     rows = {x["figure"]: x for x in json.loads(r.stdout)["rows"]}
     assert "facility_mw_peak" in rows and "pretrain-70b: days" in rows
+    # Rubin serves a token with less energy than GB300 (more FLOP/s and HBM bandwidth per watt)
+    assert rows["assistant: joules_per_token"]["ratio"] < 1.0
