@@ -25,8 +25,9 @@ and its throughput is predicted:
   that fit its KV cache (:func:`gigafleet.perf.inference.best_offline_throughput`).
 * **Server** = replicas x the highest Poisson arrival rate per replica at which the
   request-level simulator (:mod:`gigafleet.sim.serving`: continuous batching, chunked prefill,
-  paged KV) keeps the 99th-percentile TTFT and TPOT within the benchmark's limits, times the
-  mean output length (what loadgen reports for a valid run). Each replica sees its share of
+  paged KV) keeps the 99th-percentile TTFT and TPOT of a 600 s run (loadgen's shortest valid
+  Server run) within the benchmark's limits, times the mean output length (what loadgen
+  reports for a valid run). Each replica sees its share of
   the arrivals (independent replicas; loadgen's single queue can only do better).
 * **Calibration.** One constant per serving engine, ``serving.engine_efficiency`` in
   catalog/data/calibration.yaml: the fraction of the roofline iteration speed that engine
@@ -70,13 +71,12 @@ WEIGHT_SHARE = 0.5
 #: Accelerators that exist in the catalog only as SXM/OAM parts while the row's is a PCIe
 #: card in a box without a scale-up fabric the catalog describes.
 PCIE_ONLY = ("pcie", "l40s", "rtx", "geforce", "jetson", "orin")
-#: Server search: each step simulates SERVER_LIFETIMES request lifetimes (mean output x
-#: iteration time at the Offline batch) of arrivals, at least SERVER_MIN_REQUESTS requests;
-#: the TTFT / TPOT percentiles skip the requests of the first WARMUP_LIFETIMES (the queue
-#: starts empty). Bisection on the rate between SERVER_LOW and 1 times the Offline rate.
-SERVER_LIFETIMES = 6.0
-WARMUP_LIFETIMES = 2.0
-SERVER_MIN_REQUESTS = 1500
+#: Server search: each step simulates SERVER_DURATION_S of Poisson arrivals, the shortest
+#: valid Server run (github.com/mlcommons/inference loadgen/mlperf.conf
+#: ``*.Server.min_duration = 600000`` ms; submitters may run longer, NVIDIA's v4.1 llama2-70b
+#: configs set 2,400 s), and, like loadgen, takes the percentiles over every request of the
+#: run. Bisection on the rate between SERVER_LOW and 1 times the Offline rate.
+SERVER_DURATION_S = 600.0
 SERVER_LOW = 0.6
 SERVER_SEARCH_STEPS = 7
 
@@ -275,23 +275,20 @@ def _lengths(mean: float, cv: float, top: int, n: int, rng: np.random.Generator)
 
 
 def _meets_server_limits(
-    rate: float, cfg: Any, bench: Benchmark, lengths: tuple[np.ndarray, np.ndarray], warm_s: float
+    rate: float, cfg: Any, bench: Benchmark, lengths: tuple[np.ndarray, np.ndarray]
 ) -> bool:
-    """Whether one replica at ``rate`` requests/s keeps p99 TTFT and TPOT within the limits."""
+    """Whether one replica at ``rate`` requests/s for :data:`SERVER_DURATION_S` keeps the p99
+    TTFT and TPOT of all its requests within the benchmark's limits."""
     from gigafleet.sim import serving as sv
 
-    prompts, outputs = lengths
-    gaps = np.random.default_rng(7).exponential(1.0 / rate, size=len(prompts))
-    arrivals = np.cumsum(gaps)
-    wl = sv.Workload(arrival_s=arrivals, prompt_tokens=prompts, output_tokens=outputs)
+    n = max(int(math.ceil(rate * SERVER_DURATION_S)), 2)
+    prompts, outputs = lengths[0][:n], lengths[1][:n]
+    gaps = np.random.default_rng(7).exponential(1.0 / rate, size=n)
+    wl = sv.Workload(arrival_s=np.cumsum(gaps), prompt_tokens=prompts, output_tokens=outputs)
     res = sv.simulate(wl, [cfg])
-    steady = arrivals >= warm_s
-    ttft = res.ttft_s[steady]
-    tpot = res.tpot_s[steady]
-    tpot = tpot[np.isfinite(tpot)]
+    tpot = res.tpot_s[np.isfinite(res.tpot_s)]
     return bool(
-        ttft.size
-        and np.percentile(ttft, 99) <= bench.ttft_p99_s
+        np.percentile(res.ttft_s, 99) <= bench.ttft_p99_s
         and (tpot.size == 0 or np.percentile(tpot, 99) <= bench.tpot_p99_s)
     )
 
@@ -303,10 +300,9 @@ def predict_server(
 
     Bisection on the Poisson arrival rate per replica between :data:`SERVER_LOW` and 1 times
     its Offline request rate (the Offline steady state is the most a replica can finish);
-    each step simulates :data:`SERVER_LIFETIMES` request lifetimes of arrivals (lognormal
-    lengths with the benchmark's means and spreads, fixed seeds: deterministic) and judges
-    the requests that arrive after the first :data:`WARMUP_LIFETIMES`. The rate is that of a
-    replica alone with its share of the arrivals.
+    each step simulates a :data:`SERVER_DURATION_S` run (lognormal lengths with the
+    benchmark's means and spreads, fixed seeds: deterministic). The rate is that of a replica
+    alone with its share of the arrivals.
     """
     from gigafleet.sim import serving as sv
 
@@ -322,20 +318,18 @@ def predict_server(
         max_batched_tokens=rep.max_batched_tokens,
     )
     top = tps / bench.mean_output_tokens  # requests/s of one replica with everything queued
-    lifetime = batch / top  # Little's law at the Offline batch
-    n = max(SERVER_MIN_REQUESTS, int(SERVER_LIFETIMES * lifetime * top))
+    n = int(math.ceil(top * SERVER_DURATION_S)) + 1
     rng = np.random.default_rng(11)
     lengths = (
         _lengths(bench.mean_input_tokens, bench.input_cv, bench.max_input_tokens, n, rng),
         _lengths(bench.mean_output_tokens, bench.output_cv, bench.max_output_tokens, n, rng),
     )
-    warm_s = WARMUP_LIFETIMES * lifetime
     lo, hi = SERVER_LOW * top, top
-    if not _meets_server_limits(lo, cfg, bench, lengths, warm_s):
+    if not _meets_server_limits(lo, cfg, bench, lengths):
         lo, hi = 0.0, lo
     for _ in range(SERVER_SEARCH_STEPS):
         mid = 0.5 * (lo + hi)
-        if _meets_server_limits(mid, cfg, bench, lengths, warm_s):
+        if _meets_server_limits(mid, cfg, bench, lengths):
             lo = mid
         else:
             hi = mid
