@@ -68,8 +68,7 @@ COLUMNS = (
 #: Share of a GPU's memory the weights may take when choosing TP (the rest holds the KV
 #: cache); see :func:`tensor_parallel_for`.
 WEIGHT_SHARE = 0.5
-#: Accelerators that exist in the catalog only as SXM/OAM parts while the row's is a PCIe
-#: card in a box without a scale-up fabric the catalog describes.
+#: PCIe cards (and edge modules): no sourced catalog entry, no PCIe interconnect model.
 PCIE_ONLY = ("pcie", "l40s", "rtx", "geforce", "jetson", "orin")
 #: Server search: each step simulates SERVER_DURATION_S of Poisson arrivals, the shortest
 #: valid Server run (github.com/mlcommons/inference loadgen/mlperf.conf
@@ -188,8 +187,8 @@ def deployment_for(row: dict[str, str], bench: Benchmark, catalog: Catalog) -> D
     acc_name = row["accelerator"]
     if any(k in acc_name.lower() for k in PCIE_ONLY):
         return (
-            f"{acc_name}: a PCIe card in a box without NVLink; the catalog has no sourced entry "
-            "for it (not in shared/groundtruth/hardware.csv) nor a PCIe scale-up domain"
+            f"{acc_name}: a PCIe card; the catalog has no sourced entry for it (not in "
+            "shared/groundtruth/hardware.csv) nor a PCIe interconnect to split a model over"
         )
     try:
         acc = catalog.accelerator(acc_name)
