@@ -95,14 +95,6 @@ def test_cli_serve_bad_input(tmp_path):
     assert p.returncode == 2 and "does not fit" in " ".join(p.stderr.split())
 
 
-def test_validate_inference_json():
-    p = gf("validate", "inference", "--json")
-    assert p.returncode == 0, p.stderr
-    d = json.loads(p.stdout)
-    assert d["summary"]["num_predicted"] >= 30
-    assert d["summary"]["median_abs_error_pct"] <= 3
-
-
 def test_plan_serve_impossible_slo_fails_fast():
     impossible = job(slo=dict(ttft_s=0.5, tpot_s=1e-5))
     with pytest.raises(GigafleetError, match="no deployment of llama3-8b"):

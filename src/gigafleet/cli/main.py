@@ -905,53 +905,74 @@ def validate_plan_cmd(
     )
 
 
+InferenceDataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="CSV with the columns of mlperf_inference.csv or of confidential_computing.csv; "
+        "it replaces that data set.",
+    ),
+]
+
+
 @validate_app.command("inference")
 def validate_inference_cmd(
-    data: DataOpt = None, catalog: CatalogOpt = None, as_json: JsonOpt = False
+    data: InferenceDataOpt = None, catalog: CatalogOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """Confidential-computing overheads against Zhu et al. 2024 (error in percentage points).
-    MLPerf Inference rows are not predicted yet (see the open Inference issue)."""
-    from gigafleet.validate.report import summarize
-    from gigafleet.validate.tee import validate_tee
+    """MLPerf Inference LLM results (Offline and Server tokens/s) and confidential-computing
+    overheads (Zhu et al. 2024, error in percentage points)."""
+    from rich.table import Table
 
-    def run(path, *, catalog):
-        rows = validate_tee(path, catalog=catalog)
-        return rows, summarize(
-            rows, groups={"by_calibration": lambda r: "fitted" if r.fitted else "held_out"}
-        )
+    from gigafleet.validate.inference import validate_inference
 
-    from gigafleet.validate.groundtruth import groundtruth_path
-
-    result = _validation(
-        run, data or groundtruth_path("confidential_computing.csv"), catalog, as_json
+    rows, summary = validate_inference(data, catalog=_catalog(catalog))
+    if as_json:
+        print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+        return
+    con = _console()
+    t = Table(
+        "row", "deployment", "measured tok/s", "predicted tok/s", "error %", "set",
+        title="MLPerf Inference",
+    )  # fmt: skip
+    for r in rows:
+        if r.error_pct is None or not r.group.startswith("mlperf"):
+            continue
+        t.add_row(
+            r.row_id, r.details.get("deployment", ""), f"{r.measured:,.0f}", f"{r.predicted:,.0f}",
+            f"{r.error_pct:+.1f}", "fit" if r.fitted else "held out",
+        )  # fmt: skip
+    con.print(t)
+    skipped = [r for r in rows if r.error_pct is None and r.group.startswith("mlperf")]
+    if skipped:
+        s = Table("row", "why skipped", title="Skipped MLPerf rows")
+        for r in skipped:
+            s.add_row(r.row_id, r.skipped_reason or "")
+        con.print(s)
+    g = Table("group", "rows", "median |err| %", "p90 |err| %", title="MLPerf errors")
+    for key in ("by_scenario_calibration", "by_accelerator"):
+        for name, st in summary[key].items():
+            g.add_row(
+                name, str(st["num"]), str(st["median_abs_error_pct"]), str(st["p90_abs_error_pct"])
+            )
+    con.print(g)
+    c = Table("row", "measured %", "predicted %", "error pp", "set", title="Confidential computing")
+    for r in rows:
+        if r.error_pct is not None and r.group == "confidential computing":
+            c.add_row(
+                r.row_id, f"{r.measured:.2f}", f"{r.predicted:.2f}", f"{r.error_pct:+.2f}",
+                "fit" if r.fitted else "held out",
+            )  # fmt: skip
+    con.print(c)
+    cc = summary["confidential_computing"]
+    sc = summary["by_scenario_calibration"]
+    con.print(
+        f"[bold]MLPerf: {summary['num_predicted']}/{summary['num_rows']} rows predicted "
+        f"({100 * summary['predicted_fraction']:.0f}%); held-out Offline median |error| "
+        f"{sc.get('offline/held_out', {}).get('median_abs_error_pct')}%, Server "
+        f"{sc.get('server/held_out', {}).get('median_abs_error_pct')}%. Confidential computing: "
+        f"{cc['num_predicted']}/{cc['num_rows']} rows, median |error| "
+        f"{cc['median_abs_error_pct']} pp[/bold]"
     )
-    if result:
-        rows, summary = result
-        from rich.table import Table
-
-        t = Table(
-            "row",
-            "measured %",
-            "predicted %",
-            "error pp",
-            "set",
-            title="Confidential-computing overhead",
-        )
-        for r in rows:
-            if r.error_pct is not None:
-                t.add_row(
-                    r.row_id,
-                    f"{r.measured:.2f}",
-                    f"{r.predicted:.2f}",
-                    f"{r.error_pct:+.2f}",
-                    "fit" if r.fitted else "held out",
-                )
-        _console().print(t)
-        _console().print(
-            f"[bold]{summary['num_predicted']}/{summary['num_rows']} rows predicted; median |error| "
-            f"{summary['median_abs_error_pct']} pp, p90 {summary['p90_abs_error_pct']} pp; held out: "
-            f"{summary['by_calibration'].get('held_out')}[/bold]"
-        )
 
 
 @calibrate_app.command("training")
@@ -991,8 +1012,9 @@ def run() -> None:
         from rich.markup import escape
 
         message = str(exc) if isinstance(exc, GigafleetError) else f"{exc.strerror}: {exc.filename}"
+        # soft_wrap: the message stays one line however narrow the terminal
         Console(stderr=True).print(
-            f"[bold red]error:[/bold red] {escape(message)}", highlight=False
+            f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True
         )
         sys.exit(2)
 

@@ -16,8 +16,9 @@ layer by layer, the larger of its compute and its memory traffic (roofline):
 * elementwise operators at HBM bandwidth; TP all-reduce (two per layer) and EP
   all-to-all over the scale-up domain;
 * the logits of the ``D`` decoding sequences, and a fixed per-iteration host overhead
-  (``serving.iteration_overhead_s`` in catalog/data/calibration.yaml; 0 until it is fitted:
-  the MLPerf Inference validation that would fit it is not done yet).
+  (``serving.iteration_overhead_s`` in catalog/data/calibration.yaml; 0: not fitted. The
+  MLPerf Inference validation, gigafleet/validate/mlperf.py, fits one efficiency per serving
+  engine instead, ``serving.engine_efficiency``, and applies it to its own predictions).
 
 Efficiencies come from the training calibration (same kernels), so serving predictions
 are extrapolated from training measurements; ``ServingReplica.calibration`` says so.
@@ -251,7 +252,11 @@ def serving_replica(
     comm_tok = n_ar * ar_per_byte * 2.0 * h if tp > 1 else 0.0
     if ep > 1 and a.num_experts:
         g_ep, n_ep = coll.group_layout(ep, 1, net.domain_size)
-        per = float(coll.moe_dispatch_time(2.0 * a.expert_width, a.top_k, g_ep, n_ep, net))
+        # moe_dispatch_time includes the collective's start-up latency: that is paid once per
+        # dispatch (per layer and iteration), not once per token.
+        lat = float(coll.moe_dispatch_time(0.0, a.top_k, g_ep, n_ep, net))
+        per = float(coll.moe_dispatch_time(2.0 * a.expert_width, a.top_k, g_ep, n_ep, net)) - lat
+        comm_fixed += 2 * n_moe * lat
         comm_tok += 2 * n_moe * per
     if pp > 1:
         comm_fixed += (pp - 1) * net.out_latency
