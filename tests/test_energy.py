@@ -214,3 +214,27 @@ def test_validate_energy_shape_and_target():
     assert max(abs(r.error_pct) for r in held if r.metric == "dvfs_speed_ratio") < 10
     # the shipped exponent is the fit on the named row
     assert fit_dvfs_exponent() == pytest.approx(load_power_params().dvfs.exponent, abs=0.01)
+
+
+def test_overlay_system_without_power_data(tmp_path):
+    """A user's host and NIC with no TDP still get a power figure (power.yaml fallbacks)."""
+    from gigafleet.catalog import load_catalog
+
+    f = tmp_path / "hw.yaml"
+    f.write_text(
+        "hosts:\n"
+        "  - {name: my-cpu, vendor: Acme, isa: x86, num_cores: 64, gpu_link: pcie5,\n"
+        "     gpu_link_gbytes_per_s_per_dir: 64, source: test}\n"
+        "nics:\n"
+        "  - {name: my-nic, vendor: Acme, port_gbits_per_s: 400, source: test}\n"
+        "systems:\n"
+        "  - {name: my-node, accelerator: h100-sxm, num_gpus: 8, scaleup: nvlink4-8, host: my-cpu,\n"
+        "     num_hosts: 2, nic: my-nic, num_nics: 8, default_fabric: infiniband-ndr, source: test}\n"
+    )
+    cat = load_catalog([f])
+    e = estimate_training(
+        "llama3-8b", "my-node", num_gpus=8, seq_len=4096, global_batch=64, catalog=cat
+    )
+    ref = estimate_training("llama3-8b", "dgx-h100", num_gpus=8, seq_len=4096, global_batch=64)
+    # same GPUs, host TDP and NIC power by fallback: the same power as the DGX H100
+    assert e.energy_j_per_step == pytest.approx(ref.energy_j_per_step, rel=1e-6)

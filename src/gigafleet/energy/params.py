@@ -41,10 +41,12 @@ class HostPower(_Sourced):
     load_fraction_of_tdp: float = Field(ge=0, le=1)
     idle_fraction_of_tdp: float = Field(ge=0, le=1)
     tdp_w_when_missing: dict[str, float] = {}
+    tdp_w_by_isa_when_missing: dict[Literal["x86", "arm"], float]
 
 
 class NicPower(_Sourced):
     w: dict[str, float] = {}
+    w_per_gbits_when_missing: float = Field(ge=0)
 
 
 class SwitchPower(_Sourced):

@@ -187,25 +187,23 @@ class SystemPowerResult:
 
 
 def host_tdp_w(system: System, catalog: Catalog, params: PowerParams) -> float:
+    """The host CPU's TDP: the catalog's, else power.yaml's (by name, then by ISA)."""
     host = catalog.host_of(system)
     if host.tdp_w is not None:
         return host.tdp_w
     if host.name in params.host.tdp_w_when_missing:
         return params.host.tdp_w_when_missing[host.name]
-    raise GigafleetError(
-        f"host {host.name!r} has no tdp_w; add one in a catalog overlay", field="hosts.tdp_w"
-    )
+    return params.host.tdp_w_by_isa_when_missing[host.isa]
 
 
 def nic_w(system: System, catalog: Catalog, params: PowerParams) -> float:
+    """One NIC's power: the catalog's TDP, else power.yaml's (by name, then by port speed)."""
     nic = catalog.nic_of(system)
     if nic.tdp_w is not None:
         return nic.tdp_w
     if nic.name in params.nic.w:
         return params.nic.w[nic.name]
-    raise GigafleetError(
-        f"NIC {nic.name!r} has no tdp_w; add one in a catalog overlay", field="nics.tdp_w"
-    )
+    return params.nic.w_per_gbits_when_missing * nic.port_gbits_per_s
 
 
 def switch_w_per_nic(system: System, catalog: Catalog, params: PowerParams) -> float:

@@ -62,6 +62,9 @@ def apply_training_energy(
         "gpu_power_peak_w": f(tp.gpu_power_peak_w),
         "it_power_w": f(tp.it_power_w),
         "it_power_peak_w": f(tp.it_power_peak_w),
+        "system": tp.info["system"],
+        "system_power_w": f(tp.system_power_w),
+        "system_power_peak_w": f(tp.system_power_peak_w),
         "cooling": tp.cooling,
         "pue": tp.pue,
         "facility_power_w": f(tp.facility_power_w),
@@ -87,6 +90,7 @@ def training_energy_rows(p: dict[str, Any]) -> list[tuple[str, str]]:
     """Label and value of each power/energy line of ``gigafleet train``."""
     rows = [
         ("GPU power (average / peak)", f"{p['gpu_power_avg_w']:,.0f} W / {p['gpu_power_peak_w']:,.0f} W"),
+        (f"IT power per {p['system']} (average / peak)", f"{_kw(p['system_power_w'])} / {_kw(p['system_power_peak_w'])}"),
         ("job IT power (average / peak)", f"{_kw(p['it_power_w'])} / {_kw(p['it_power_peak_w'])}"),
         (f"facility power (PUE {p['pue']:.2f}, {p['cooling']})", f"{_kw(p['facility_power_w'])} / {_kw(p['facility_power_peak_w'])} peak"),
         ("energy per step (IT / facility)", f"{p['it_energy_j_per_step'] / J_PER_KWH:,.2f} kWh / {p['facility_energy_j_per_step'] / J_PER_KWH:,.2f} kWh"),
@@ -96,7 +100,9 @@ def training_energy_rows(p: dict[str, Any]) -> list[tuple[str, str]]:
     if p["power_cap_w"] is not None:
         rows.insert(0, ("power cap (DVFS speed)", f"{p['power_cap_w']:,.0f} W ({100 * p['dvfs_speed']:.1f} % speed)"))  # fmt: skip
     if p["energy_to_train_j"] is not None:
-        rows.append(("energy to train (facility)", f"{p['energy_to_train_j'] / 3.6e12:,.2f} GWh"))
+        e = p["energy_to_train_j"]
+        text = f"{e / 3.6e12:,.2f} GWh" if e >= 3.6e12 else f"{e / 3.6e9:,.1f} MWh"
+        rows.append(("energy to train (facility)", text))
         rows.append(
             (
                 f"carbon to train ({p['grid_gco2_per_kwh']:.0f} gCO2/kWh)",

@@ -48,6 +48,7 @@ PHASES = {
     "dp_comm_s": "comm",
     "offload_s": "comm",
     "bubble_s": "idle",
+    "comm_interference_s": "compute",
 }
 
 
@@ -61,6 +62,8 @@ class TrainingPower:
     gpu_power_peak_w: np.ndarray
     it_power_w: np.ndarray  # whole job, average
     it_power_peak_w: np.ndarray
+    system_power_w: np.ndarray  # one system (node or rack), average
+    system_power_peak_w: np.ndarray
     facility_power_w: np.ndarray
     facility_power_peak_w: np.ndarray
     pue: float
@@ -158,6 +161,8 @@ def step_power(
         gpu_power_peak_w=peak,
         it_power_w=it,
         it_power_peak_w=it_peak,
+        system_power_w=sp.total_w,
+        system_power_peak_w=sp_peak.total_w,
         facility_power_w=it * pue,
         facility_power_peak_w=it_peak * pue,
         pue=pue,
