@@ -212,6 +212,9 @@ def test_validate_energy_shape_and_target():
     held = [r for r in rows if r.error_pct is not None and not r.fitted]
     assert max(abs(r.error_pct) for r in held if r.metric == "system_power_w") < 15
     assert max(abs(r.error_pct) for r in held if r.metric == "dvfs_speed_ratio") < 10
+    # ML.ENERGY's H100 GPU J/token at batch 64 (measured 0.12): right order of magnitude
+    ml = [r for r in rows if r.metric == "gpu_j_per_token"]
+    assert len(ml) == 1 and 0.5 < ml[0].predicted / ml[0].measured < 2
     # the shipped exponent is the fit on the named row
     assert fit_dvfs_exponent() == pytest.approx(load_power_params().dvfs.exponent, abs=0.01)
 

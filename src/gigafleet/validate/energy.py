@@ -17,6 +17,10 @@ Predicted rows:
   the U.S. 2022 grid average (390 g/kWh, EIA). A check of the carbon chain and of those
   two assumptions (Meta computes with TDP, not measured power), not of the power model.
 
+* ML.ENERGY's GPU energy per output token of Llama 3.1 8B on one H100 at batch 64: the
+  serving iteration's phase mix gives the board power, its throughput the tokens (the
+  newer software's figure is the comparison: the roofline assumes good kernels).
+
 Qualitative rows (ML.ENERGY relative reductions, PUE figures of other fleets, power
 swings, prices) are listed as skipped, with the reason.
 """
@@ -136,6 +140,44 @@ def predict_dvfs_ratio(benchmark: str, *, catalog: Catalog | None = None, params
     return sp.speed
 
 
+#: ML.ENERGY leaderboard chat workload. Output: the v3.0 Text Conversation mean (717 tokens,
+#: power_energy.csv, B200 runs); prompt: an ESTIMATE (chat prompts of about 500 tokens).
+#: Weights in BF16 on one H100 (the leaderboard's default for Llama 3.1 8B).
+MLENERGY = dict(system="dgx-h100", precision="bf16", prompt_tokens=500.0, output_tokens=717.0)
+
+
+def _batch(text: str) -> int | None:
+    m = re.search(r"batch size (\d+)", text)
+    return int(m.group(1)) if m else None
+
+
+def predict_mlenergy_gpu_j_per_token(
+    model: str, *, batch: int | None, catalog: Catalog | None = None
+):
+    """GPU energy per output token of one H100 decoding ``batch`` sequences (ML.ENERGY's
+    measure: GPU board energy only, no host)."""
+    from gigafleet.energy.serving import serving_power
+    from gigafleet.perf.inference import serving_replica
+
+    cat = catalog or load_catalog()
+    if batch is None:
+        return None
+    try:
+        name = cat.model(model).name
+    except GigafleetError:
+        return None
+    s = MLENERGY
+    rep = serving_replica(name, s["system"], weight_precision=s["precision"], catalog=cat)
+    sp = serving_power(rep, prompt_tokens=s["prompt_tokens"], output_tokens=s["output_tokens"],
+                       batch=batch, catalog=cat)  # fmt: skip
+    tps = rep.decode_throughput(
+        batch, s["prompt_tokens"] + s["output_tokens"] / 2, s["prompt_tokens"], s["output_tokens"]
+    )
+    return {"model": name, "system": s["system"], "batch": batch, "gpu_power_w": sp.gpu_busy_w,
+            "tokens_per_s": tps, "gpu_j_per_token": sp.gpu_busy_w * rep.num_gpus / tps,
+            "phase_fractions": {k: round(v, 3) for k, v in sp.phase_fractions.items()}}  # fmt: skip
+
+
 def _maxq_pairs(path: Path) -> list[dict]:
     """MaxQ and MaxP throughput of the same 8 x H200 workload and scenario (one row each)."""
     rows = _read(path, ("system", "model", "scenario", "performance_result"))
@@ -181,7 +223,7 @@ def fit_dvfs_exponent(
 
 def _row_id(i: int, r: dict[str, str]) -> str:
     model = r["model"] or r["category"]
-    return f"PE{i + 1:03d}/{model[:28]}/{r['scenario'][:12]}/{r['metric'][:32]}"
+    return f"PE{i + 1:03d}/{model[:28]}/{r['scenario'][:16]}/{r['metric'][:32]}"
 
 
 def validate_energy(
@@ -269,6 +311,20 @@ def validate_energy(
                 "a PUE figure of other facilities: informs the air/liquid defaults in "
                 "catalog/data/power.yaml, not a prediction"
             )
+        elif cat_name.startswith("ML.ENERGY") and "gpu energy per token" in metric:
+            pred = predict_mlenergy_gpu_j_per_token(
+                r["model"], batch=_batch(r["scenario"]), catalog=cat
+            )
+            last = _number(r["value"].split("->")[-1].strip())
+            if pred is None or last is None:
+                vr.skipped_reason = "model or batch not modelled"
+                continue
+            vr.metric = "gpu_j_per_token"
+            vr.measured = last
+            vr.predicted = round(pred["gpu_j_per_token"], 4)
+            vr.error_pct = round(100 * (vr.predicted - vr.measured) / vr.measured, 2)
+            vr.details = {**pred, "compared_with": "v3.0 (vLLM 0.11.1), the newer software; "
+                          f"v2.0 measured {r['value'].split('->')[0].strip()}"}  # fmt: skip
         elif cat_name.startswith("ML.ENERGY"):
             vr.skipped_reason = (
                 "relative or descriptive figure (software-version reductions, coverage, "
