@@ -241,3 +241,25 @@ def test_overlay_system_without_power_data(tmp_path):
     ref = estimate_training("llama3-8b", "dgx-h100", num_gpus=8, seq_len=4096, global_batch=64)
     # same GPUs, host TDP and NIC power by fallback: the same power as the DGX H100
     assert e.energy_j_per_step == pytest.approx(ref.energy_j_per_step, rel=1e-6)
+
+
+def test_plan_power_cap_and_site_limit():
+    from gigafleet.plan.training import plan_training
+
+    kw = dict(num_gpus=64, seq_len=8192, global_batch=256)
+    free = plan_training("llama3-70b", "dgx-h100", **kw)
+    capped = plan_training("llama3-70b", "dgx-h100", power_cap_w=400.0, **kw)
+    f = free.feasible
+    assert np.all(capped.metrics["step_time_s"][f] > free.metrics["step_time_s"][f])
+    assert np.all(capped.metrics["tokens_per_s"][f] < free.metrics["tokens_per_s"][f])
+    # every strategy on the same GPUs peaks alike: the limit picks between GPU counts
+    kw["num_gpus"] = [32, 64]
+    free = plan_training("llama3-70b", "dgx-h100", **kw)
+    peak = free.metrics["facility_power_peak_w"][free.feasible]
+    limit = float(peak.min() + peak.max()) / 2 / 1e6
+    limited = plan_training("llama3-70b", "dgx-h100", site_power_mw=limit, **kw)
+    assert 0 < limited.num_feasible < free.num_feasible
+    assert limited.info["num_over_site_power"] == free.num_feasible - limited.num_feasible
+    assert np.all(limited.metrics["facility_power_peak_w"][limited.feasible] <= limit * 1e6)
+    with pytest.raises(GigafleetError, match="site_power_mw"):
+        plan_training("llama3-70b", "dgx-h100", site_power_mw=0.0, **kw)

@@ -213,7 +213,8 @@ def plan_training(
     if site_power_mw is not None:
         over_site = feasible & (power.facility_power_peak_w > site_power_mw * 1e6)
         feasible = feasible & ~over_site
-    step = np.asarray(power.step_time_s)
+    # the model's own step time unless a cap slows it (same value, bit for bit, for ranking)
+    step = np.asarray(out["step_time_s"] if power_cap_w is None else power.step_time_s)
     energy = np.asarray(power.facility_energy_j_per_step)
     cost = space["num_gpus"] * step / 3600 * (gpu_hour_usd or 0.0)
     metrics = {
