@@ -134,10 +134,20 @@ def train(
             help="Allow pp x vp not dividing the layers (custom pipeline layout).",
         ),
     ] = None,
+    power_cap_w: Annotated[
+        float | None, typer.Option(help="GPU board power cap, W (DVFS slows the step).")
+    ] = None,
+    pue: Annotated[
+        float | None, typer.Option(help="Facility PUE [by cooling: air 1.5, liquid 1.1].")
+    ] = None,
+    grid_gco2_per_kwh: Annotated[
+        float | None, typer.Option(help="Grid carbon intensity, gCO2/kWh [390: U.S. 2022].")
+    ] = None,
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Predict one training configuration: step time, throughput, MFU, memory, power."""
+    """Predict one training configuration: step time, throughput, MFU, memory, power, energy."""
+    from gigafleet.energy.summary import apply_training_energy
     from gigafleet.perf.training import estimate_training
     from gigafleet.spec.training import TrainingJob
     from gigafleet.yamlio import load_yaml_model, validate_model
@@ -160,7 +170,10 @@ def train(
         recompute=job.recompute, offload=job.offload, ep_overlap=job.ep_overlap, ep_dispatcher=job.ep_dispatcher, workload=job.workload, fabric=job.fabric,
         train_tokens=job.train_tokens, catalog=cat, strict=True, uneven_layers=job.uneven_layers,
     )  # fmt: skip
-    result = training_summary(est)
+    result = apply_training_energy(
+        training_summary(est), est, train_tokens=job.train_tokens, power_cap_w=power_cap_w,
+        pue=pue, grid_gco2_per_kwh=grid_gco2_per_kwh, catalog=cat,
+    )  # fmt: skip
     if as_json:
         print(json.dumps(result, indent=2))
         return
@@ -226,8 +239,10 @@ def _print_training(r: dict[str, Any]) -> None:
     t.add_row(f"MFU (vs {s['precision']} dense peak)", f"{100 * r['mfu']:.1f} %")
     t.add_row("memory per GPU", f"{r['memory_gib_per_gpu']:.1f} GiB of {r['hbm_gib']:.1f} GiB")
     t.add_row("micro-batches per step", f"{r['num_micro_batches']:.0f}")
-    t.add_row("GPU power (first order)", f"{r['power_w_per_gpu']:,.0f} W")
-    t.add_row("energy per step (GPUs)", f"{r['energy_j_per_step'] / 3.6e6:,.2f} kWh")
+    from gigafleet.energy.summary import training_energy_rows
+
+    for label, value in training_energy_rows(r["power"]) if "power" in r else ():
+        t.add_row(label, value)
     if r["time_to_train_s"] is not None:
         t.add_row("time to train", _fmt_time(r["time_to_train_s"]))
     t.add_row("calibration", r["calibration"])
@@ -288,6 +303,14 @@ def plan_train(
         bool, typer.Option("--ep-overlap", help="Frameworks overlap MoE all-to-all.")
     ] = False,
     top: Annotated[int, typer.Option(help="How many strategies to show.")] = 10,
+    power_cap_w: Annotated[
+        float | None, typer.Option(help="GPU board power cap, W (DVFS slows every strategy).")
+    ] = None,
+    site_power_mw: Annotated[
+        float | None,
+        typer.Option(help="Site power limit, MW: strategies above it (peak facility) are out."),
+    ] = None,
+    pue: Annotated[float | None, typer.Option(help="Facility PUE [by cooling].")] = None,
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -302,6 +325,7 @@ def plan_train(
         model, system, num_gpus=_gpu_counts(gpus), seq_len=seq_len, global_batch=global_batch,
         precisions=tuple(precision or ("bf16",)), objective=objective, gpu_hour_usd=gpu_hour_usd,
         train_tokens=tokens, ep_dispatcher=ep_dispatcher, ep_overlap=ep_overlap, catalog=_catalog(catalog),
+        power_cap_w=power_cap_w, site_power_mw=site_power_mw, pue=pue,
     )  # fmt: skip
     result = {
         "model": plan.model,
@@ -309,6 +333,8 @@ def plan_train(
         "objective": plan.objective,
         "num_considered": plan.num_considered,
         "num_feasible": plan.num_feasible,
+        "num_over_site_power": plan.info["num_over_site_power"],
+        "site_power_mw": site_power_mw,
         "why": plan.why() if plan.num_feasible else None,
         "top": [plan.row(int(i)) for i in plan.order[:top]],
         "pareto": [plan.row(int(i)) for i in plan.pareto],
@@ -325,10 +351,15 @@ def _print_plan(r: dict[str, Any]) -> None:
     con = _console()
     con.print(
         f"[bold]{r['model']} on {r['system']}[/bold]: {r['num_considered']:,} strategies considered, "
-        f"{r['num_feasible']:,} fit in memory; ranked by {r['objective']}"
+        f"{r['num_feasible']:,} feasible; ranked by {r['objective']}"
     )
+    if r.get("site_power_mw") is not None:
+        con.print(
+            f"{r['num_over_site_power']:,} strategies exceed the site power limit of "
+            f"{r['site_power_mw']:,g} MW (peak facility power)"
+        )
     if not r["top"]:
-        con.print("[red]no strategy fits in memory[/red]")
+        con.print("[red]no strategy is feasible[/red]")
         return
     t = Table(
         "#",
@@ -601,7 +632,10 @@ def _print_serving(r: dict[str, Any]) -> None:
         f"{m['goodput_requests_per_s']:,.2f} ({100 * m['slo_attainment']:.1f}% of requests)",
     )
     s.add_row("utilization", f"{100 * m['utilization_mean']:.1f}%")
-    s.add_row("energy per output token", f"{m['energy_j_per_output_token']:.2f} J")
+    from gigafleet.energy.summary import serving_energy_rows
+
+    for label, value in serving_energy_rows(r):
+        s.add_row(label, value)
     s.add_row("preemptions", f"{m['num_preemptions']:,.0f}")
     s.add_row("prefix-cache hit rate", f"{100 * m['prefix_hit_rate']:.1f}%")
     s.add_row(
@@ -972,6 +1006,43 @@ def validate_inference_cmd(
         f"{sc.get('server/held_out', {}).get('median_abs_error_pct')}%. Confidential computing: "
         f"{cc['num_predicted']}/{cc['num_rows']} rows, median |error| "
         f"{cc['median_abs_error_pct']} pp[/bold]"
+    )
+
+
+@validate_app.command("energy")
+def validate_energy_cmd(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="CSV with the columns of power_energy.csv.")
+    ] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Power and energy against MLPerf Power, MLPerf MaxQ/MaxP pairs and Llama 3.1 emissions."""
+    from rich.table import Table
+
+    from gigafleet.validate.energy import run_validation
+    from gigafleet.validate.groundtruth import groundtruth_path
+
+    result = _validation(
+        run_validation, data or groundtruth_path("power_energy.csv"), catalog, as_json
+    )
+    if not result:
+        return
+    rows, summary = result
+    t = Table("row", "metric", "measured", "predicted", "error %", "set", title="Power and energy")
+    for r in rows:
+        if r.error_pct is not None:
+            t.add_row(r.row_id, r.metric, f"{r.measured:,.4g}", f"{r.predicted:,.4g}",
+                      f"{r.error_pct:+.1f}", "fit" if r.fitted else "held out")  # fmt: skip
+    con = _console()
+    con.print(t)
+    for r in rows:
+        if r.error_pct is None:
+            con.print(f"skipped {r.row_id}: {r.skipped_reason}")
+    con.print(
+        f"[bold]{summary['num_predicted']}/{summary['num_rows']} rows predicted; median |error| "
+        f"{summary['median_abs_error_pct']}%, p90 {summary['p90_abs_error_pct']}%; held out: "
+        f"{summary['by_calibration'].get('held_out')}[/bold]  (data: {summary['data']})"
     )
 
 

@@ -117,6 +117,42 @@ class ServingReplica:
         comm = self._comm_fixed + t * self._comm_tok
         return self._overhead + dense + moe + attn + t * self._ew_tok + logits + comm
 
+    def phase_times(
+        self, prefill_tokens: int, decode_tokens: int, decode_context_tokens: int
+    ) -> dict[str, float]:
+        """The terms of :meth:`iteration_time` by what bounds them, for the power model:
+        ``compute`` (GEMMs and prefill attention on their FLOPs), ``memory`` (weight and KV
+        reads, elementwise), ``comm`` (all-reduce, all-to-all, stage transfers) and ``idle``
+        (host overhead). They sum to the iteration time."""
+        t = prefill_tokens + decode_tokens
+        out = {"compute": 0.0, "memory": 0.0, "comm": 0.0, "idle": 0.0}
+        if t <= 0:
+            return out
+
+        def put(flop_s: float, mem_s: float) -> None:
+            key = "compute" if flop_s >= mem_s else "memory"
+            out[key] += max(flop_s, mem_s)
+
+        pad = (t + GEMM_TILE) / t
+        put(t * pad * self._dense_flop_s, self._dense_mem_fixed + t * self._dense_mem_tok)
+        if self._num_moe:
+            touched = 1.0 - self._route_keep**t
+            put(
+                self._num_moe * t * pad * self._expert_flop_s,
+                self._num_moe * self._expert_w_s * touched,
+            )
+        out["compute"] += prefill_tokens * 0.5 * self.prompt_tokens_hint * self._attn_prefill_s
+        out["memory"] += (
+            decode_context_tokens * self._attn_decode_s
+            + decode_tokens * self._attn_window_s
+            + t * self._ew_tok
+        )
+        rows = max(decode_tokens, 1)
+        put(rows * self._logit_flop_s, self._logit_w_s)
+        out["comm"] += self._comm_fixed + t * self._comm_tok
+        out["idle"] += self._overhead
+        return out
+
     def decode_throughput(
         self, batch: int, context_tokens: float, prompt_tokens: float, output_tokens: float
     ) -> float:

@@ -1,4 +1,4 @@
-"""LLM training step time, memory, throughput and first-order power, vectorised over strategies.
+"""LLM training step time, memory and throughput, vectorised over strategies.
 
 One call evaluates any number of strategies at once: every degree (``tp``, ``pp``, ``cp``,
 ``ep``, ``vp``, ``dp``), ``micro_batch``, ``zero``, ``recompute`` and ``precision`` may be
@@ -71,9 +71,6 @@ TP_OVERLAP = 0.5
 #: Estimate from common practice (PyTorch reserves beyond allocated memory).
 RESERVED_FIXED_BYTES = 2 * 2**30
 RESERVED_FRACTION = 0.02
-#: Idle GPU power as a fraction of TDP, for the first-order power figure (estimate; the
-#: energy model refines it).
-IDLE_POWER_FRACTION = 0.3
 #: Adam with FP32 master weights: bytes touched per parameter in the optimizer step
 #: (read grad, master, m, v; write master, m, v and the BF16 copy).
 OPTIMIZER_BYTES_PER_PARAM = 30.0
@@ -163,8 +160,8 @@ class TrainingEstimate:
     memory_bytes_per_gpu: np.ndarray
     hbm_bytes: float
     breakdown_s: dict[str, np.ndarray]
-    power_w_per_gpu: np.ndarray
-    energy_j_per_step: np.ndarray
+    power_w_per_gpu: np.ndarray  # average GPU board power (energy/ phase model)
+    energy_j_per_step: np.ndarray  # IT energy of the job per step (GPUs, hosts, network)
     time_to_train_s: np.ndarray | None
     num_gpus: np.ndarray
     strategy: dict[str, np.ndarray]
@@ -631,8 +628,6 @@ def training_step(
     )
     model_flops_tok = fwd_flops_tok * (2.0 if lora else 3.0)
     tflops_gpu = tps * model_flops_tok / num_gpus / 1e12
-    busy = np.clip(num_micro * compute_mb / step, 0, 1)
-    power = acc.tdp_w * (IDLE_POWER_FRACTION + (1 - IDLE_POWER_FRACTION) * busy)
     per_step = num_micro * compute_mb / total_fb  # the stage's share of the model's work
     breakdown = {
         "gemm_s": per_step * (gemm_f + gemm_b),
@@ -658,11 +653,26 @@ def training_step(
         "mfu": tflops_gpu * 1e12 / peak,
         "memory_bytes_per_gpu": memory,
         "breakdown_s": breakdown,
-        "power_w_per_gpu": power,
-        "energy_j_per_step": power * num_gpus * step,
         "dp": dp,
         "num_micro": num_micro,
     }
+
+
+def _power(out: dict[str, Any], system: str | System, catalog: Catalog, num_gpus, *, gbs, seq):
+    """Power and energy from the step breakdown, by the energy model (energy/training.py).
+
+    Imported here, not at the top: energy/ sits beside perf/ and builds on its results, so
+    the delegation is one way at import time."""
+    from gigafleet.energy.training import step_power
+
+    return step_power(
+        out["breakdown_s"],
+        system=system,
+        num_gpus=num_gpus,
+        tokens_per_step=np.asarray(gbs, dtype=float) * np.asarray(seq, dtype=float),
+        flops_per_token=out["model_flops_per_token"],
+        catalog=catalog,
+    )
 
 
 def _resolve(catalog: Catalog, model: str | ModelArch, system: str | System, fabric: str | None):
@@ -757,6 +767,7 @@ def estimate_training(
         uneven_layers=uneven_layers,
     )
     code = out["reason_code"]
+    power = _power(out, system, catalog, num_gpus, gbs=global_batch, seq=seq_len)
     if strict:
         bad = (code != 0) & (code != 11)
         if np.any(bad):
@@ -797,8 +808,8 @@ def estimate_training(
         memory_bytes_per_gpu=out["memory_bytes_per_gpu"],
         hbm_bytes=hw.hbm_bytes,
         breakdown_s=out["breakdown_s"],
-        power_w_per_gpu=out["power_w_per_gpu"],
-        energy_j_per_step=out["energy_j_per_step"],
+        power_w_per_gpu=power.gpu_power_avg_w,
+        energy_j_per_step=power.it_energy_j_per_step,
         time_to_train_s=ttt,
         num_gpus=np.broadcast_to(np.asarray(num_gpus, dtype=float), shape),
         strategy=strategy,

@@ -1,8 +1,10 @@
 """Find the best training strategy: evaluate the whole space as arrays, rank, explain.
 
-Objectives: ``time`` (step time, hence time to train), ``energy`` (GPU energy per step,
-first-order power model) and ``cost`` (GPU-hours times a price per GPU-hour). With several
-GPU counts the spaces are concatenated and compared on the same objective.
+Objectives: ``time`` (step time, hence time to train), ``energy`` (facility energy per
+step: GPUs by phase, hosts, network, PUE; energy/training.py) and ``cost`` (GPU-hours times a
+price per GPU-hour). With several GPU counts the spaces are concatenated and compared on the
+same objective. A board power cap slows every strategy by DVFS; a site power limit makes the
+strategies whose peak facility power exceeds it infeasible.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.energy.training import step_power
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
@@ -124,11 +127,19 @@ def plan_training(
     limits: SpaceLimits | None = None,
     catalog: Catalog | None = None,
     extra: dict[str, np.ndarray] | None = None,
+    power_cap_w: float | None = None,
+    site_power_mw: float | None = None,
+    pue: float | None = None,
 ) -> TrainingPlan:
     """Evaluate every valid strategy and rank the feasible ones by ``objective``.
 
     ``extra`` adds strategies of its own (e.g. a published one) to the space.
+    ``power_cap_w`` caps each GPU's board power (step times grow by DVFS);
+    ``site_power_mw`` rules out strategies whose peak facility power exceeds it;
+    ``pue`` overrides the default of the system's cooling.
     """
+    if site_power_mw is not None and not site_power_mw > 0:
+        raise GigafleetError(f"must be > 0, got {site_power_mw}", field="site_power_mw")
     catalog = catalog or load_catalog()
     if objective not in OBJECTIVES:
         raise GigafleetError(
@@ -191,17 +202,30 @@ def plan_training(
         flash_attention=flash_attention,
         **space,
     )
+    power = step_power(
+        out["breakdown_s"], system=hw.system, num_gpus=space["num_gpus"],
+        tokens_per_step=float(global_batch) * float(seq_len),
+        flops_per_token=out["model_flops_per_token"], power_cap_w=power_cap_w, pue=pue,
+        catalog=catalog,
+    )  # fmt: skip
     feasible = np.asarray(out["reason_code"]) == 0
-    step = np.asarray(out["step_time_s"])
-    energy = np.asarray(out["energy_j_per_step"])
+    over_site = np.zeros_like(feasible)
+    if site_power_mw is not None:
+        over_site = feasible & (power.facility_power_peak_w > site_power_mw * 1e6)
+        feasible = feasible & ~over_site
+    # the model's own step time unless a cap slows it (same value, bit for bit, for ranking)
+    step = np.asarray(out["step_time_s"] if power_cap_w is None else power.step_time_s)
+    energy = np.asarray(power.facility_energy_j_per_step)
     cost = space["num_gpus"] * step / 3600 * (gpu_hour_usd or 0.0)
     metrics = {
         "step_time_s": step,
-        "tokens_per_s": np.asarray(out["tokens_per_s"]),
-        "tokens_per_s_per_gpu": np.asarray(out["tokens_per_s_per_gpu"]),
-        "mfu": np.asarray(out["mfu"]),
+        "tokens_per_s": np.asarray(out["tokens_per_s"]) * power.speed,
+        "tokens_per_s_per_gpu": np.asarray(out["tokens_per_s_per_gpu"]) * power.speed,
+        "mfu": np.asarray(out["mfu"]) * power.speed,
         "memory_gib_per_gpu": np.asarray(out["memory_bytes_per_gpu"]) / 2**30,
         "energy_j_per_step": energy,
+        "gpu_power_avg_w": np.asarray(power.gpu_power_avg_w),
+        "facility_power_peak_w": np.asarray(power.facility_power_peak_w),
         "cost_usd_per_step": cost,
     }
     if train_tokens:
@@ -227,5 +251,9 @@ def plan_training(
             "seq_len": seq_len,
             "global_batch": global_batch,
             "precisions": list(precisions),
+            "pue": power.pue,
+            "power_cap_w": power_cap_w,
+            "site_power_mw": site_power_mw,
+            "num_over_site_power": int(over_site.sum()),
         },
     )

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.energy.serving import serving_power
 from gigafleet.errors import GigafleetError
 from gigafleet.perf import adapters as ad
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.inference import ServingReplica, best_offline_throughput, serving_replica
 from gigafleet.perf.tee import tee_costs
-from gigafleet.perf.training import IDLE_POWER_FRACTION
 from gigafleet.sim import serving as sv
 from gigafleet.spec.serving import ServeJob
 
@@ -138,7 +138,16 @@ def run_serving(
         if job.adapters
         else rep.kv_capacity_tokens
     )
-    busy_w = rep.tdp_w * rep.num_gpus
+    # Busy and idle replica power from the energy model (the iteration's phase mix at the
+    # workload's mean lengths); scale-out switches count once the deployment spans systems.
+    gpus_per_system = catalog.system(job.system).num_gpus
+    power = serving_power(
+        rep,
+        prompt_tokens=float(np.mean(wl.prompt_tokens)),
+        output_tokens=float(np.mean(wl.output_tokens)),
+        include_scaleout=job.replicas * rep.num_gpus > gpus_per_system,
+        catalog=catalog,
+    )
     replicas = []
     for i in range(job.replicas):
         role = "both"
@@ -152,8 +161,8 @@ def run_serving(
                 max_batched_tokens=job.max_batched_tokens,
                 prefix_cache_tokens=job.prefix_cache_tokens,
                 role=role,
-                power_busy_w=busy_w,
-                power_idle_w=busy_w * IDLE_POWER_FRACTION,
+                power_busy_w=power.busy_w,
+                power_idle_w=power.idle_w,
                 extra_iteration_time=extra_time,
                 admission_delay=admission,
                 speculative=spec,
@@ -167,6 +176,20 @@ def run_serving(
         wl, replicas, router=job.router, kv_transfer=kv, slo=sv.Slo(job.slo.ttft_s, job.slo.tpot_s),
         trace_path=trace_path, seed=job.seed,
     )  # fmt: skip
+    # Busy power at the mean iteration the simulation ran (its batch sets the phase mix:
+    # small decode batches are memory-bound and draw less), then the energy again.
+    if res.num_iterations:
+        n_it = res.num_iterations
+        dec = res.num_decode_tokens / n_it
+        ctx = dec * (float(np.mean(wl.prompt_tokens)) + float(np.mean(wl.output_tokens)) / 2)
+        power = serving_power(
+            rep, prompt_tokens=float(np.mean(wl.prompt_tokens)),
+            output_tokens=float(np.mean(wl.output_tokens)),
+            iteration=(float(np.sum(wl.prompt_tokens)) / n_it, dec, ctx),
+            include_scaleout=job.replicas * rep.num_gpus > gpus_per_system, catalog=catalog,
+        )  # fmt: skip
+        idle_s = np.maximum(res.makespan_s - res.busy_s, 0.0)
+        res.energy_j = float(np.sum(res.busy_s * power.busy_w + idle_s * power.idle_w))
     tps, batch = best_offline_throughput(
         rep,
         prompt_tokens=float(np.mean(wl.prompt_tokens)),
@@ -189,6 +212,15 @@ def run_serving(
             "offline_batch": batch,
         },  # fmt: skip
         "calibration": rep.calibration,
+        "power": {
+            "replica_busy_w": power.busy_w,
+            "replica_idle_w": power.idle_w,
+            "gpu_busy_w": power.gpu_busy_w,
+            "gpu_idle_w": power.gpu_idle_w,
+            "average_it_w": res.energy_j / res.makespan_s if res.makespan_s > 0 else 0.0,
+            "peak_it_w": power.busy_w * job.replicas,
+            "cooling": power.cooling,
+        },
         "metrics": res.summary(),
         **info,
     }

@@ -1,0 +1,126 @@
+"""Plain-number summaries of power and energy for the faces (CLI, JSON): no printing here,
+only the numbers and their labels, so ``gigafleet train`` / ``serve`` stay short."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gigafleet.energy.training import PHASES, training_power
+
+J_PER_KWH = 3.6e6
+
+
+def apply_training_energy(
+    result: dict[str, Any],
+    est,
+    *,
+    train_tokens: float | None = None,
+    power_cap_w: float | None = None,
+    pue: float | None = None,
+    cooling: str | None = None,
+    grid_gco2_per_kwh: float | None = None,
+    catalog=None,
+) -> dict[str, Any]:
+    """Add ``result["power"]`` (a single-strategy estimate's power and energy) to the summary
+    of ``gigafleet train``; under a power cap, also slow its step time, throughput, MFU,
+    time to train and breakdown terms by DVFS (compute-bound terms by their clock)."""
+    tp = training_power(
+        est, train_tokens=train_tokens, power_cap_w=power_cap_w, pue=pue, cooling=cooling,
+        grid_gco2_per_kwh=grid_gco2_per_kwh, catalog=catalog,
+    )  # fmt: skip
+
+    def f(x):
+        return None if x is None else float(np.asarray(x))
+
+    speed = f(tp.speed)
+    if power_cap_w is not None:
+        step = f(tp.step_time_s)
+        phase_s: dict[str, float] = {}
+        for k, v in result["breakdown_s"].items():
+            ph = PHASES.get(k, "compute")
+            phase_s[ph] = phase_s.get(ph, 0.0) + v
+        scale = {
+            ph: (f(tp.phase_fractions[ph]) * step / s if s > 0 else 1.0)
+            for ph, s in phase_s.items()
+        }
+        result["breakdown_s"] = {
+            k: v * scale[PHASES.get(k, "compute")] for k, v in result["breakdown_s"].items()
+        }
+        result["step_time_s"] = step
+        for k in ("tokens_per_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu"):
+            result[k] = result[k] * speed
+        if result.get("time_to_train_s") is not None:
+            result["time_to_train_s"] = result["time_to_train_s"] / speed
+    result["power_w_per_gpu"] = f(tp.gpu_power_avg_w)
+    result["energy_j_per_step"] = f(tp.it_energy_j_per_step)
+    result["power"] = {
+        "power_cap_w": power_cap_w,
+        "dvfs_speed": speed,
+        "gpu_power_avg_w": f(tp.gpu_power_avg_w),
+        "gpu_power_peak_w": f(tp.gpu_power_peak_w),
+        "it_power_w": f(tp.it_power_w),
+        "it_power_peak_w": f(tp.it_power_peak_w),
+        "system": tp.info["system"],
+        "system_power_w": f(tp.system_power_w),
+        "system_power_peak_w": f(tp.system_power_peak_w),
+        "cooling": tp.cooling,
+        "pue": tp.pue,
+        "facility_power_w": f(tp.facility_power_w),
+        "facility_power_peak_w": f(tp.facility_power_peak_w),
+        "it_energy_j_per_step": f(tp.it_energy_j_per_step),
+        "facility_energy_j_per_step": f(tp.facility_energy_j_per_step),
+        "j_per_token": f(tp.j_per_token),
+        "tokens_per_j": f(tp.tokens_per_j),
+        "flops_per_j": f(tp.flops_per_j),
+        "energy_to_train_j": f(tp.energy_to_train_j),
+        "grid_gco2_per_kwh": tp.grid_gco2_per_kwh,
+        "carbon_kg": f(tp.carbon_kg),
+        "it_breakdown_w_per_gpu": {k: f(v) for k, v in tp.it_breakdown_w_per_gpu.items()},
+    }
+    return result
+
+
+def _kw(w: float) -> str:
+    return f"{w / 1e6:,.2f} MW" if w >= 1e6 else f"{w / 1e3:,.1f} kW"
+
+
+def training_energy_rows(p: dict[str, Any]) -> list[tuple[str, str]]:
+    """Label and value of each power/energy line of ``gigafleet train``."""
+    rows = [
+        ("GPU power (average / peak)", f"{p['gpu_power_avg_w']:,.0f} W / {p['gpu_power_peak_w']:,.0f} W"),
+        (f"IT power per {p['system']} (average / peak)", f"{_kw(p['system_power_w'])} / {_kw(p['system_power_peak_w'])}"),
+        ("job IT power (average / peak)", f"{_kw(p['it_power_w'])} / {_kw(p['it_power_peak_w'])}"),
+        (f"facility power (PUE {p['pue']:.2f}, {p['cooling']})", f"{_kw(p['facility_power_w'])} / {_kw(p['facility_power_peak_w'])} peak"),
+        ("energy per step (IT / facility)", f"{p['it_energy_j_per_step'] / J_PER_KWH:,.2f} kWh / {p['facility_energy_j_per_step'] / J_PER_KWH:,.2f} kWh"),
+        ("tokens per joule (IT)", f"{p['tokens_per_j']:,.3f} ({p['j_per_token']:,.2f} J/token)"),
+        ("model FLOP per joule (IT)", f"{p['flops_per_j'] / 1e9:,.1f} GFLOP/J"),
+    ]  # fmt: skip
+    if p["power_cap_w"] is not None:
+        rows.insert(0, ("power cap (DVFS speed)", f"{p['power_cap_w']:,.0f} W ({100 * p['dvfs_speed']:.1f} % speed)"))  # fmt: skip
+    if p["energy_to_train_j"] is not None:
+        e = p["energy_to_train_j"]
+        text = f"{e / 3.6e12:,.2f} GWh" if e >= 3.6e12 else f"{e / 3.6e9:,.1f} MWh"
+        rows.append(("energy to train (facility)", text))
+        rows.append(
+            (
+                f"carbon to train ({p['grid_gco2_per_kwh']:.0f} gCO2/kWh)",
+                f"{p['carbon_kg'] / 1e3:,.0f} tCO2eq",
+            )
+        )
+    return rows
+
+
+def serving_energy_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    """Label and value of each power/energy line of ``gigafleet serve``."""
+    p, m = r["power"], r["metrics"]
+    jpt = m["energy_j_per_output_token"]
+    return [
+        ("GPU power (busy / idle)", f"{p['gpu_busy_w']:,.0f} W / {p['gpu_idle_w']:,.0f} W"),
+        ("IT power (average / peak)", f"{_kw(p['average_it_w'])} / {_kw(p['peak_it_w'])}"),
+        (
+            "energy per output token (IT)",
+            f"{jpt:.3f} J ({1 / jpt if jpt > 0 else 0:,.2f} tokens/J)",
+        ),
+    ]
