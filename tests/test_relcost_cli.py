@@ -67,6 +67,7 @@ def test_cli_train_reports_reliability_and_cost():
     assert cost["cloud_usd"] == pytest.approx(cost["gpu_hours"] * 2.0)
     assert cost["gpu_hours"] == pytest.approx(16384 * rel["wall_time_s"] / 3600)
     assert 0 < cost["owned_usd"] < cost["cloud_usd"]
+    assert 0 < cost["break_even_utilization"] < 1
     slow = gf("train", "--config", "examples/llama3.1-405b-h100.yaml", "--json",
               "--storage-tbytes-per-s", "0.05", "--price-usd-per-gpu-hour", "3")  # fmt: skip
     s = json.loads(slow.stdout)

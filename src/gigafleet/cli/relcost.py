@@ -82,7 +82,7 @@ def training_extras(
     utilization=None,
 ) -> dict[str, Any]:  # fmt: skip
     """The ``reliability`` and ``cost`` blocks of a training report."""
-    from gigafleet.cost import owned_cost_per_gpu_hour, training_run_cost
+    from gigafleet.cost import break_even_utilization, owned_cost_per_gpu_hour, training_run_cost
     from gigafleet.reliability import (
         DEFAULT_NODE_STORAGE_BW_BYTES_PER_S,
         DEFAULT_RESTART_OVERHEAD_S,
@@ -138,6 +138,9 @@ def training_extras(
             k: float(v) for k, v in owned.to_dict().items() if k.endswith("_usd_per_hour")
         },
         "cloud_usd_per_gpu_hour": inputs.cloud_usd_per_gpu_hour,
+        "break_even_utilization": float(
+            break_even_utilization(avg_power_w_per_gpu=power, inputs=inputs)
+        ),
         "notes": list(inputs.notes),
     }
     if not nominal:
@@ -184,6 +187,9 @@ def print_training_extras(r: dict[str, Any], console, fmt_time) -> None:
         f"${cost['owned_usd_per_gpu_hour']:.2f} (at {100 * cost['utilization']:.0f}% utilization, {cost['avg_power_w_per_gpu']:.0f} W)",
     )
     c.add_row("cloud, per GPU-hour", f"${cost['cloud_usd_per_gpu_hour']:.2f}")
+    c.add_row(
+        "owning beats renting above", f"{100 * cost['break_even_utilization']:.0f}% utilization"
+    )
     if "owned_usd" in cost:
         c.add_row(
             "run, owned",
