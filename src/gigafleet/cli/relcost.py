@@ -249,6 +249,8 @@ def print_serving_cost(c: dict[str, Any], console) -> None:
     if "owned_usd_per_million_output_tokens" in c:
         line += f", ${c['owned_usd_per_million_output_tokens']:.3f} owned (${c['owned_usd_per_gpu_hour']:.2f}/GPU-h)"
     console.print(line)  # fmt: skip
+    if "owned_skipped_reason" in c:
+        console.print(f"[dim]owned cost not shown: {c['owned_skipped_reason']}[/dim]")
 
 
 def print_reliability_validation(rows, summary, console) -> None:
