@@ -63,10 +63,17 @@ def test_pareto_front_small():
 
 
 def test_cost_objective_needs_a_price():
+    # no sourced server price for B200: the error asks for one
     with pytest.raises(GigafleetError, match="price per GPU-hour"):
         plan_training(
-            "llama3-8b", "dgx-h100", num_gpus=8, seq_len=8192, global_batch=64, objective="cost"
+            "llama3-8b", "dgx-b200", num_gpus=8, seq_len=8192, global_batch=64, objective="cost"
         )
+    # H100 has a sourced default: the owned cost per GPU-hour is used
+    owned = plan_training(
+        "llama3-8b", "dgx-h100", num_gpus=[8, 16], seq_len=8192, global_batch=64, objective="cost"
+    )
+    oc = owned.metrics["cost_usd_per_step"]
+    assert np.all(np.isfinite(oc[owned.feasible])) and oc[owned.order[0]] > 0
     p = plan_training("llama3-8b", "dgx-h100", num_gpus=[8, 16], seq_len=8192, global_batch=64,
                       objective="cost", gpu_hour_usd=2.0)  # fmt: skip
     c = p.metrics["cost_usd_per_step"]

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from gigafleet.cli import relcost as rc
 from gigafleet.errors import GigafleetError
 
 app = typer.Typer(
@@ -143,10 +144,22 @@ def train(
     grid_gco2_per_kwh: Annotated[
         float | None, typer.Option(help="Grid carbon intensity, gCO2/kWh [390: U.S. 2022].")
     ] = None,
+    storage_tbytes_per_s: rc.StorageOpt = None,
+    node_storage_gbytes_per_s: rc.NodeStorageOpt = None,
+    restart_overhead_s: rc.RestartOpt = None,
+    checkpoint_interval_s: rc.IntervalOpt = None,
+    planned_per_day: rc.PlannedOpt = None,
+    failure_rates: rc.RatesOpt = None,
+    price_usd_per_gpu_hour: rc.CloudPriceOpt = None,
+    system_usd_per_gpu: rc.SystemPriceOpt = None,
+    prices: rc.PricesOpt = None,
+    avg_power_w: rc.PowerOpt = None,
+    utilization: rc.UtilizationOpt = None,
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Predict one training configuration: step time, throughput, MFU, memory, power, energy."""
+    """Predict one training configuration: step time, throughput, MFU, memory, power, energy,
+    failures and effective training time, cost."""
     from gigafleet.energy.summary import apply_training_energy
     from gigafleet.perf.training import estimate_training
     from gigafleet.spec.training import TrainingJob
@@ -174,10 +187,20 @@ def train(
         training_summary(est), est, train_tokens=job.train_tokens, power_cap_w=power_cap_w,
         pue=pue, grid_gco2_per_kwh=grid_gco2_per_kwh, catalog=cat,
     )  # fmt: skip
+    result.update(rc.training_extras(
+        est, catalog=cat, storage_tbytes_per_s=storage_tbytes_per_s,
+        node_storage_gbytes_per_s=node_storage_gbytes_per_s, restart_overhead_s=restart_overhead_s,
+        checkpoint_interval_s=checkpoint_interval_s, planned_per_day=planned_per_day,
+        failure_rates=failure_rates, price_usd_per_gpu_hour=price_usd_per_gpu_hour,
+        system_usd_per_gpu=system_usd_per_gpu, prices=prices, avg_power_w=avg_power_w,
+        model_power_w=result["power"]["it_power_w"] / est.item("num_gpus"),
+        utilization=utilization,
+    ))  # fmt: skip
     if as_json:
         print(json.dumps(result, indent=2))
         return
     _print_training(result)
+    rc.print_training_extras(result, _console(), _fmt_time)
 
 
 def training_summary(est) -> dict[str, Any]:
@@ -291,7 +314,10 @@ def plan_train(
     ] = None,
     objective: Annotated[str, typer.Option(help="Rank by time, energy or cost.")] = "time",
     gpu_hour_usd: Annotated[
-        float | None, typer.Option(help="Price per GPU-hour, for the cost objective.")
+        float | None,
+        typer.Option(
+            help="Price per GPU-hour for the cost objective [owned cost, gigafleet.cost]."
+        ),
     ] = None,
     tokens: Annotated[
         float | None, typer.Option(help="Tokens to train on, for time and energy to train.")
@@ -585,10 +611,15 @@ def serve(
     trace: Annotated[
         Path | None, typer.Option("--trace", help="Write a Chrome/Perfetto trace here.")
     ] = None,
+    price_usd_per_gpu_hour: rc.CloudPriceOpt = None,
+    system_usd_per_gpu: rc.SystemPriceOpt = None,
+    prices: rc.PricesOpt = None,
+    avg_power_w: rc.PowerOpt = None,
+    utilization: rc.UtilizationOpt = None,
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Simulate a serving deployment: TTFT, TPOT, latency percentiles, goodput, energy."""
+    """Simulate a serving deployment: TTFT, TPOT, latency percentiles, goodput, energy, cost."""
     from gigafleet.sim.deployment import check_job, run_serving
 
     job = _serve_job(config, _serve_options(
@@ -602,10 +633,16 @@ def serve(
     cat = _catalog(catalog)
     check_job(job, cat)
     result = run_serving(job, catalog=cat, trace_path=trace)
+    result["cost"] = rc.serving_cost(
+        result, catalog=cat, price_usd_per_gpu_hour=price_usd_per_gpu_hour,
+        system_usd_per_gpu=system_usd_per_gpu, prices=prices, avg_power_w=avg_power_w,
+        utilization=utilization,
+    )  # fmt: skip
     if as_json:
         print(json.dumps(result, indent=2, default=float))
         return
     _print_serving(result)
+    rc.print_serving_cost(result["cost"], _console())
 
 
 def _print_serving(r: dict[str, Any]) -> None:
@@ -1044,6 +1081,23 @@ def validate_energy_cmd(
         f"{summary['median_abs_error_pct']}%, p90 {summary['p90_abs_error_pct']}%; held out: "
         f"{summary['by_calibration'].get('held_out')}[/bold]  (data: {summary['data']})"
     )
+
+
+@validate_app.command("reliability")
+def validate_reliability_cmd(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="CSV with the columns of validate/data/reliability.csv."),
+    ] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Failure counts and effective training time against Llama 3 (fitted) and other clusters (held out)."""
+    from gigafleet.validate.reliability import default_data_path, validate_reliability
+
+    result = _validation(validate_reliability, data or default_data_path(), catalog, as_json)
+    if result:
+        rc.print_reliability_validation(*result, _console())
 
 
 @calibrate_app.command("training")

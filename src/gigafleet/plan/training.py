@@ -1,10 +1,13 @@
 """Find the best training strategy: evaluate the whole space as arrays, rank, explain.
 
 Objectives: ``time`` (step time, hence time to train), ``energy`` (facility energy per
-step: GPUs by phase, hosts, network, PUE; energy/training.py) and ``cost`` (GPU-hours times a
-price per GPU-hour). With several GPU counts the spaces are concatenated and compared on the
-same objective. A board power cap slows every strategy by DVFS; a site power limit makes the
-strategies whose peak facility power exceeds it infeasible.
+step: GPUs by phase, hosts, network, PUE; energy/training.py) and ``cost``: GPU-hours per
+step divided by the effective training time ratio at that GPU count (failures and
+checkpoints, ``gigafleet.reliability``), times a price per GPU-hour, given or the owned cost
+of ``gigafleet.cost`` (default prices, the strategy's IT power). With several GPU counts
+the spaces are concatenated and compared on the same objective. A board power cap slows
+every strategy by DVFS; a site power limit makes the strategies whose peak facility power
+exceeds it infeasible.
 """
 
 from __future__ import annotations
@@ -145,8 +148,8 @@ def plan_training(
         raise GigafleetError(
             f"unknown objective {objective!r}; allowed: {', '.join(OBJECTIVES)}", field="objective"
         )
-    if objective == "cost" and not gpu_hour_usd:
-        raise GigafleetError("the cost objective needs a price per GPU-hour", field="gpu_hour_usd")
+    if gpu_hour_usd is not None and not gpu_hour_usd > 0:
+        raise GigafleetError(f"got {gpu_hour_usd}; allowed: a positive price", field="gpu_hour_usd")
     if ep_dispatcher not in DISPATCHERS:
         raise GigafleetError(
             f"unknown value {ep_dispatcher!r}; allowed: {', '.join(DISPATCHERS)}",
@@ -216,7 +219,12 @@ def plan_training(
     # the model's own step time unless a cap slows it (same value, bit for bit, for ranking)
     step = np.asarray(out["step_time_s"] if power_cap_w is None else power.step_time_s)
     energy = np.asarray(power.facility_energy_j_per_step)
-    cost = space["num_gpus"] * step / 3600 * (gpu_hour_usd or 0.0)
+    cost, ett = _cost_per_step(
+        arch_row, hw.system, space["num_gpus"], step, np.asarray(power.it_energy_j_per_step),
+        gpu_hour_usd=gpu_hour_usd, train_tokens=train_tokens,
+        tokens_per_s=np.asarray(out["tokens_per_s"]) * power.speed, catalog=catalog,
+        needed=objective == "cost",
+    )  # fmt: skip
     metrics = {
         "step_time_s": step,
         "tokens_per_s": np.asarray(out["tokens_per_s"]) * power.speed,
@@ -227,6 +235,7 @@ def plan_training(
         "gpu_power_avg_w": np.asarray(power.gpu_power_avg_w),
         "facility_power_peak_w": np.asarray(power.facility_power_peak_w),
         "cost_usd_per_step": cost,
+        "ett": ett,
     }
     if train_tokens:
         metrics["time_to_train_s"] = train_tokens / metrics["tokens_per_s"]
@@ -257,3 +266,50 @@ def plan_training(
             "num_over_site_power": int(over_site.sum()),
         },
     )
+
+
+def _cost_per_step(
+    arch_row, system, num_gpus, step, energy, *, gpu_hour_usd, train_tokens, tokens_per_s,
+    catalog, needed,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """``num_gpus * step / 3600 * price / ETT(num_gpus)``: a step's share of the run's cost,
+    failures included. ETT is for the run (``train_tokens``) or a nominal 30-day run."""
+    from gigafleet.cost import cost_inputs, owned_cost_per_gpu_hour
+    from gigafleet.reliability import effective_training_time
+
+    n = np.asarray(num_gpus, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ideal = (
+            np.where(tokens_per_s > 0, train_tokens / tokens_per_s, 30 * 86400.0)
+            if train_tokens
+            else np.full(n.shape, 30 * 86400.0)
+        )
+    ideal = np.where(np.isfinite(ideal), ideal, 30 * 86400.0)
+    ett = np.asarray(
+        effective_training_time(
+            ideal, n, num_params=arch_row_params(arch_row), system=system, catalog=catalog
+        ).ett
+    )
+    if gpu_hour_usd:
+        price = gpu_hour_usd
+    else:
+        try:
+            inputs = cost_inputs(system, catalog=catalog)
+        except GigafleetError as exc:
+            if not needed:
+                return np.full(n.shape, np.nan), ett
+            raise GigafleetError(
+                f"{exc}; or give a price per GPU-hour (--gpu-hour-usd)", field="gpu_hour_usd"
+            ) from None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            power = np.where(step > 0, energy / step / n, 0.0)
+        power = np.where(np.isfinite(power), power, 0.0)
+        price = owned_cost_per_gpu_hour(
+            avg_power_w_per_gpu=power, inputs=inputs
+        ).total_usd_per_gpu_hour
+    return n * step / 3600.0 * price / ett, ett
+
+
+def arch_row_params(arch_row) -> float:
+    """Total parameters of a catalog model (for the checkpoint size)."""
+    return float(arch_costs(arch_row).params_total)

@@ -1,0 +1,320 @@
+"""Cost of owning or renting GPUs: per GPU-hour, per training run, per million tokens.
+
+Owned cost of one GPU-hour actually used, at utilization ``u`` (the share of hours doing
+paid work; capital and maintenance are paid for every hour, energy only while working):
+
+    fixed  = (P_sys + n_ports P_port) / (Y_hw H) + F_mw W_fac / (Y_fac H) + m (P_sys + n_ports P_port) / H
+    energy = P_avg * PUE * c_MWh / 1e6               (P_avg in W per GPU, all-in if you have it)
+    owned  = fixed / u + energy
+
+with ``H`` = 8766 hours a year, ``P_sys`` the server price per GPU, ``n_ports`` scale-out
+NIC ports per GPU, ``W_fac`` the facility power reserved per GPU (the system's rated
+power per GPU), ``F_mw`` facility capex per MW, ``m`` maintenance per year as a fraction of
+hardware capex. Renting costs ``c_cloud`` per used GPU-hour; owning wins above the
+break-even utilization ``u* = fixed / (c_cloud - energy)``.
+
+Prices are inputs: ``data/prices.yaml`` holds defaults with sources, or ``assumption:
+true`` and why. Electricity power is an input (the energy model lives elsewhere).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from gigafleet.errors import GigafleetError
+
+DATA = Path(__file__).parent / "data" / "prices.yaml"
+HOURS_PER_YEAR = 8766.0  # 365.25 days
+SCALARS = (
+    "network_usd_per_port",
+    "facility_usd_per_mw",
+    "hardware_amortization_years",
+    "facility_amortization_years",
+    "electricity_usd_per_mwh",
+    "pue",
+    "maintenance_fraction_per_year",
+    "cloud_usd_per_gpu_hour",
+)
+
+
+class PriceItem(BaseModel):
+    """One price, with where it comes from."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: float = Field(ge=0)
+    source: str = ""
+    assumption: bool = False
+    why: str = ""
+
+
+class PriceFile(BaseModel):
+    """The prices file: shipped defaults, or a user's overlay (any subset, plain numbers allowed)."""
+
+    model_config = ConfigDict(extra="forbid")
+    system_usd_per_gpu: dict[str, PriceItem | float] = {}
+    network_usd_per_port: PriceItem | float | None = None
+    facility_usd_per_mw: PriceItem | float | None = None
+    hardware_amortization_years: PriceItem | float | None = None
+    facility_amortization_years: PriceItem | float | None = None
+    electricity_usd_per_mwh: PriceItem | float | None = None
+    pue: PriceItem | float | None = None
+    maintenance_fraction_per_year: PriceItem | float | None = None
+    cloud_usd_per_gpu_hour: PriceItem | float | None = None
+
+
+def _item(v: PriceItem | float, where: str) -> PriceItem:
+    if isinstance(v, PriceItem):
+        return v
+    if not (v >= 0 and math.isfinite(v)):
+        raise GigafleetError(f"got {v}; allowed: zero or a positive number", field=where)
+    return PriceItem(value=float(v), source=f"user: {where}")
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped() -> PriceFile:
+    from gigafleet.yamlio import load_yaml_model
+
+    return load_yaml_model(DATA, PriceFile)
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Resolved prices (every one a :class:`PriceItem` with its provenance)."""
+
+    system_usd_per_gpu: dict[str, PriceItem]
+    scalars: dict[str, PriceItem]
+
+    def value(self, name: str) -> float:
+        return self.scalars[name].value
+
+    def assumptions(self) -> list[str]:
+        out = [k for k, v in self.scalars.items() if v.assumption]
+        out += [
+            f"system_usd_per_gpu.{k}" for k, v in self.system_usd_per_gpu.items() if v.assumption
+        ]
+        return out
+
+
+def load_prices(path: str | Path | None = None) -> Prices:
+    """Shipped default prices, with a user's YAML overlay (same keys) on top."""
+    from gigafleet.yamlio import load_yaml_model
+
+    files = [_shipped()] + ([load_yaml_model(Path(path), PriceFile)] if path else [])
+    systems: dict[str, PriceItem] = {}
+    scalars: dict[str, PriceItem] = {}
+    for f in files:
+        for k, v in f.system_usd_per_gpu.items():
+            systems[k] = _item(v, f"system_usd_per_gpu.{k}")
+        for k in SCALARS:
+            v = getattr(f, k)
+            if v is not None:
+                scalars[k] = _item(v, k)
+    return Prices(systems, scalars)
+
+
+@dataclass(frozen=True, slots=True)
+class CostInputs:
+    """Everything the cost equations need, as plain floats (per GPU)."""
+
+    system_usd_per_gpu: float
+    network_usd_per_port: float
+    ports_per_gpu: float
+    facility_usd_per_mw: float
+    facility_w_per_gpu: float
+    hardware_amortization_years: float
+    facility_amortization_years: float
+    electricity_usd_per_mwh: float
+    pue: float
+    maintenance_fraction_per_year: float
+    cloud_usd_per_gpu_hour: float
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def hardware_usd_per_gpu(self) -> float:
+        return self.system_usd_per_gpu + self.ports_per_gpu * self.network_usd_per_port
+
+
+def cost_inputs(
+    system: str,
+    *,
+    prices: Prices | None = None,
+    catalog=None,
+    **overrides: float | None,
+) -> CostInputs:
+    """Resolve the prices for ``system`` (catalog name); keyword overrides win (None: ignored).
+
+    The server price is looked up by the system's accelerator; the facility reserves the
+    system's rated power per GPU (``system_power_kw``), or the GPU's TDP where the catalog
+    has no system power (noted).
+    """
+    from gigafleet.catalog import load_catalog
+
+    catalog = catalog or load_catalog()
+    prices = prices or load_prices()
+    row = catalog.system(system)
+    acc = catalog.accelerator(row.accelerator)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(given) - set(CostInputs.__slots__)  # type: ignore[attr-defined]
+    if unknown:
+        from gigafleet.errors import unknown_name
+
+        raise unknown_name(
+            "cost input", sorted(unknown)[0], CostInputs.__slots__, field="overrides"
+        )  # type: ignore[attr-defined]
+    for k, v in given.items():
+        if not (v >= 0 and math.isfinite(v)):
+            raise GigafleetError(f"got {v}; allowed: zero or a positive number", field=k)
+    notes: list[str] = []
+    if "system_usd_per_gpu" in given:
+        sys_price = given["system_usd_per_gpu"]
+    elif acc.name in prices.system_usd_per_gpu:
+        sys_price = prices.system_usd_per_gpu[acc.name].value
+    else:
+        known = ", ".join(sorted(prices.system_usd_per_gpu)) or "none"
+        raise GigafleetError(
+            f"no default server price for {acc.name} (sourced prices exist for: {known}); give "
+            "--system-usd-per-gpu or a prices YAML with system_usd_per_gpu",
+            field="system_usd_per_gpu",
+        )
+    if row.system_power_kw:
+        fac_w = row.system_power_kw * 1e3 / row.num_gpus
+    else:
+        fac_w = acc.tdp_w
+        notes.append(f"{row.name} has no rated system power: facility sized at GPU TDP only")
+    values = {k: prices.value(k) for k in SCALARS}
+    values.update({k: v for k, v in given.items() if k in SCALARS})
+    for k in ("hardware_amortization_years", "facility_amortization_years", "pue"):
+        if values[k] <= 0:
+            raise GigafleetError(f"got {values[k]}; allowed: a positive number", field=k)
+    notes += [f"assumption: {a}" for a in prices.assumptions() if a not in given]
+    return CostInputs(
+        system_usd_per_gpu=float(sys_price),
+        ports_per_gpu=float(given.get("ports_per_gpu", row.num_nics / row.num_gpus)),
+        facility_w_per_gpu=float(given.get("facility_w_per_gpu", fac_w)),
+        notes=tuple(notes),
+        **values,
+    )
+
+
+@dataclass(frozen=True)
+class OwnedCost:
+    """Owned cost per used GPU-hour and its parts (USD)."""
+
+    hardware_usd_per_hour: Any
+    facility_usd_per_hour: Any
+    maintenance_usd_per_hour: Any
+    energy_usd_per_hour: Any
+    utilization: Any
+    total_usd_per_gpu_hour: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: np.asarray(v).tolist() for k, v in asdict(self).items()}
+
+
+def _power(avg_power_w_per_gpu: Any) -> np.ndarray:
+    p = np.asarray(avg_power_w_per_gpu, dtype=float)
+    if np.any(~np.isfinite(p)) or np.any(p < 0):
+        raise GigafleetError(
+            f"got {avg_power_w_per_gpu}; allowed: zero or a positive power in W",
+            field="avg_power_w_per_gpu",
+        )
+    return p
+
+
+def _utilization(u: Any) -> np.ndarray:
+    a = np.asarray(u, dtype=float)
+    if np.any(~(a > 0)) or np.any(a > 1):
+        raise GigafleetError(f"got {u}; allowed: a fraction in (0, 1]", field="utilization")
+    return a
+
+
+def energy_usd_per_gpu_hour(avg_power_w_per_gpu: Any, *, inputs: CostInputs) -> Any:
+    """``P_avg * PUE / 1e6 * USD/MWh``: electricity of one GPU-hour at the facility meter."""
+    return _power(avg_power_w_per_gpu) * inputs.pue / 1e6 * inputs.electricity_usd_per_mwh
+
+
+def fixed_usd_per_gpu_hour(inputs: CostInputs) -> tuple[float, float, float]:
+    """Hardware, facility and maintenance cost of one GPU for one calendar hour."""
+    hw = inputs.hardware_usd_per_gpu / (inputs.hardware_amortization_years * HOURS_PER_YEAR)
+    fac = (
+        inputs.facility_usd_per_mw
+        * inputs.facility_w_per_gpu
+        / 1e6
+        / (inputs.facility_amortization_years * HOURS_PER_YEAR)
+    )
+    maint = inputs.maintenance_fraction_per_year * inputs.hardware_usd_per_gpu / HOURS_PER_YEAR
+    return hw, fac, maint
+
+
+def owned_cost_per_gpu_hour(
+    *, avg_power_w_per_gpu: Any, inputs: CostInputs, utilization: Any = 1.0
+) -> OwnedCost:
+    """Owned cost per *used* GPU-hour: ``fixed / u + energy`` (see the module docstring)."""
+    u = _utilization(utilization)
+    hw, fac, maint = fixed_usd_per_gpu_hour(inputs)
+    energy = energy_usd_per_gpu_hour(avg_power_w_per_gpu, inputs=inputs)
+    return OwnedCost(
+        hardware_usd_per_hour=hw / u,
+        facility_usd_per_hour=fac / u,
+        maintenance_usd_per_hour=maint / u,
+        energy_usd_per_hour=energy,
+        utilization=u,
+        total_usd_per_gpu_hour=(hw + fac + maint) / u + energy,
+    )
+
+
+def training_run_cost(
+    num_gpus: Any,
+    wall_time_s: Any,
+    *,
+    avg_power_w_per_gpu: Any,
+    inputs: CostInputs,
+    utilization: Any = 1.0,
+) -> dict[str, Any]:
+    """Cost of a run holding ``num_gpus`` for ``wall_time_s`` (use the failure-inclusive wall
+    time): ``GPU-hours x (owned cost per used GPU-hour | cloud price)``."""
+    gpu_hours = np.asarray(num_gpus, dtype=float) * np.asarray(wall_time_s, dtype=float) / 3600.0
+    owned = owned_cost_per_gpu_hour(
+        avg_power_w_per_gpu=avg_power_w_per_gpu, inputs=inputs, utilization=utilization
+    )
+    return {
+        "gpu_hours": gpu_hours,
+        "owned_usd": gpu_hours * owned.total_usd_per_gpu_hour,
+        "cloud_usd": gpu_hours * inputs.cloud_usd_per_gpu_hour,
+        "owned_usd_per_gpu_hour": owned.total_usd_per_gpu_hour,
+        "cloud_usd_per_gpu_hour": inputs.cloud_usd_per_gpu_hour,
+        "energy_usd": gpu_hours * owned.energy_usd_per_hour,
+    }
+
+
+def cost_per_million_tokens(tokens_per_s: Any, num_gpus: Any, *, usd_per_gpu_hour: Any) -> Any:
+    """``1e6 * num_gpus * USD/GPU-hour / (3600 * tokens/s)``: the cost of a million tokens
+    served (or trained) at a sustained rate."""
+    tps = np.asarray(tokens_per_s, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(
+            tps > 0,
+            1e6 * np.asarray(num_gpus, dtype=float) * np.asarray(usd_per_gpu_hour) / (3600.0 * tps),
+            np.inf,
+        )
+
+
+def break_even_utilization(*, avg_power_w_per_gpu: Any, inputs: CostInputs) -> Any:
+    """Utilization above which owning costs less per used GPU-hour than renting.
+
+    ``u* = fixed / (c_cloud - energy)``; ``inf`` when the cloud price does not even cover
+    the energy (renting always wins), and values above 1 mean owning never pays.
+    """
+    fixed = sum(fixed_usd_per_gpu_hour(inputs))
+    margin = inputs.cloud_usd_per_gpu_hour - energy_usd_per_gpu_hour(
+        avg_power_w_per_gpu, inputs=inputs
+    )
+    with np.errstate(divide="ignore"):
+        return np.where(margin > 0, fixed / np.where(margin > 0, margin, 1.0), np.inf)
