@@ -103,6 +103,14 @@ def test_cli_bad_scenario_exits_2_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+def test_owned_system_without_a_price_names_the_fleet_entry_and_line(tmp_path):
+    doc = {"name": "t", "sites": [_site("a", system="gb300-nvl72", count=1)], "workloads": {}}
+    p = _write(tmp_path, doc)
+    r = gf("run", str(p), "--out", str(tmp_path / "out"))
+    assert_user_error(r, "sites[0].fleet[0].usd_per_gpu", "no sourced server price", "s.yaml:")
+    assert not (tmp_path / "out").exists()
+
+
 # ---- placement under each policy ------------------------------------------------------------
 
 
@@ -185,7 +193,7 @@ def test_generations_in_rollout_arrive_and_retire():
     site = _site("a")
     site["fleet"] = [
         {"system": "dgx-h100", "count": 10, "arrive": "2026-01", "retire": "2027-01"},
-        {"system": "gb300-nvl72", "count": 2, "arrive": "2026-07"},
+        {"system": "gb300-nvl72", "count": 2, "arrive": "2026-07", "usd_per_gpu": 50000},
     ]
     scn = Scenario.model_validate(
         {

@@ -11,14 +11,23 @@ from typing import Annotated, Any
 import typer
 
 from gigafleet.cli.main import CatalogOpt, JsonOpt, _catalog, _console, app
+from gigafleet.errors import GigafleetError
 
 
 def _run(path: Path, catalog: CatalogOpt, *, quiet: bool) -> dict[str, Any]:
-    from gigafleet.plan.scenario import run_scenario
-    from gigafleet.spec.scenario import load_scenario
+    from gigafleet.spec.scenario import load_scenario, located
 
     cat = _catalog(catalog)
     scn = load_scenario(path, cat)
+    try:
+        return _run_loaded(scn, cat, quiet=quiet)
+    except GigafleetError as exc:
+        raise located(exc, path) from None
+
+
+def _run_loaded(scn, cat, *, quiet: bool) -> dict[str, Any]:
+    from gigafleet.plan.scenario import run_scenario
+
     if quiet:
         return run_scenario(scn, catalog=cat).to_dict()
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -168,7 +177,6 @@ def schema_cmd(
     what: Annotated[str, typer.Argument(help="Which schema: scenario.")] = "scenario",
 ) -> None:
     """Print the JSON Schema of a user file (editors complete YAML from it)."""
-    from gigafleet.errors import GigafleetError
     from gigafleet.spec.scenario import scenario_json_schema
 
     if what != "scenario":

@@ -48,6 +48,8 @@ class RecsysCapacity:
     batch_time_s: float
     p99_latency_s: float
     inferences_per_s_per_gpu: float
+    compute_frac: float  # share of the batch time in GEMMs (the rest: gathers, overhead)
+    memory_frac: float  # share in embedding gathers, the all-to-all and weight reads
 
 
 def recsys_capacity(
@@ -105,6 +107,8 @@ def recsys_capacity(
         batch_time_s=t,
         p99_latency_s=2 * t,
         inferences_per_s_per_gpu=batch / t / n,
+        compute_frac=batch * dense / t,
+        memory_frac=(batch * (gather + a2a) + weights) / t,
     )
 
 

@@ -51,8 +51,17 @@ from gigafleet.spec.scenario import (
 
 #: Penalty per unit of unmet (normalised) demand in the placement LP: far above any cost.
 UNMET_PENALTY = 1e9
-#: Requests simulated per service to measure SLO attainment at its placed peak load.
-SLO_SIM_REQUESTS = 3000
+#: Replicas and requests (at least, per replica and running sequence) simulated to check a
+#: service's replica shape against its SLOs.
+SLO_SIM_REPLICAS = 2
+SLO_SIM_REQUESTS_PER_SLOT = 4
+#: Share of requests that must meet both SLO targets at the sized capacity; below it the
+#: capacity is derated by ``SLO_DERATE`` and simulated again (at most ``SLO_MAX_DERATES``).
+SLO_TARGET = 0.99
+SLO_DERATE = 0.8
+SLO_MAX_DERATES = 6
+#: Unmet demand below this share of the demand is whole-replica rounding, not a shortfall.
+UNMET_TOLERANCE = 1e-3
 #: Vendors whose GPUs have a confidential-computing mode the TEE model covers (NVIDIA
 #: Hopper and later: H100 CC mode, Blackwell TEE-I/O).
 TEE_GENERATIONS = ("hopper", "blackwell", "blackwell-ultra", "rubin")
@@ -65,6 +74,7 @@ class Pool:
     """Systems of one kind at one site."""
 
     index: int
+    where: tuple[Any, ...]  # its place in the scenario file: ("sites", i, "fleet", j)
     site: str
     site_kind: str
     region: str
@@ -80,6 +90,7 @@ class Pool:
     pue: float
     tee: bool
     price_usd_per_gpu_hour: float | None
+    usd_per_gpu: float | None
     electricity_usd_per_mwh: float
     grid_gco2_per_kwh: float
 
@@ -152,13 +163,14 @@ def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
     """One pool per site deployment (names checked by ``check_names``)."""
     check_names(scn, catalog)
     pools = []
-    for site in scn.sites:
-        for dep in site.fleet:
+    for i, site in enumerate(scn.sites):
+        for j, dep in enumerate(site.fleet):
             system = catalog.system(dep.system)
             acc = catalog.accelerator(system.accelerator)
             pools.append(
                 Pool(
                     index=len(pools),
+                    where=("sites", i, "fleet", j),
                     site=site.name,
                     site_kind=site.kind,
                     region=site.region,
@@ -174,6 +186,7 @@ def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
                     pue=site.pue,
                     tee=site.confidential_computing,
                     price_usd_per_gpu_hour=site.price_usd_per_gpu_hour,
+                    usd_per_gpu=dep.usd_per_gpu,
                     electricity_usd_per_mwh=site.electricity_usd_per_mwh,
                     grid_gco2_per_kwh=site.grid_gco2_per_kwh,
                 )  # fmt: skip
@@ -191,24 +204,116 @@ class Models:
     def __init__(self, catalog: Catalog, scn: Scenario):
         self.catalog = catalog
         self.scn = scn
+        self.warnings: list[str] = []
+        self._inputs: dict[int, Any] = {}
 
-    def it_power_w_per_gpu(self, system: str, busy: float) -> float:
-        """IT watts per GPU of ``system`` while its GPUs compute a ``busy`` share of the
-        time: GPU, host, NIC and switch shares."""
-        sys_row = self.catalog.system(system)
-        acc = self.catalog.accelerator(sys_row.accelerator)
-        return acc.tdp_w * (0.3 + 0.7 * busy) * 1.25
+    def it_w_per_gpu(
+        self, system: str, *, compute_frac: float, memory_frac: float, comm_frac: float = 0.0
+    ) -> float:
+        """IT watts per GPU of ``system`` (GPU, host, NIC and switch shares) while each GPU
+        spends these fractions of its time in each phase (the rest idle)."""
+        from gigafleet.energy import accelerator_power_w, system_power_w
 
-    def training_wall_s(self, *, model: str, num_gpus: int, ideal_s: float, system: str) -> dict:
-        return {"wall_s": ideal_s, "ett": 1.0, "interruptions_per_day": 0.0}
+        row = self.catalog.system(system)
+        gpu = accelerator_power_w(
+            row.accelerator, compute_frac=compute_frac, memory_frac=memory_frac,
+            comm_frac=comm_frac, catalog=self.catalog,
+        )  # fmt: skip
+        busy = compute_frac + memory_frac + comm_frac
+        res = system_power_w(row, gpu_power_w=gpu, host_load=busy, catalog=self.catalog)
+        return float(np.asarray(res.per_gpu_w))
 
-    def gpu_hour_usd(self, pool: Pool, power_w: float) -> float:
+    def idle_w_per_gpu(self, system: str) -> float:
+        return self.it_w_per_gpu(system, compute_frac=0.0, memory_frac=0.0)
+
+    def serving_w_per_gpu(self, replica: Any, *, prompt_tokens: float, output_tokens: float,
+                          batch: int) -> float:  # fmt: skip
+        from gigafleet.energy import serving_power
+
+        sp = serving_power(
+            replica, prompt_tokens=prompt_tokens, output_tokens=output_tokens, batch=batch,
+            catalog=self.catalog,
+        )  # fmt: skip
+        return sp.busy_w / replica.num_gpus
+
+    def training_wall(self, *, model: str, num_gpus: int, ideal_s: float, system: str) -> dict:
+        """Failure-inclusive wall time: Daly's checkpoint interval at the job's failure rate."""
+        from gigafleet.perf.arch import arch_costs
+        from gigafleet.reliability import effective_training_time
+
+        params = float(arch_costs(self.catalog.model(model)).params_total)
+        rel = effective_training_time(
+            ideal_s, num_gpus, num_params=params, system=system, catalog=self.catalog
+        )
+        return {
+            "wall_s": float(rel.wall_time_s),
+            "ett": float(rel.ett),
+            "interruptions_per_day": float(rel.failures_per_day),
+            "mtbf_h": float(rel.mtbf_s) / 3600,
+            "checkpoint_interval_s": float(rel.checkpoint_interval_s),
+            "expected_failures": float(rel.expected_failures),
+        }
+
+    def inputs(self, pool: Pool):
+        """Prices of ``pool``: the scenario's (site electricity, PUE, amortisation, the
+        fleet entry's system price, the cloud price) over the shipped defaults."""
+        from gigafleet.cost import cost_inputs
+
+        if pool.index not in self._inputs:
+            try:
+                self._inputs[pool.index] = cost_inputs(
+                    pool.system, catalog=self.catalog, system_usd_per_gpu=pool.usd_per_gpu,
+                    electricity_usd_per_mwh=pool.electricity_usd_per_mwh, pue=pool.pue,
+                    hardware_amortization_years=self.scn.amortization_years,
+                    cloud_usd_per_gpu_hour=pool.price_usd_per_gpu_hour,
+                )  # fmt: skip
+            except GigafleetError as exc:
+                if exc.field != "system_usd_per_gpu":
+                    raise
+                err = GigafleetError(
+                    f"no sourced server price for {pool.accelerator} ({pool.system} at "
+                    f"{pool.site}); give usd_per_gpu in this fleet entry",
+                    field=f"sites[{pool.where[1]}].fleet[{pool.where[3]}].usd_per_gpu",
+                )
+                err.loc = pool.where
+                raise err from None
+        return self._inputs[pool.index]
+
+    def marginal_usd_per_gpu_hour(self, pool: Pool, it_w: float) -> float:
+        """What one more busy GPU-hour costs: the rent in the cloud; electricity on owned
+        GPUs (their capital is spent whether they work or not)."""
+        from gigafleet.cost import energy_usd_per_gpu_hour
+
+        inp = self.inputs(pool)
         if pool.site_kind == "cloud":
-            return pool.price_usd_per_gpu_hour or 4.0
-        return power_w * pool.pue / 1e6 * pool.electricity_usd_per_mwh
+            return inp.cloud_usd_per_gpu_hour
+        return float(energy_usd_per_gpu_hour(it_w, inputs=inp))
 
-    def own_vs_rent(self, pool: Pool, power_w: float, utilization: float) -> dict[str, float]:
-        return {"owned_usd_per_gpu_hour": self.gpu_hour_usd(pool, power_w) / utilization}
+    def full_usd_per_gpu_hour(self, pool: Pool, it_w: float, utilization: float = 1.0) -> float:
+        """Cost of a used GPU-hour: the rent, or the owned cost (capital, facility,
+        maintenance spread over the used hours, plus electricity)."""
+        from gigafleet.cost import owned_cost_per_gpu_hour
+
+        inp = self.inputs(pool)
+        if pool.site_kind == "cloud":
+            return inp.cloud_usd_per_gpu_hour
+        owned = owned_cost_per_gpu_hour(
+            avg_power_w_per_gpu=it_w, inputs=inp, utilization=utilization
+        )
+        return float(owned.total_usd_per_gpu_hour)
+
+    def own_vs_rent(self, pool: Pool, it_w: float, utilization: float) -> dict[str, float]:
+        from gigafleet.cost import break_even_utilization
+
+        inp = self.inputs(pool)
+        return {
+            "owned_usd_per_gpu_hour": self.full_usd_per_gpu_hour(pool, it_w, utilization),
+            "owned_usd_per_gpu_hour_full_use": self.full_usd_per_gpu_hour(pool, it_w, 1.0),
+            "cloud_usd_per_gpu_hour": inp.cloud_usd_per_gpu_hour,
+            "break_even_utilization": float(
+                break_even_utilization(avg_power_w_per_gpu=it_w, inputs=inp)
+            ),
+        }
 
 
 # ---- sizing ---------------------------------------------------------------------------------
@@ -239,7 +344,7 @@ def size_training(run: TrainingRun, pool: Pool, catalog: Catalog, models: Models
             plan = plan_training(
                 run.model, pool.system, num_gpus=n, seq_len=run.seq_len,
                 global_batch=run.global_batch, precisions=(run.precision,),
-                train_tokens=run.tokens, fabric=pool.fabric, catalog=catalog,
+                train_tokens=run.tokens, fabric=pool.fabric, pue=pool.pue, catalog=catalog,
             )  # fmt: skip
         except GigafleetError:
             plan = None
@@ -248,13 +353,17 @@ def size_training(run: TrainingRun, pool: Pool, catalog: Catalog, models: Models
             return None
         i = int(plan.order[0])
         tps = float(plan.metrics["tokens_per_s"][i])
-        rel = models.training_wall_s(
+        rel = models.training_wall(
             model=run.model, num_gpus=n, ideal_s=run.tokens / tps, system=pool.system
         )
+        step = float(plan.metrics["step_time_s"][i])
+        # the energy model's facility energy per step, back to IT watts per GPU
+        it_w = float(plan.metrics["energy_j_per_step"][i]) / step / n / pool.pue
         tried[n] = {
             "num_gpus": n,
             "tokens_per_s": tps,
-            "step_time_s": float(plan.metrics["step_time_s"][i]),
+            "step_time_s": step,
+            "it_w_per_gpu": it_w,
             "mfu": float(plan.metrics["mfu"][i]),
             "strategy": {k: float(v[i]) for k, v in plan.strategies.items()},
             "ideal_days": run.tokens / tps / 86400,
@@ -287,11 +396,7 @@ def size_training(run: TrainingRun, pool: Pool, catalog: Catalog, models: Models
             reason=f"memory: no strategy fits {run.model} on {pool.system} at up to {cap} GPUs",
         )
     best["meets_deadline"] = best["days"] <= run.deadline_days
-    # GPUs compute about MFU / (peak efficiency) of the time; the rest is communication,
-    # bubble and memory-bound work at lower power
-    busy = min(1.0, best["mfu"] / 0.6)
-    power = models.it_power_w_per_gpu(pool.system, busy)
-    return Fit(best["tokens_per_s"] / best["num_gpus"], power, best)
+    return Fit(best["tokens_per_s"] / best["num_gpus"], best["it_w_per_gpu"], best)
 
 
 def _service_kind(svc: Any) -> str:
@@ -361,16 +466,19 @@ def size_llm(svc: LlmService, pool: Pool, catalog: Catalog, models: Models) -> F
             b, t, ttft = found
             cap = b / t / o_tok / rep.num_gpus
             if best is None or cap > best.capacity_per_gpu:
-                busy = min(1.0, 0.5 + 0.5 * b / max(kv_fit, 1))
                 best = Fit(
                     cap,
-                    models.it_power_w_per_gpu(pool.system, busy),
+                    models.serving_w_per_gpu(
+                        rep, prompt_tokens=p_tok, output_tokens=o_tok, batch=b
+                    ),
                     {"tp": tp, "pp": pp, "ep": ep, "batch": b, "iteration_s": t,
                      "ttft_model_s": ttft, "gpus_per_replica": rep.num_gpus,
                      "output_tokens_per_s_per_gpu": b / t / rep.num_gpus},
                 )  # fmt: skip
             break  # the smallest pp that fits is best for time
         tp *= 2
+    if best is not None:
+        best = _derate_to_slo(svc, pool, best, catalog)
     if best is None:
         return Fit(
             0.0, 0.0,
@@ -390,7 +498,9 @@ def size_recsys(svc: RecommendationService, pool: Pool, catalog: Catalog, models
         )  # fmt: skip
     except GigafleetError as exc:
         return Fit(0.0, 0.0, reason=f"memory/latency: {str(exc).split(': ')[-1]}")
-    power = models.it_power_w_per_gpu(pool.system, 0.5)  # gather-bound: memory, not tensor cores
+    power = models.it_w_per_gpu(
+        pool.system, compute_frac=cap.compute_frac, memory_frac=cap.memory_frac
+    )
     return Fit(
         cap.inferences_per_s_per_gpu,
         power,
@@ -516,6 +626,8 @@ def run_scenario(
     say = progress or (lambda _msg: None)
     pools = resolve(scn, catalog)
     models = Models(catalog, scn)
+    for pool in pools:
+        models.inputs(pool)  # every owned system has a price before anything is sized
     months = scn.timeline.months()
     sites = {s.name: s for s in scn.sites}
     site_names = list(sites)
@@ -523,7 +635,7 @@ def run_scenario(
     # facility watts of an installed GPU with nothing to do (it is not switched off); a
     # cloud GPU nobody rents is not ours to power
     idle_w = np.array(
-        [0.0 if p.site_kind == "cloud" else models.it_power_w_per_gpu(p.system, 0.0) * p.pue
+        [0.0 if p.site_kind == "cloud" else models.idle_w_per_gpu(p.system) * p.pue
          for p in pools]
     )  # fmt: skip
     # sizing is per system kind (and fabric), not per pool
@@ -589,8 +701,9 @@ def run_scenario(
                     f.power_w_per_gpu * pool.pue - idle_w[pool.index]
                 )
         hours = days * 24
-        energy_j = it_w * pool.pue * days * 86400
-        gpu_hour = models.gpu_hour_usd(pool, f.power_w_per_gpu)
+        it_energy_j = it_w * days * 86400
+        energy_j = it_energy_j * pool.pue
+        gpu_hour = models.full_usd_per_gpu_hour(pool, f.power_w_per_gpu)
         training_out.append(
             {
                 "workload": run.name,
@@ -606,7 +719,7 @@ def run_scenario(
                 "facility_mw": it_w * pool.pue / 1e6,
                 "energy_gwh": energy_j / 3.6e12,
                 "carbon_t": energy_j / 3.6e6 * pool.grid_gco2_per_kwh / 1e6,
-                "tokens_per_joule": run.tokens / energy_j,
+                "tokens_per_joule": run.tokens / it_energy_j,
                 "cost_usd": gpu_hour * n * hours,
                 "cost_usd_per_gpu_hour": gpu_hour,
             }
@@ -618,6 +731,7 @@ def run_scenario(
     cap = np.zeros((num_w, num_p))
     power = np.zeros((num_w, num_p))
     cost = np.zeros((num_w, num_p))
+    full = np.zeros((num_w, num_p))  # cost of a used GPU-hour (capital included)
     rep_gpus = np.ones((num_w, num_p))  # GPUs per replica: placements come in whole replicas
     why_not: list[list[str]] = [[] for _ in services]
     for w, svc in enumerate(services):
@@ -634,7 +748,8 @@ def run_scenario(
             cap[w, p] = f.capacity_per_gpu
             rep_gpus[w, p] = f.detail.get("gpus_per_replica", 1)
             power[w, p] = f.power_w_per_gpu * pool.pue - idle_w[p]  # over idle
-            cost[w, p] = models.gpu_hour_usd(pool, f.power_w_per_gpu)
+            cost[w, p] = models.marginal_usd_per_gpu_hour(pool, f.power_w_per_gpu)
+            full[w, p] = models.full_usd_per_gpu_hour(pool, f.power_w_per_gpu)
     periods = []
     warnings: list[str] = []
     over_cap: set[str] = set()
@@ -725,7 +840,7 @@ def run_scenario(
         if gpus > 0:
             it_w = float(np.sum(placed[k, w] * (power[w] + idle_w)))
             row["facility_mw"] = it_w / 1e6
-            row["cost_usd_per_hour"] = float(np.sum(placed[k, w] * cost[w]))
+            row["cost_usd_per_hour"] = float(np.sum(placed[k, w] * full[w]))
             p_main = int(np.argmax(placed[k, w]))
             f = fit(svc, pools[p_main])
             row["replica"] = f.detail
@@ -744,14 +859,22 @@ def run_scenario(
                 row["slo_attainment"] = met
         else:
             row["slo_attainment"] = 0.0
-        if unmet[k, w] > 1e-6 * max(d, 1.0):
+        if unmet[k, w] > UNMET_TOLERANCE * d:
             row["binding"] = _binding_service(w, periods[k], pools, placed[k], cap, why_not[w])
             unplaced.append({"workload": svc.name, "kind": row["kind"], "binding": row["binding"],
                              "unmet_share": 1 - met})  # fmt: skip
         services_out.append(row)
 
     generations = _generations(scn, pools, services, fit, catalog, models)
-    costs = _own_vs_rent(scn, pools, periods, models)
+    busy_w = {}
+    if months:
+        for p in range(num_p):
+            n_p = placed[-1, :, p].sum()
+            if n_p > 0:
+                busy_w[p] = (
+                    float(np.sum(placed[-1, :, p] * (power[:, p] + idle_w[p]))) / n_p / pools[p].pue
+                )
+    costs = _own_vs_rent(scn, pools, periods, models, busy_w)
     return ScenarioResult(
         scenario=scn.name,
         months=months,
@@ -807,7 +930,7 @@ def _binding_service(w, period, pools, placed, cap, reasons) -> str:
         return f"power: sites at their cap: {', '.join(capped)}"
     if len(full) == len(usable):
         return f"GPUs: all {sum(placed[:, p].sum() for p in usable):,.0f} eligible GPUs are in use"
-    return _binding(reasons)
+    return _binding(reasons) if reasons else "GPUs: eligible pools are full or not in service"
 
 
 # ---- per-period rows ---------------------------------------------------------------------------
@@ -856,14 +979,15 @@ def _slo_attainment(svc, pool: Pool, f: Fit, *, load: float, catalog: Catalog) -
     from gigafleet.spec.serving import Adapters, ServeJob, Slo, Traffic
 
     d = f.detail
-    replicas = 4
+    replicas = SLO_SIM_REPLICAS
     rate = max(load, 0.05) * f.capacity_per_gpu * d["gpus_per_replica"] * replicas
+    num_requests = max(2000, SLO_SIM_REQUESTS_PER_SLOT * replicas * d["batch"])
     job = ServeJob(
         model=svc.model, system=pool.system, replicas=replicas, tp=d["tp"], pp=d["pp"],
         ep=d["ep"], precision=svc.precision, max_num_seqs=max(d["batch"], 1),
         tee=getattr(svc, "tee", "none") if isinstance(svc, PrivateService) else "none",
         fabric=pool.fabric,
-        traffic=Traffic(rate_per_s=rate, num_requests=SLO_SIM_REQUESTS,
+        traffic=Traffic(rate_per_s=rate, num_requests=num_requests,
                         prompt_tokens=svc.prompt_tokens, output_tokens=svc.output_tokens),
         slo=Slo(ttft_s=svc.slo.ttft_s, tpot_s=svc.slo.tpot_s),
         adapters=Adapters(num_users=svc.num_users, rank=svc.adapter_rank, zipf_s=svc.zipf_s)
@@ -881,6 +1005,23 @@ def _slo_attainment(svc, pool: Pool, f: Fit, *, load: float, catalog: Catalog) -
         res["adapter_hit_rate"] = out["adapters"]["tier_hit_rate"]
         res["adapter_added_ttft_p99_s"] = out["adapters"]["added_ttft_p99_s"]
     return res
+
+
+def _derate_to_slo(svc, pool: Pool, f: Fit, catalog: Catalog) -> Fit:
+    """The analytic capacity, lowered until the request simulator meets the SLO there
+    (queueing, chunked prefill and preemption are what the analytic sizing leaves out)."""
+    import dataclasses
+
+    factor = 1.0
+    for _ in range(SLO_MAX_DERATES):
+        res = _slo_attainment(svc, pool, f, load=1.0, catalog=catalog)
+        if res["slo_attainment"] >= SLO_TARGET:
+            break
+        factor *= SLO_DERATE
+        f = dataclasses.replace(f, capacity_per_gpu=f.capacity_per_gpu * SLO_DERATE)
+    f.detail["slo_derate"] = factor
+    f.detail["slo_attainment_at_capacity"] = res["slo_attainment"]
+    return f
 
 
 def _generations(scn, pools, services, fit, catalog, models) -> list[dict[str, Any]]:
@@ -911,8 +1052,10 @@ def _generations(scn, pools, services, fit, catalog, models) -> list[dict[str, A
     return out
 
 
-def _own_vs_rent(scn, pools, periods, models) -> dict[str, Any]:
-    """Owned GPU-hour cost at the fleet's utilization against the cloud price."""
+def _own_vs_rent(scn, pools, periods, models, busy_w) -> dict[str, Any]:
+    """Owned GPU-hour cost at the fleet's utilization (last period) against the cloud
+    price; ``busy_w``: average IT watts of a busy GPU of each pool (the work placed there,
+    else half compute-bound, half memory-bound)."""
     out = []
     last = periods[-1]["sites"] if periods else []
     used = {r["site"]: r["gpus_used"] / max(r["gpus"], 1) for r in last}
@@ -920,7 +1063,9 @@ def _own_vs_rent(scn, pools, periods, models) -> dict[str, Any]:
         if pool.site_kind != "owned":
             continue
         util = max(min(used.get(pool.site, 0.0), 1.0), 0.01)
-        power = models.it_power_w_per_gpu(pool.system, 0.7)
+        power = busy_w.get(pool.index) or models.it_w_per_gpu(
+            pool.system, compute_frac=0.5, memory_frac=0.5
+        )
         out.append(
             {
                 "site": pool.site,

@@ -47,6 +47,9 @@ class Deployment(_Strict):
     arrive: Month = Field(default="2026-01", description="YYYY-MM the systems enter service")
     retire: Month | None = Field(default=None, description="YYYY-MM they leave (none: never)")
     fabric: str | None = Field(default=None, description="scale-out fabric (default: system's)")
+    usd_per_gpu: float | None = Field(
+        default=None, gt=0, description="system capital cost per GPU (default: price catalog)"
+    )
 
     @model_validator(mode="after")
     def _order(self) -> Deployment:
@@ -247,7 +250,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 def load_scenario(path: str | Path, catalog: Any = None) -> Scenario:
     """Read, validate and resolve a scenario file; errors name the file, line and field."""
     from gigafleet.catalog import load_catalog
-    from gigafleet.yamlio import _line_of, read_yaml, validate_model
+    from gigafleet.yamlio import read_yaml, validate_model
 
     data, node = read_yaml(path)
     if not isinstance(data, dict):
@@ -256,11 +259,23 @@ def load_scenario(path: str | Path, catalog: Any = None) -> Scenario:
     try:
         check_names(scn, catalog or load_catalog())
     except GigafleetError as exc:
-        line = _line_of(node, exc.loc) if hasattr(exc, "loc") else None
-        where = f"{path}:{line}" if line else str(path)
-        raise GigafleetError(str(exc).split(": ", 1)[-1], file=where, field=exc.field,
-                             allowed=exc.allowed) from None  # fmt: skip
+        raise located(exc, path, node) from None
     return scn
+
+
+def located(exc: GigafleetError, path: str | Path, node: Any = None) -> GigafleetError:
+    """``exc`` with the file and line of its field (``exc.loc``, a key path) prepended."""
+    from gigafleet.yamlio import _line_of, read_yaml
+
+    loc = getattr(exc, "loc", None)
+    if loc is None:
+        return exc
+    if node is None:
+        node = read_yaml(path)[1]
+    line = _line_of(node, loc)
+    where = f"{path}:{line}" if line else str(path)
+    msg = str(exc).split(": ", 1)[-1] if exc.field else str(exc)
+    return GigafleetError(msg, file=where, field=exc.field, allowed=exc.allowed)
 
 
 def scenario_json_schema() -> dict[str, Any]:
