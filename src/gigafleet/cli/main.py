@@ -972,7 +972,11 @@ def calibrate_training_cmd(
             "the shipped constants are fitted on the shipped data and catalog only", field="--write"
         )
     cal = fit_calibration(data or default_data_path(), catalog=_catalog(catalog))
-    fitted = {k: cal[k] for k in ("gemm_efficiency", "ssd_memory_efficiency") if k in cal}
+    fitted = {
+        k: cal[k]
+        for k in ("gemm_efficiency", "ssd_memory_efficiency", "moe_expert_fixed_s")
+        if k in cal
+    }
     print(json.dumps(fitted, indent=2, sort_keys=True))
     if write:
         print(f"wrote {write_calibration(fitted)}")
