@@ -973,9 +973,7 @@ def calibrate_training_cmd(
         )
     cal = fit_calibration(data or default_data_path(), catalog=_catalog(catalog))
     fitted = {
-        k: cal[k]
-        for k in ("gemm_efficiency", "ssd_memory_efficiency", "moe_expert_fixed_s")
-        if k in cal
+        k: cal[k] for k in ("gemm_efficiency", "mamba_fixed_s", "moe_expert_fixed_s") if k in cal
     }
     print(json.dumps(fitted, indent=2, sort_keys=True))
     if write:

@@ -25,7 +25,8 @@ take their bytes over ``e_mem`` of HBM bandwidth (quantising a GEMM operand cost
 :data:`CAST_BYTES` per element). Dropless MoE layers add a fixed time per local expert
 (``moe_expert_fixed_s``, calibrated; three times per layer for forward and backward): the
 host reads the routed token counts back before it can size the expert GEMMs, so their
-per-expert launches are not hidden; whole-iteration CUDA graphs remove it.
+per-expert launches are not hidden; whole-iteration CUDA graphs remove it. Mamba-2 layers
+add a fixed time per layer (``mamba_fixed_s``, calibrated) for the chain of small SSD kernels.
 """
 
 from __future__ import annotations
@@ -121,8 +122,8 @@ class Efficiency:
 
     gemm: np.ndarray  # shape (3,): bf16, fp8, fp4
     status: str  # "fitted" or "extrapolated from <generation>"
-    ssd_memory: float = MEMORY_EFFICIENCY  # fraction of HBM bandwidth the Mamba-2 SSD kernels reach
     expert_fixed_s: float = 0.0  # fixed forward time per local expert per MoE layer and micro-batch
+    mamba_fixed_s: float = 0.0  # fixed forward time per Mamba-2 layer and micro-batch
 
 
 def efficiency_for(catalog: Catalog, generation: str) -> Efficiency:
@@ -145,9 +146,14 @@ def efficiency_for(catalog: Catalog, generation: str) -> Efficiency:
         status = "uncalibrated (default efficiency)"
     fp8 = float(values.get("fp8", values.get("bf16", default)))
     vec = np.array([float(values.get(p, fp8)) for p in PRECISIONS])
-    ssd = float(cal.get("ssd_memory_efficiency", MEMORY_EFFICIENCY))
     expert_fixed = float(cal.get("moe_expert_fixed_s", 0.0))
-    return Efficiency(gemm=vec, status=status, ssd_memory=ssd, expert_fixed_s=expert_fixed)
+    mamba_fixed = float(cal.get("mamba_fixed_s", 0.0))
+    return Efficiency(
+        gemm=vec,
+        status=status,
+        expert_fixed_s=expert_fixed,
+        mamba_fixed_s=mamba_fixed,
+    )
 
 
 def _shape(d):
@@ -448,11 +454,11 @@ def training_step(
     # Mamba-2
     if arch.num_mamba:
         mam_gemm = gemm(t, arch.mamba_in_width / tp, h) + gemm(t, h, arch.mamba_inner / tp)
-        # The SSD scan: its (small) FLOPs at attention efficiency, or its state traffic at
-        # the calibrated SSD bandwidth efficiency, whichever is slower.
+        # The SSD scan: its (small) FLOPs at attention efficiency, or its state traffic over
+        # HBM, whichever is slower; plus the fixed time per layer below.
         mam_scan = np.maximum(
             t * arch.mamba_scan_flops / tp / (peak_bf16 * e_attn),
-            t * arch.mamba_ssd_bytes / tp / (bw * eff.ssd_memory),
+            t * arch.mamba_ssd_bytes / tp / (bw * MEMORY_EFFICIENCY),
         )
         mam_ew = ew(tsp * norm_res / 2 + t * arch.mamba_bytes / tp)
     else:
@@ -489,7 +495,15 @@ def training_step(
     )
     tp_f = n_blocks_tp * t_tp_coll
     a2a_f = (arch.num_moe + mtp * (arch.num_moe > 0)) * moe_a2a
-    fixed_f = (arch.num_moe + mtp * (arch.num_moe > 0)) * moe_fixed
+    # Mamba-2 layers: a fixed time per layer as well (calibrated, ``mamba_fixed_s``). The
+    # chunked SSD scan runs as a chain of small Triton kernels (chunk cumsum, chunk state,
+    # state passing, chunk scan, gated norm; about twice as many in the backward pass) that
+    # run far below both rooflines above; the hybrid rows (Nano at 16K tokens per rank,
+    # Super at 8K, TP 1 and 2) fit a time per layer better than one per token, so the
+    # constant takes the whole shortfall, launch and kernel time alike.
+    fixed_f = (arch.num_moe + mtp * (arch.num_moe > 0)) * moe_fixed + (
+        arch.num_mamba * eff.mamba_fixed_s
+    )
     mtp_fixed_f = mtp * (arch.num_moe > 0) * moe_fixed
 
     # Backward: dgrad + wgrad GEMMs (LoRA freezes the base weights: dgrad only).

@@ -345,11 +345,28 @@ def predict_row(
     else:  # fits at no level: our memory model is off for this row; keep the study's level
         level = RECOMPUTE.index(r["recompute"])
         out = run(level)
-    if RECOMPUTE[level] != r["recompute"]:
+    step_s = float(out["step_time_s"])
+    if RECOMPUTE[level] == "full" and r["recompute"] != "full":
+        # Full recomputation need not cover every layer (Megatron-Core recompute_method
+        # "block", recompute_num_layers): take the cheapest fraction of layers that fits,
+        # with memory and time linear in it between the level below and full.
+        below = run(level - 1)
+        mem_below, mem_full = (
+            float(below["memory_bytes_per_gpu"]),
+            float(out["memory_bytes_per_gpu"]),
+        )
+        frac = min(1.0, max(0.0, (mem_below - hw.hbm_bytes) / (mem_below - mem_full)))
+        step_s = float(below["step_time_s"]) + frac * (step_s - float(below["step_time_s"]))
+        r["assumed"].append(
+            f"recompute={RECOMPUTE[level - 1]}, full on {frac:.0%} of the layers "
+            "(needed to fit in memory)"
+        )
+        r["recompute"] = RECOMPUTE[level]
+    elif RECOMPUTE[level] != r["recompute"]:
         r["assumed"].append(f"recompute={RECOMPUTE[level]} (needed to fit in memory)")
         r["recompute"] = RECOMPUTE[level]
     code = int(out["reason_code"])
-    tps_gpu = float(out["tokens_per_s_per_gpu"])
+    tps_gpu = float(out["tokens_per_s_per_gpu"]) * float(out["step_time_s"]) / step_s
     if r["flops_convention"] == "sc21":
         flops_tok = sc21_flops_per_token(r["model"], r["seq_len"])
     else:
@@ -365,7 +382,7 @@ def predict_row(
         "tokens_per_s_per_gpu": tps_gpu,
         "tflops_per_gpu": tflops,
         "mfu_pct": 100 * tflops * 1e12 / peak,
-        "step_time_s": float(out["step_time_s"]),
+        "step_time_s": step_s,
         "memory_gib": float(out["memory_bytes_per_gpu"]) / 2**30,
     }
 
@@ -398,7 +415,7 @@ def validate_training(
     cal = calibration or catalog.calibration.get("training", {})
     fit_rows = (
         set(cal.get("fit_rows", []))
-        | set(cal.get("fit_rows_ssd", []))
+        | set(cal.get("fit_rows_mamba", []))
         | set(cal.get("fit_rows_moe", []))
     )
     rows = read_rows(data or default_data_path())
@@ -455,7 +472,7 @@ def fit_calibration(
     """Refit the calibration constants on their named rows.
 
     Each GEMM efficiency (generation, precision) is fitted on the ``fit_rows`` of its group;
-    the Mamba-2 SSD bandwidth efficiency on ``fit_rows_ssd``; the MoE per-expert fixed time
+    the Mamba-2 fixed time per layer on ``fit_rows_mamba``; the MoE per-expert fixed time
     on ``fit_rows_moe``.
     Each constant moves its rows'
     predictions monotonically, so a golden-section search per constant on the median
@@ -469,7 +486,7 @@ def fit_calibration(
         rid
         for rid in (
             *cal.get("fit_rows", []),
-            *cal.get("fit_rows_ssd", []),
+            *cal.get("fit_rows_mamba", []),
             *cal.get("fit_rows_moe", []),
         )
         if rid not in by_id
@@ -483,14 +500,14 @@ def fit_calibration(
         r = resolve_row(catalog, by_id[rid])
         gen = catalog.accelerator(catalog.system(r["system"]).accelerator).generation
         params.setdefault(("gemm_efficiency", gen, r["precision"]), []).append(by_id[rid])
-    if cal.get("fit_rows_ssd"):
-        params[("ssd_memory_efficiency",)] = [by_id[rid] for rid in cal["fit_rows_ssd"]]
+    if cal.get("fit_rows_mamba"):
+        params[("mamba_fixed_s",)] = [by_id[rid] for rid in cal["fit_rows_mamba"]]
     if cal.get("fit_rows_moe"):
         params[("moe_expert_fixed_s",)] = [by_id[rid] for rid in cal["fit_rows_moe"]]
     bounds = {
         "gemm_efficiency": (0.05, 1.0),
-        "ssd_memory_efficiency": (0.01, 1.0),
         "moe_expert_fixed_s": (0.0, 1e-3),
+        "mamba_fixed_s": (0.0, 5e-3),
     }
 
     def setting(c: dict[str, Any], key: tuple[str, ...], value: float) -> dict[str, Any]:
