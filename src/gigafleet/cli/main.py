@@ -120,6 +120,13 @@ def train(
         str | None,
         typer.Option(help="MoE dispatch: alltoall, or dedup (DeepEP/HybridEP) [alltoall]."),
     ] = None,
+    cuda_graphs: Annotated[
+        bool | None,
+        typer.Option(
+            "--cuda-graphs/--no-cuda-graphs",
+            help="Whole iteration in CUDA graphs, MoE layers included [no].",
+        ),
+    ] = None,
     workload: Annotated[str | None, typer.Option(help="pretrain, sft or lora [pretrain].")] = None,
     fabric: Annotated[
         str | None, typer.Option(help="Scale-out fabric instead of the system's default.")
@@ -146,7 +153,7 @@ def train(
         model=model, system=system, num_gpus=gpus, seq_len=seq_len, global_batch=global_batch,
         tp=tp, pp=pp, cp=cp, ep=ep, vp=vp, micro_batch=micro_batch, precision=precision,
         zero=zero, recompute=recompute, offload=offload, ep_overlap=ep_overlap, ep_dispatcher=ep_dispatcher, workload=workload, fabric=fabric, train_tokens=tokens,
-        uneven_layers=uneven_layers,
+        uneven_layers=uneven_layers, cuda_graphs=cuda_graphs,
     )  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
     base = load_yaml_model(config, TrainingJob).model_dump(exclude_unset=True) if config else {}
@@ -159,6 +166,7 @@ def train(
         micro_batch=job.micro_batch, precision=job.precision, zero=job.zero,
         recompute=job.recompute, offload=job.offload, ep_overlap=job.ep_overlap, ep_dispatcher=job.ep_dispatcher, workload=job.workload, fabric=job.fabric,
         train_tokens=job.train_tokens, catalog=cat, strict=True, uneven_layers=job.uneven_layers,
+        cuda_graphs=job.cuda_graphs,
     )  # fmt: skip
     result = training_summary(est)
     if as_json:
@@ -174,8 +182,10 @@ def training_summary(est) -> dict[str, Any]:
     s = {
         k: int(v)
         for k, v in est.strategy.items()
-        if k not in ("precision", "recompute", "offload", "ep_overlap", "ep_dispatcher")
+        if k
+        not in ("precision", "recompute", "offload", "ep_overlap", "ep_dispatcher", "cuda_graphs")
     }
+    s["cuda_graphs"] = bool(est.strategy["cuda_graphs"])
     s["ep_dispatcher"] = DISPATCHERS[int(est.strategy["ep_dispatcher"])]
     s["offload"] = float(est.strategy["offload"])
     s["ep_overlap"] = bool(est.strategy["ep_overlap"])
