@@ -229,3 +229,12 @@ def test_unwritable_output_is_a_user_error():
     assert_user_error(
         gf("sweep", "examples/sweep-405b.yaml", "--output", "/proc/no/such/dir"), "/proc/no"
     )
+
+
+def test_train_cuda_graphs_option():
+    args = ["train", "--model", "qwen3-30b-a3b", "--system", "dgx-h100", "--gpus", "16"]
+    args += ["--seq-len", "4096", "--global-batch", "512", "--ep", "8", "--json"]
+    plain, graphs = json.loads(gf(*args).stdout), json.loads(gf(*args, "--cuda-graphs").stdout)
+    assert graphs["strategy"]["cuda_graphs"] and not plain["strategy"]["cuda_graphs"]
+    assert plain["breakdown_s"]["moe_fixed_s"] > 0 == graphs["breakdown_s"]["moe_fixed_s"]
+    assert graphs["tokens_per_s_per_gpu"] > plain["tokens_per_s_per_gpu"]

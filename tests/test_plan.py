@@ -121,8 +121,5 @@ def test_agreement_with_experts_every_row(agreement):
     assert summary["rank_pct"]["median_abs_error_pct"] <= 10
 
 
-@pytest.mark.xfail(
-    strict=True, reason="64% of rows in the top 10%, target 80%: see the closing note of issue 3"
-)
 def test_agreement_target(agreement):
     assert agreement[1]["in_top_10pct_fraction"] >= 0.8

@@ -55,14 +55,16 @@ def test_unfitted_hardware_carries_from_specs(validation):
     assert e["median_abs_error_pct"] <= 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="held-out median 10.1%, p90 57% (MoE and hybrid rows): see the closing note of issue 2",
-)
-def test_held_out_rows_meet_the_targets(validation):
+def test_held_out_rows_meet_the_median_target(validation):
     rows, _ = validation
     e = error_stats(_errors(rows, lambda r: not r.fitted))
+    assert e["num"] >= 150
     assert e["median_abs_error_pct"] <= 10
+
+
+def test_held_out_rows_meet_the_p90_target(validation):
+    rows, _ = validation
+    e = error_stats(_errors(rows, lambda r: not r.fitted))
     assert e["p90_abs_error_pct"] <= 25
 
 
@@ -91,6 +93,7 @@ def test_recipe_settings_are_sourced_and_resolve(catalog):
             "offload",
             "ep_overlap",
             "ep_dispatcher",
+            "cuda_graphs",
         }
 
 
@@ -100,14 +103,45 @@ def test_refit_reproduces_the_shipped_constants(catalog):
     for gen, values in shipped["gemm_efficiency"].items():
         for prec, v in values.items():
             assert refit["gemm_efficiency"][gen][prec] == pytest.approx(v, abs=2e-3), (gen, prec)
-    assert refit["ssd_memory_efficiency"] == pytest.approx(
-        shipped["ssd_memory_efficiency"], abs=2e-3
-    )
+    for key in ("moe_expert_fixed_s", "mamba_fixed_s"):
+        assert refit[key] == pytest.approx(shipped[key], rel=0.02), key
 
 
 def test_calibration_constants_are_physical(catalog):
     cal = catalog.calibration["training"]
     values = [v for g in cal["gemm_efficiency"].values() for v in g.values()]
     assert all(0.2 < v < 0.9 for v in values)
-    assert 0 < cal["ssd_memory_efficiency"] <= 1
+    # launch-bound work per expert: tens of microseconds, not nothing and not milliseconds
+    assert 5e-6 < cal["moe_expert_fixed_s"] < 5e-4
+    # a Mamba-2 layer's SSD kernel chain: about a millisecond, less than a whole layer's step
+    assert 1e-4 < cal["mamba_fixed_s"] < 1e-2
     assert np.isfinite(values).all()
+
+
+def test_writing_the_fit_keeps_the_other_constants(tmp_path, monkeypatch, catalog):
+    """--write replaces the fitted training block only: the entries after it (tee) stay."""
+    import gigafleet.catalog as cat_mod
+    from gigafleet.validate.training import write_calibration
+
+    shipped = (cat_mod.DATA_DIR / "calibration.yaml").read_text()
+    (tmp_path / "calibration.yaml").write_text(shipped)
+    monkeypatch.setattr(cat_mod, "DATA_DIR", tmp_path)
+    fitted = {k: catalog.calibration["training"][k] for k in ("gemm_efficiency",)}
+    fitted["moe_expert_fixed_s"] = 1.5e-5
+    write_calibration(fitted)
+    text = (tmp_path / "calibration.yaml").read_text()
+    assert "moe_expert_fixed_s: 1.5e-05" in text
+    assert text.split("\ntee:")[1] == shipped.split("\ntee:")[1]
+
+
+def test_recompute_to_fit_takes_the_fewest_whole_layers(catalog):
+    """When the source's recomputation does not fit in our memory estimate, validation
+    recomputes a fraction of whole layers: between the source's level and full."""
+    from gigafleet.validate.training import predict_row, read_rows
+
+    rows = {r["row_id"]: r for r in read_rows(default_data_path())}
+    p = predict_row(catalog, rows["TR0181"])  # Nemotron 3 Nano on 16 H100, recipe: selective
+    note = p["resolved"]["assumed"][-1]
+    assert note.startswith("recompute=selective, full on ") and "needed to fit" in note
+    frac = float(note.split("full on ")[1].split("%")[0]) / 100
+    assert 0 < frac < 1

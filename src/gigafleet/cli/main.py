@@ -121,6 +121,13 @@ def train(
         str | None,
         typer.Option(help="MoE dispatch: alltoall, or dedup (DeepEP/HybridEP) [alltoall]."),
     ] = None,
+    cuda_graphs: Annotated[
+        bool | None,
+        typer.Option(
+            "--cuda-graphs/--no-cuda-graphs",
+            help="Whole iteration in CUDA graphs, MoE layers included [no].",
+        ),
+    ] = None,
     workload: Annotated[str | None, typer.Option(help="pretrain, sft or lora [pretrain].")] = None,
     fabric: Annotated[
         str | None, typer.Option(help="Scale-out fabric instead of the system's default.")
@@ -169,7 +176,7 @@ def train(
         model=model, system=system, num_gpus=gpus, seq_len=seq_len, global_batch=global_batch,
         tp=tp, pp=pp, cp=cp, ep=ep, vp=vp, micro_batch=micro_batch, precision=precision,
         zero=zero, recompute=recompute, offload=offload, ep_overlap=ep_overlap, ep_dispatcher=ep_dispatcher, workload=workload, fabric=fabric, train_tokens=tokens,
-        uneven_layers=uneven_layers,
+        uneven_layers=uneven_layers, cuda_graphs=cuda_graphs,
     )  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
     base = load_yaml_model(config, TrainingJob).model_dump(exclude_unset=True) if config else {}
@@ -182,6 +189,7 @@ def train(
         micro_batch=job.micro_batch, precision=job.precision, zero=job.zero,
         recompute=job.recompute, offload=job.offload, ep_overlap=job.ep_overlap, ep_dispatcher=job.ep_dispatcher, workload=job.workload, fabric=job.fabric,
         train_tokens=job.train_tokens, catalog=cat, strict=True, uneven_layers=job.uneven_layers,
+        cuda_graphs=job.cuda_graphs,
     )  # fmt: skip
     result = apply_training_energy(
         training_summary(est), est, train_tokens=job.train_tokens, power_cap_w=power_cap_w,
@@ -210,8 +218,10 @@ def training_summary(est) -> dict[str, Any]:
     s = {
         k: int(v)
         for k, v in est.strategy.items()
-        if k not in ("precision", "recompute", "offload", "ep_overlap", "ep_dispatcher")
+        if k
+        not in ("precision", "recompute", "offload", "ep_overlap", "ep_dispatcher", "cuda_graphs")
     }
+    s["cuda_graphs"] = bool(est.strategy["cuda_graphs"])
     s["ep_dispatcher"] = DISPATCHERS[int(est.strategy["ep_dispatcher"])]
     s["offload"] = float(est.strategy["offload"])
     s["ep_overlap"] = bool(est.strategy["ep_overlap"])
@@ -1118,7 +1128,9 @@ def calibrate_training_cmd(
             "the shipped constants are fitted on the shipped data and catalog only", field="--write"
         )
     cal = fit_calibration(data or default_data_path(), catalog=_catalog(catalog))
-    fitted = {k: cal[k] for k in ("gemm_efficiency", "ssd_memory_efficiency") if k in cal}
+    fitted = {
+        k: cal[k] for k in ("gemm_efficiency", "mamba_fixed_s", "moe_expert_fixed_s") if k in cal
+    }
     print(json.dumps(fitted, indent=2, sort_keys=True))
     if write:
         print(f"wrote {write_calibration(fitted)}")

@@ -21,7 +21,12 @@ precision, and ``s = prod_d d / (d + 128)`` the shape efficiency over the GEMM's
 dimensions (small dimensions fill fewer 128-wide tiles). Attention and the Mamba scan run
 in BF16 at ``ATTENTION_EFFICIENCY_RATIO`` of the BF16 GEMM efficiency. Norms, residuals,
 activations, rotary embeddings, FP8 casts and MoE token permutation are memory-bound and
-take their bytes over ``e_mem`` of HBM bandwidth.
+take their bytes over ``e_mem`` of HBM bandwidth (quantising a GEMM operand costs
+:data:`CAST_BYTES` per element). Dropless MoE layers add a fixed time per local expert
+(``moe_expert_fixed_s``, calibrated; three times per layer for forward and backward): the
+host reads the routed token counts back before it can size the expert GEMMs, so their
+per-expert launches are not hidden; whole-iteration CUDA graphs remove it. Mamba-2 layers
+add a fixed time per layer (``mamba_fixed_s``, calibrated) for the chain of small SSD kernels.
 """
 
 from __future__ import annotations
@@ -45,6 +50,14 @@ WORKLOADS = ("pretrain", "sft", "lora")
 DISPATCHERS = ("alltoall", "dedup")
 #: Bytes per element of GEMM operands at each training precision (FP4 carries block scales).
 OPERAND_BYTES = np.array([2.0, 1.0, 0.5625])
+
+#: HBM bytes per element to quantize a GEMM operand from BF16. FP8: read BF16 (2), write FP8
+#: (1). NVFP4 (NVIDIA, arXiv:2509.25149, Sec. 4; Transformer Engine NVFP4 recipe): the
+#: per-tensor FP32 scale needs the tensor's amax before the block scales, an extra read (2);
+#: then read (2) and write FP4 with E4M3 block scales per 16 values (0.5625) twice, row-wise
+#: and column-wise, because the backward GEMMs use the transposes and the 16x16 Hadamard
+#: transform of the weight-gradient operands applies to one of them only.
+CAST_BYTES = np.array([0.0, 3.0, 2.0 + 2.0 + 2 * 0.5625])
 
 #: Fraction of peak HBM bandwidth that fused elementwise kernels reach. Estimate: a pure copy
 #: reaches ~0.92 (Azure ND GB200 v6, 7.35 of 8 TB/s, shared/groundtruth/hardware.csv);
@@ -106,7 +119,8 @@ class Efficiency:
 
     gemm: np.ndarray  # shape (3,): bf16, fp8, fp4
     status: str  # "fitted" or "extrapolated from <generation>"
-    ssd_memory: float = MEMORY_EFFICIENCY  # fraction of HBM bandwidth the Mamba-2 SSD kernels reach
+    expert_fixed_s: float = 0.0  # fixed forward time per local expert per MoE layer and micro-batch
+    mamba_fixed_s: float = 0.0  # fixed forward time per Mamba-2 layer and micro-batch
 
 
 def efficiency_for(catalog: Catalog, generation: str) -> Efficiency:
@@ -129,8 +143,14 @@ def efficiency_for(catalog: Catalog, generation: str) -> Efficiency:
         status = "uncalibrated (default efficiency)"
     fp8 = float(values.get("fp8", values.get("bf16", default)))
     vec = np.array([float(values.get(p, fp8)) for p in PRECISIONS])
-    ssd = float(cal.get("ssd_memory_efficiency", MEMORY_EFFICIENCY))
-    return Efficiency(gemm=vec, status=status, ssd_memory=ssd)
+    expert_fixed = float(cal.get("moe_expert_fixed_s", 0.0))
+    mamba_fixed = float(cal.get("mamba_fixed_s", 0.0))
+    return Efficiency(
+        gemm=vec,
+        status=status,
+        expert_fixed_s=expert_fixed,
+        mamba_fixed_s=mamba_fixed,
+    )
 
 
 def _shape(d):
@@ -231,6 +251,7 @@ def training_step(
     offload=0.0,
     ep_overlap=0.0,
     ep_dedup=0.0,
+    cuda_graphs=0.0,
     lora: bool = False,
     uneven_layers: bool = False,
     flash_attention: bool = True,
@@ -241,7 +262,9 @@ def training_step(
     ``zero`` is the ZeRO stage (0 plain data parallel, 1 distributed optimizer, 2 also
     gradients, 3 FSDP); ``offload`` the fraction of layers whose saved activations go to host
     memory; ``ep_overlap`` (0/1) hides MoE all-to-all behind deferred weight-gradient GEMMs;
-    ``ep_dedup`` (0/1) dispatches tokens once per remote domain (DeepEP / HybridEP).
+    ``ep_dedup`` (0/1) dispatches tokens once per remote domain (DeepEP / HybridEP);
+    ``cuda_graphs`` (0/1) captures the whole iteration, MoE layers included, in CUDA graphs
+    (device-side expert sizes), which removes the per-expert fixed cost (see below).
     ``flash_attention=False`` models the unfused attention of older frameworks: the full
     score matrix is computed, written to HBM and kept for the backward pass (Korthikanti et
     al. 2022: ``5 a s^2 b / t`` bytes per layer) unless recomputed (selective recompute).
@@ -253,7 +276,7 @@ def training_step(
     prec = f(precision, dtype=float)
     zero, rec = f(zero, dtype=float), f(recompute, dtype=float)
     offload, ep_overlap = f(offload, dtype=float), f(ep_overlap, dtype=float)
-    ep_dedup = f(ep_dedup, dtype=float)
+    ep_dedup, graphs = f(ep_dedup, dtype=float), f(cuda_graphs, dtype=float)
     acc, net = hw.accelerator, hw.net
     bw = hw.hbm_bw
     h = float(arch.hidden)
@@ -279,6 +302,7 @@ def training_step(
             offload,
             ep_overlap,
             ep_dedup,
+            graphs,
         ).shape
     )
 
@@ -317,7 +341,7 @@ def training_step(
     e_gemm = eff.gemm[pidx]
     e_attn = eff.gemm[0] * ATTENTION_EFFICIENCY_RATIO
     ob = OPERAND_BYTES[pidx]
-    cast = np.where(pidx > 0, 3.0, 0.0)  # read BF16, write low precision, per element
+    cast = CAST_BYTES[pidx]
 
     # ---- one micro-batch, forward, per GPU, per layer type ------------------------------
     t = mb * seq / cp  # tokens of the micro-batch on this rank
@@ -414,17 +438,24 @@ def training_step(
         moe_a2a = 2 * coll.moe_dispatch_time(  # dispatch + combine
             tsp * d_e * 2.0, arch.top_k, g_ep, n_ep, net, dedup=ep_dedup > 0
         )
+        # Dropless MoE sizes each expert's GEMMs from the routing, which the host reads back
+        # (a device-to-host sync per dispatch), so the host cannot run ahead of the GPU
+        # there: each local expert's kernels (casts, GEMMs, activation; their gradients) cost
+        # launch and minimum-kernel time that nothing hides. A fixed time per local expert
+        # per MoE layer (calibrated, ``moe_expert_fixed_s``), gone when the whole iteration
+        # is captured in CUDA graphs with device-side expert sizes.
+        moe_fixed = np.where(graphs > 0, 0.0, local_experts * eff.expert_fixed_s)
     else:
-        moe_gemm = moe_ew = moe_a2a = 0.0
+        moe_gemm = moe_ew = moe_a2a = moe_fixed = 0.0
 
     # Mamba-2
     if arch.num_mamba:
         mam_gemm = gemm(t, arch.mamba_in_width / tp, h) + gemm(t, h, arch.mamba_inner / tp)
-        # The SSD scan: its (small) FLOPs at attention efficiency, or its state traffic at
-        # the calibrated SSD bandwidth efficiency, whichever is slower.
+        # The SSD scan: its (small) FLOPs at attention efficiency, or its state traffic over
+        # HBM, whichever is slower; plus the fixed time per layer below.
         mam_scan = np.maximum(
             t * arch.mamba_scan_flops / tp / (peak_bf16 * e_attn),
-            t * arch.mamba_ssd_bytes / tp / (bw * eff.ssd_memory),
+            t * arch.mamba_ssd_bytes / tp / (bw * MEMORY_EFFICIENCY),
         )
         mam_ew = ew(tsp * norm_res / 2 + t * arch.mamba_bytes / tp)
     else:
@@ -461,6 +492,16 @@ def training_step(
     )
     tp_f = n_blocks_tp * t_tp_coll
     a2a_f = (arch.num_moe + mtp * (arch.num_moe > 0)) * moe_a2a
+    # Mamba-2 layers: a fixed time per layer as well (calibrated, ``mamba_fixed_s``). The
+    # chunked SSD scan runs as a chain of small Triton kernels (chunk cumsum, chunk state,
+    # state passing, chunk scan, gated norm; about twice as many in the backward pass) that
+    # run far below both rooflines above; the hybrid rows (Nano at 16K tokens per rank,
+    # Super at 8K, TP 1 and 2) fit a time per layer better than one per token, so the
+    # constant takes the whole shortfall, launch and kernel time alike.
+    fixed_f = (arch.num_moe + mtp * (arch.num_moe > 0)) * moe_fixed + (
+        arch.num_mamba * eff.mamba_fixed_s
+    )
+    mtp_fixed_f = mtp * (arch.num_moe > 0) * moe_fixed
 
     # Backward: dgrad + wgrad GEMMs (LoRA freezes the base weights: dgrad only).
     gemm_b = gemm_f * (1.0 if lora else 2.0)
@@ -473,7 +514,11 @@ def training_step(
         if flash_attention
         else attn_core_f + arch.num_attn * scores_ew
     )
-    recompute_t = np.where(rec == 2, gemm_f + core_f + ew_f, np.where(rec == 1, selective_t, 0.0))
+    recompute_t = np.where(
+        rec == 2, gemm_f + core_f + ew_f + fixed_f, np.where(rec == 1, selective_t, 0.0)
+    )
+    # The backward pass launches dgrad and wgrad kernels per expert: twice the forward.
+    fixed_fb = 3.0 * fixed_f
     recompute_tp = np.where(rec == 2, tp_f * (1 - TP_OVERLAP), 0.0)
     recompute_a2a = np.where(rec == 2, a2a_f, 0.0)
 
@@ -488,13 +533,13 @@ def training_step(
             (layers_part + last_part) / pp,
         )
 
-    last_f = logit_gemm + mtp_gemm + mtp_core + logit_ew + mtp_ew
+    last_f = logit_gemm + mtp_gemm + mtp_core + logit_ew + mtp_ew + mtp_fixed_f
     last_b = (
         (logit_gemm + mtp_gemm) * (1.0 if lora else 2.0)
         + mtp_core * ATTENTION_BACKWARD_RATIO
-        + 2 * (logit_ew + mtp_ew)
+        + 2 * (logit_ew + mtp_ew + mtp_fixed_f)
     )
-    total_fb = gemm_f + gemm_b + core_f + core_b + ew_f + ew_b + recompute_t
+    total_fb = gemm_f + gemm_b + core_f + core_b + ew_f + ew_b + fixed_fb + recompute_t
     compute_mb = per_stage(total_fb - last_f - last_b, last_f + last_b)
     tp_exposed_mb = 2 * tp_f * (1 - TP_OVERLAP) / pp
     cp_exposed_mb = (cp_exposed_f + cp_exposed_b) / pp
@@ -633,6 +678,7 @@ def training_step(
         "gemm_s": per_step * (gemm_f + gemm_b),
         "attention_s": per_step * (core_f + core_b),
         "memory_bound_s": per_step * (ew_f + ew_b),
+        "moe_fixed_s": per_step * fixed_fb,
         "recompute_s": per_step * recompute_t,
         "tp_comm_s": num_micro * (tp_exposed_mb + recompute_tp / pp),
         "cp_comm_s": num_micro * cp_exposed_mb,
@@ -700,6 +746,7 @@ def estimate_training(
     offload=0.0,
     ep_overlap=False,
     ep_dispatcher="alltoall",
+    cuda_graphs=False,
     workload: str = "pretrain",
     fabric: str | None = None,
     train_tokens: float | None = None,
@@ -724,6 +771,8 @@ def estimate_training(
         ep_overlap: hide MoE all-to-all behind deferred weight-gradient GEMMs.
         ep_dispatcher: ``alltoall`` (one copy per expert) or ``dedup`` (one copy per remote
             scale-up domain, then fan-out over NVLink: DeepEP, HybridEP).
+        cuda_graphs: the whole iteration runs as CUDA graphs, MoE layers included (no
+            per-expert fixed cost).
         workload: ``pretrain``, ``sft`` (full fine-tune: same cost) or ``lora`` (frozen base).
         fabric: scale-out fabric name to use instead of the system's default.
         train_tokens: when given, ``time_to_train_s`` is filled in.
@@ -763,6 +812,7 @@ def estimate_training(
         offload=offload,
         ep_overlap=np.asarray(ep_overlap, dtype=float),
         ep_dedup=dedup,
+        cuda_graphs=np.asarray(cuda_graphs, dtype=float),
         lora=workload == "lora",
         uneven_layers=uneven_layers,
     )
@@ -794,6 +844,7 @@ def estimate_training(
             offload=offload,
             ep_overlap=ep_overlap,
             ep_dispatcher=dedup,
+            cuda_graphs=cuda_graphs,
         ).items()
     }
     return TrainingEstimate(

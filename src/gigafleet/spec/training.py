@@ -37,6 +37,10 @@ class TrainingJob(BaseModel):
     )
     ep_overlap: bool = False
     ep_dispatcher: Literal["alltoall", "dedup"] = "alltoall"
+    cuda_graphs: bool = Field(
+        default=False,
+        description="whole iteration in CUDA graphs, MoE layers included (no per-expert fixed cost)",
+    )
     workload: Literal["pretrain", "sft", "lora"] = "pretrain"
     fabric: str | None = None
     train_tokens: float | None = Field(default=None, gt=0)

@@ -184,7 +184,11 @@ def recipe_settings(
         if "releases" in e and not any(release.startswith(r) for r in e["releases"]):
             continue
         settings.update(
-            {k: e[k] for k in ("recompute", "offload", "ep_overlap", "ep_dispatcher") if k in e}
+            {
+                k: e[k]
+                for k in ("recompute", "offload", "ep_overlap", "ep_dispatcher", "cuda_graphs")
+                if k in e
+            }
         )
         sources.append(e["source"])
     return settings, sources
@@ -278,6 +282,7 @@ def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
         "offload": recipe.get("offload", 0.0),
         "ep_overlap": bool(recipe.get("ep_overlap", False)),
         "ep_dispatcher": recipe.get("ep_dispatcher", "alltoall"),
+        "cuda_graphs": bool(recipe.get("cuda_graphs", False)),
         "recipe_sources": recipe_sources,
         "workload": _workload(row.get("workload")),
         "uneven_layers": uneven,
@@ -327,6 +332,7 @@ def predict_row(
             offload=r["offload"],
             ep_overlap=float(r["ep_overlap"]),
             ep_dedup=float(r["ep_dispatcher"] == "dedup"),
+            cuda_graphs=float(r["cuda_graphs"]),
             lora=r["workload"] == "lora",
             uneven_layers=r["uneven_layers"],
             flash_attention=r["flash_attention"],
@@ -339,11 +345,28 @@ def predict_row(
     else:  # fits at no level: our memory model is off for this row; keep the study's level
         level = RECOMPUTE.index(r["recompute"])
         out = run(level)
-    if RECOMPUTE[level] != r["recompute"]:
+    step_s = float(out["step_time_s"])
+    if RECOMPUTE[level] == "full" and r["recompute"] != "full":
+        # Full recomputation need not cover every layer (Megatron-Core recompute_method
+        # "block", recompute_num_layers): take the cheapest fraction of layers that fits,
+        # with memory and time linear in it between the level below and full.
+        below = run(level - 1)
+        mem_below, mem_full = (
+            float(below["memory_bytes_per_gpu"]),
+            float(out["memory_bytes_per_gpu"]),
+        )
+        frac = min(1.0, max(0.0, (mem_below - hw.hbm_bytes) / (mem_below - mem_full)))
+        step_s = float(below["step_time_s"]) + frac * (step_s - float(below["step_time_s"]))
+        r["assumed"].append(
+            f"recompute={RECOMPUTE[level - 1]}, full on {frac:.0%} of the layers "
+            "(needed to fit in memory)"
+        )
+        r["recompute"] = RECOMPUTE[level]
+    elif RECOMPUTE[level] != r["recompute"]:
         r["assumed"].append(f"recompute={RECOMPUTE[level]} (needed to fit in memory)")
         r["recompute"] = RECOMPUTE[level]
     code = int(out["reason_code"])
-    tps_gpu = float(out["tokens_per_s_per_gpu"])
+    tps_gpu = float(out["tokens_per_s_per_gpu"]) * float(out["step_time_s"]) / step_s
     if r["flops_convention"] == "sc21":
         flops_tok = sc21_flops_per_token(r["model"], r["seq_len"])
     else:
@@ -359,7 +382,7 @@ def predict_row(
         "tokens_per_s_per_gpu": tps_gpu,
         "tflops_per_gpu": tflops,
         "mfu_pct": 100 * tflops * 1e12 / peak,
-        "step_time_s": float(out["step_time_s"]),
+        "step_time_s": step_s,
         "memory_gib": float(out["memory_bytes_per_gpu"]) / 2**30,
     }
 
@@ -390,7 +413,11 @@ def validate_training(
     """Predict every row; return the rows and the summary (overall, per study, fit vs held out)."""
     catalog = catalog or load_catalog()
     cal = calibration or catalog.calibration.get("training", {})
-    fit_rows = set(cal.get("fit_rows", [])) | set(cal.get("fit_rows_ssd", []))
+    fit_rows = (
+        set(cal.get("fit_rows", []))
+        | set(cal.get("fit_rows_mamba", []))
+        | set(cal.get("fit_rows_moe", []))
+    )
     rows = read_rows(data or default_data_path())
     out: list[ValidationRow] = []
     for row in rows:
@@ -445,7 +472,8 @@ def fit_calibration(
     """Refit the calibration constants on their named rows.
 
     Each GEMM efficiency (generation, precision) is fitted on the ``fit_rows`` of its group;
-    the Mamba-2 SSD bandwidth efficiency on ``fit_rows_ssd``.
+    the Mamba-2 fixed time per layer on ``fit_rows_mamba``; the MoE per-expert fixed time
+    on ``fit_rows_moe``.
     Each constant moves its rows'
     predictions monotonically, so a golden-section search per constant on the median
     absolute log error suffices; three coordinate sweeps let coupled constants settle (BF16
@@ -455,7 +483,13 @@ def fit_calibration(
     cal = dict(catalog.calibration.get("training", {}))
     by_id = {r.get("row_id"): r for r in read_rows(data or default_data_path())}
     missing = [
-        rid for rid in (*cal.get("fit_rows", []), *cal.get("fit_rows_ssd", [])) if rid not in by_id
+        rid
+        for rid in (
+            *cal.get("fit_rows", []),
+            *cal.get("fit_rows_mamba", []),
+            *cal.get("fit_rows_moe", []),
+        )
+        if rid not in by_id
     ]
     if missing:
         raise GigafleetError(
@@ -466,9 +500,15 @@ def fit_calibration(
         r = resolve_row(catalog, by_id[rid])
         gen = catalog.accelerator(catalog.system(r["system"]).accelerator).generation
         params.setdefault(("gemm_efficiency", gen, r["precision"]), []).append(by_id[rid])
-    if cal.get("fit_rows_ssd"):
-        params[("ssd_memory_efficiency",)] = [by_id[rid] for rid in cal["fit_rows_ssd"]]
-    bounds = {"gemm_efficiency": (0.05, 1.0), "ssd_memory_efficiency": (0.01, 1.0)}
+    if cal.get("fit_rows_mamba"):
+        params[("mamba_fixed_s",)] = [by_id[rid] for rid in cal["fit_rows_mamba"]]
+    if cal.get("fit_rows_moe"):
+        params[("moe_expert_fixed_s",)] = [by_id[rid] for rid in cal["fit_rows_moe"]]
+    bounds = {
+        "gemm_efficiency": (0.05, 1.0),
+        "moe_expert_fixed_s": (0.0, 1e-3),
+        "mamba_fixed_s": (0.0, 5e-3),
+    }
 
     def setting(c: dict[str, Any], key: tuple[str, ...], value: float) -> dict[str, Any]:
         c = {**c, "gemm_efficiency": {g: dict(v) for g, v in c.get("gemm_efficiency", {}).items()}}
@@ -502,7 +542,7 @@ def fit_calibration(
                 else:
                     lo = a
             value = (lo + hi) / 2
-            cal = setting(cal, key, round(value, 4))
+            cal = setting(cal, key, float(f"{value:.4g}"))
     return cal
 
 
@@ -516,11 +556,17 @@ def write_calibration(fitted: dict[str, Any]) -> Path:
     if any(v is None for v in fitted.values()) or not fitted.get("gemm_efficiency"):
         raise GigafleetError("refusing to write incomplete constants", field="calibration")
     path = DATA_DIR / "calibration.yaml"
-    head, marker, _ = path.read_text().partition("  # fitted:")
+    head, marker, rest = path.read_text().partition("  # fitted:")
     if not marker:
         raise GigafleetError("no '# fitted:' marker in the calibration file", file=str(path))
+    # The fitted block ends where the next top-level entry (or its comment) begins: other
+    # models' constants (e.g. ``tee``) stay as they are.
+    nxt = re.search(r"^(?=[^\s])", rest, flags=re.MULTILINE)
+    tail = "\n" + rest[nxt.start() :] if nxt else ""
     body = yaml.safe_dump(fitted, sort_keys=True, default_flow_style=None)
     tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(head + marker + "\n" + "".join("  " + line + "\n" for line in body.splitlines()))
+    tmp.write_text(
+        head + marker + "\n" + "".join("  " + line + "\n" for line in body.splitlines()) + tail
+    )
     os.replace(tmp, path)
     return path
