@@ -8,8 +8,8 @@ import pytest
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.adapters import Tier, distinct_in_batch, lru_hit_rate, plan_adapters
 from gigafleet.perf.inference import best_offline_throughput, serving_replica
-from gigafleet.perf.tee import fit_tolls, tee_costs
-from gigafleet.validate.tee import validate_tee
+from gigafleet.perf.tee import tee_costs
+from gigafleet.validate.tee import fit_tolls, validate_tee
 
 
 def test_decode_is_memory_bound_and_batching_pays():
@@ -48,7 +48,7 @@ def test_kv_cache_capacity_and_precision():
 def test_moe_reads_only_routed_experts():
     import dataclasses
 
-    r = serving_replica("mixtral-8x7b", "dgx-h100", tp=2, ep=2, weight_precision="fp8")
+    r = serving_replica("mixtral-8x7b", "dgx-h100", tp=2, ep=2, weight_precision="fp8", engine=None)
     every = dataclasses.replace(r, _route_keep=0.0)  # as if every token used every expert
     # one decode token routes to 2 of 8 experts: the step skips 3/4 of the expert bytes
     saved = every.iteration_time(0, 1, 0) - r.iteration_time(0, 1, 0)
@@ -138,3 +138,17 @@ def test_sliding_window_layers_hold_no_per_token_kv():
     full_layers = m.num_layers - m.num_layers // 2
     per_token = 2 * m.kv_heads * m.dim_head * full_layers * 1.0  # fp8
     assert m_full.kv_bytes_per_token == pytest.approx(per_token)
+
+
+def test_engine_efficiency_stretches_the_roofline():
+    bare = serving_replica("llama3-8b", "dgx-h100", weight_precision="fp8", engine=None)
+    for engine in ("tensorrt-llm", "vllm"):
+        r = serving_replica("llama3-8b", "dgx-h100", weight_precision="fp8", engine=engine)
+        assert 0 < r.efficiency < 1
+        assert r.iteration_time(512, 64, 64 * 1000) == pytest.approx(
+            bare.iteration_time(512, 64, 64 * 1000) / r.efficiency
+        )
+        phases = r.phase_times(512, 64, 64 * 1000)
+        assert sum(phases.values()) == pytest.approx(r.iteration_time(512, 64, 64 * 1000))
+    with pytest.raises(GigafleetError, match="tensorrt-llm, vllm"):
+        serving_replica("llama3-8b", "dgx-h100", engine="sglang")

@@ -590,6 +590,9 @@ def serve(
     precision: Annotated[
         str | None, typer.Option(help="Weight precision: bf16, fp8, fp4 [bf16].")
     ] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="Serving engine: tensorrt-llm, vllm [tensorrt-llm].")
+    ] = None,
     rate: Annotated[float | None, typer.Option("--rate", help="Requests per second [10].")] = None,
     requests: Annotated[
         int | None, typer.Option("--requests", help="Requests to simulate [20000].")
@@ -634,6 +637,7 @@ def serve(
 
     job = _serve_job(config, _serve_options(
         model=model, system=system, replicas=replicas, tp=tp, ep=ep, precision=precision,
+        engine=engine,
         rate_per_s=rate, num_requests=requests, arrival=arrival, trace=trace_file,
         prompt_tokens=prompt_tokens, output_tokens=output_tokens, length_sigma=length_sigma,
         ttft_s=ttft, tpot_s=tpot, prefill_replicas=prefill_replicas,
@@ -718,6 +722,9 @@ def plan_serve(
     model: Annotated[str | None, typer.Option(help="Model name from the catalog.")] = None,
     system: Annotated[str | None, typer.Option(help="System name from the catalog.")] = None,
     precision: Annotated[str | None, typer.Option(help="Weight precision [bf16].")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="Serving engine: tensorrt-llm, vllm [tensorrt-llm].")
+    ] = None,
     rate: Annotated[
         float | None, typer.Option("--rate", help="Requests per second to serve.")
     ] = None,
@@ -748,7 +755,8 @@ def plan_serve(
             f"got {attainment}; allowed: a fraction in (0, 1]", field="--attainment"
         )
     job = _serve_job(config, _serve_options(
-        model=model, system=system, precision=precision, rate_per_s=rate, num_requests=requests,
+        model=model, system=system, precision=precision, engine=engine, rate_per_s=rate,
+        num_requests=requests,
         prompt_tokens=prompt_tokens, output_tokens=output_tokens, ttft_s=ttft, tpot_s=tpot,
         adapter_users=None, adapter_rank=None,
     ))  # fmt: skip

@@ -15,10 +15,13 @@ layer by layer, the larger of its compute and its memory traffic (roofline):
   bandwidth;
 * elementwise operators at HBM bandwidth; TP all-reduce (two per layer) and EP
   all-to-all over the scale-up domain;
-* the logits of the ``D`` decoding sequences, and a fixed per-iteration host overhead
-  (``serving.iteration_overhead_s`` in catalog/data/calibration.yaml; 0: not fitted. The
-  MLPerf Inference validation, gigafleet/validate/mlperf.py, fits one efficiency per serving
-  engine instead, ``serving.engine_efficiency``, and applies it to its own predictions).
+* the logits of the ``D`` decoding sequences;
+* the whole iteration divided by the serving engine's efficiency ``e_engine``
+  (``serving.engine_efficiency`` in catalog/data/calibration.yaml: TensorRT-LLM and vLLM,
+  each fitted on one named MLPerf Inference v4.1 Offline result, the other results held
+  out; see gigafleet/validate/mlperf.py). It stands for what the roofline leaves out
+  (host scheduling, launch gaps, kernels below their roofline); ``engine=None`` gives the
+  bare roofline.
 
 Efficiencies come from the training calibration (same kernels), so serving predictions
 are extrapolated from training measurements; ``ServingReplica.calibration`` says so.
@@ -78,7 +81,7 @@ class ServingReplica:
     # attends to half of its own prompt on average (causal), not to the whole chunk.
     prompt_tokens_hint: float
     # coefficients (per iteration, seconds)
-    _overhead: float
+    efficiency: float  # the serving engine's share of roofline speed (1: bare roofline)
     _dense_flop_s: float  # compute seconds per token of all dense GEMMs (incl. tile padding /T)
     _dense_mem_fixed: float  # weight-read seconds of dense GEMMs
     _dense_mem_tok: float  # activation-traffic seconds per token
@@ -115,7 +118,7 @@ class ServingReplica:
             rows = max(decode_tokens, 1)
             logits = max(rows * self._logit_flop_s, self._logit_w_s)
         comm = self._comm_fixed + t * self._comm_tok
-        return self._overhead + dense + moe + attn + t * self._ew_tok + logits + comm
+        return (dense + moe + attn + t * self._ew_tok + logits + comm) / self.efficiency
 
     def phase_times(
         self, prefill_tokens: int, decode_tokens: int, decode_context_tokens: int
@@ -150,8 +153,8 @@ class ServingReplica:
         rows = max(decode_tokens, 1)
         put(rows * self._logit_flop_s, self._logit_w_s)
         out["comm"] += self._comm_fixed + t * self._comm_tok
-        out["idle"] += self._overhead
-        return out
+        # the engine's shortfall stretches every phase alike: the power mix is unchanged
+        return {k: v / self.efficiency for k, v in out.items()}
 
     def decode_throughput(
         self, batch: int, context_tokens: float, prompt_tokens: float, output_tokens: float
@@ -161,6 +164,26 @@ class ServingReplica:
         prefill = batch * prompt_tokens / max(output_tokens, 1.0)
         t = self.iteration_time(int(round(prefill)), batch, int(batch * context_tokens))
         return batch / t
+
+
+#: Serving engines with a fitted efficiency (``serving.engine_efficiency``).
+ENGINES = ("tensorrt-llm", "vllm")
+
+
+def engine_efficiency(catalog: Catalog, engine: str | None) -> tuple[float, str]:
+    """The calibrated efficiency of ``engine`` and its status; ``None``: the bare roofline."""
+    if engine is None:
+        return 1.0, "not applied"
+    if engine not in ENGINES:
+        raise GigafleetError(
+            f"unknown serving engine {engine!r}; allowed: {', '.join(ENGINES)}",
+            field="engine",
+            allowed=ENGINES,
+        )
+    cal = catalog.calibration.get("serving", {}).get("engine_efficiency", {})
+    if engine in cal:
+        return float(cal[engine]), "fitted"
+    return 1.0, "uncalibrated"
 
 
 def serving_replica(
@@ -176,6 +199,7 @@ def serving_replica(
     prompt_tokens_hint: float = 1024.0,
     catalog: Catalog | None = None,
     fabric: str | None = None,
+    engine: str | None = "tensorrt-llm",
 ) -> ServingReplica:
     """Build the iteration model of one replica; bad degrees raise :class:`GigafleetError`."""
     catalog = catalog or load_catalog()
@@ -322,7 +346,7 @@ def serving_replica(
         )
     kv_capacity = int(free / kv_gpu_bytes_tok) if kv_gpu_bytes_tok else 10**12
     kv_elems_replica = per_layer_replica * full
-    overhead = float(catalog.calibration.get("serving", {}).get("iteration_overhead_s", 0.0))
+    efficiency, status = engine_efficiency(catalog, engine)
     return ServingReplica(
         model=m.name,
         system=hw.system,
@@ -333,14 +357,15 @@ def serving_replica(
         num_gpus=n_gpu,
         weight_precision=weight_precision,
         kv_precision=kv_precision,
-        calibration=f"GEMM efficiency {eff.status} on training; serving overhead not calibrated",
+        calibration=f"GEMM efficiency {eff.status} on training; engine efficiency ({engine}) "
+        f"{status} on MLPerf Inference v4.1",
         weight_bytes_per_gpu=weight_bytes,
         kv_bytes_per_token=kv_elems_replica * kvb,
         kv_capacity_tokens=kv_capacity,
         max_batched_tokens=max_batched_tokens,
         tdp_w=acc.tdp_w,
         prompt_tokens_hint=float(prompt_tokens_hint),
-        _overhead=overhead,
+        efficiency=efficiency,
         _dense_flop_s=dense_flops_tok / (peak * e_gemm),
         _dense_mem_fixed=dense_weight_bytes / bw,
         _dense_mem_tok=io_tok / bw,
@@ -378,4 +403,11 @@ def best_offline_throughput(
     return best, best_b
 
 
-__all__ = ["KV_PRECISIONS", "ServingReplica", "best_offline_throughput", "serving_replica"]
+__all__ = [
+    "ENGINES",
+    "KV_PRECISIONS",
+    "ServingReplica",
+    "best_offline_throughput",
+    "engine_efficiency",
+    "serving_replica",
+]

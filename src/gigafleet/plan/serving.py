@@ -47,7 +47,7 @@ def plan_serving(
             rep = serving_replica(model, system, tp=tp, ep=ep, weight_precision=base.precision,
                                   kv_precision=base.kv_precision, pp=base.pp, fabric=base.fabric,
                                   max_batched_tokens=base.max_batched_tokens, catalog=catalog,
-                                  prompt_tokens_hint=t.prompt_tokens)  # fmt: skip
+                                  prompt_tokens_hint=t.prompt_tokens, engine=base.engine)  # fmt: skip
         except GigafleetError:
             continue
         ctx = t.prompt_tokens + t.output_tokens / 2

@@ -86,7 +86,7 @@ def run_serving(
     rep = serving_replica(
         job.model, job.system, tp=job.tp, pp=job.pp, ep=job.ep, weight_precision=job.precision,
         kv_precision=job.kv_precision, max_batched_tokens=job.max_batched_tokens, catalog=catalog,
-        fabric=job.fabric,
+        fabric=job.fabric, engine=job.engine,
     )  # fmt: skip
     model = catalog.model(job.model)
     rng = np.random.default_rng(job.seed)

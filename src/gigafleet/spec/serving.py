@@ -73,6 +73,9 @@ class ServeJob(BaseModel):
     pp: int = Field(default=1, gt=0)
     ep: int = Field(default=1, gt=0)
     precision: Literal["bf16", "fp8", "fp4"] = "bf16"
+    engine: Literal["tensorrt-llm", "vllm"] = Field(
+        default="tensorrt-llm", description="serving engine (its fitted efficiency)"
+    )
     kv_precision: Literal["bf16", "fp8", "fp4"] | None = None
     max_num_seqs: int = Field(default=256, gt=0)
     max_batched_tokens: int = Field(default=8192, gt=0)

@@ -52,7 +52,13 @@ import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.errors import GigafleetError
-from gigafleet.perf.inference import ServingReplica, best_offline_throughput, serving_replica
+from gigafleet.perf.inference import (
+    ENGINES,
+    ServingReplica,
+    best_offline_throughput,
+    engine_efficiency,
+    serving_replica,
+)
 from gigafleet.perf.training import OPERAND_BYTES, PRECISIONS
 from gigafleet.validate.groundtruth import groundtruth_path
 from gigafleet.validate.report import ValidationRow
@@ -217,14 +223,6 @@ def deployment_for(row: dict[str, str], bench: Benchmark, catalog: Catalog) -> D
     )
 
 
-def engine_efficiency(catalog: Catalog, engine: str) -> tuple[float, str]:
-    """The calibrated efficiency of ``engine`` (1.0, "uncalibrated" when it has none)."""
-    cal = catalog.calibration.get("serving", {}).get("engine_efficiency", {})
-    if engine in cal:
-        return float(cal[engine]), "fitted"
-    return 1.0, "uncalibrated"
-
-
 @dataclass(frozen=True, slots=True)
 class _Scaled:
     """An iteration-time model slowed by an engine efficiency (a picklable callable)."""
@@ -245,6 +243,7 @@ def _replica(dep: Deployment, bench: Benchmark, catalog: Catalog) -> ServingRepl
         kv_precision=dep.kv_precision,
         prompt_tokens_hint=bench.mean_input_tokens,
         catalog=catalog,
+        engine=None,  # the engine efficiency is applied (and fitted) here
     )
 
 
@@ -410,7 +409,11 @@ def validate_mlperf(
         if isinstance(dep, str):
             vr.skipped_reason = dep
             continue
-        eff, status = engine_efficiency(catalog, dep.engine)
+        eff, status = (
+            engine_efficiency(catalog, dep.engine)
+            if dep.engine in ENGINES
+            else (1.0, "uncalibrated")
+        )
         key = (dep, bench.name, scenario, eff)
         if key not in cache:
             try:
