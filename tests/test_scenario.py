@@ -212,6 +212,15 @@ def test_generations_in_rollout_arrive_and_retire():
     ]
 
 
+def test_daily_profile_has_the_given_peak_over_mean():
+    from gigafleet.plan.scenario import daily_profile
+
+    for p2m in (1.0, 1.3, 1.8):
+        prof = daily_profile(p2m)
+        assert prof.mean() == pytest.approx(1.0)
+        assert prof.max() == pytest.approx(p2m, rel=0.01)
+
+
 # ---- the report --------------------------------------------------------------------------------
 
 
@@ -231,8 +240,14 @@ def test_run_one_site_writes_report_and_summary(tmp_path):
     s = d["services"][0]
     assert s["capacity"] >= s["peak_demand"] * 0.999 and 0 < s["slo_attainment"] <= 1
     assert math.isclose(
-        s["joules_per_token"], s["facility_mw"] * 1e6 / s["output_tokens_per_s"], rel_tol=1e-9
+        s["joules_per_token_at_peak"],
+        s["facility_mw"] * 1e6 / s["output_tokens_per_s"],
+        rel_tol=1e-9,
     )
+    # over the day the GPUs sized for the peak idle part of the time: more J per token
+    assert s["joules_per_token"] > s["joules_per_token_at_peak"]
+    assert s["facility_mw_mean"] < s["facility_mw"]
+    assert max(s["daily"]["utilization"]) <= 1.0
 
 
 def test_compare_gb300_against_rubin():

@@ -521,6 +521,15 @@ def _demand_unit(svc: Any) -> str:
     return "inferences/s" if isinstance(svc, RecommendationService) else "requests/s"
 
 
+def daily_profile(peak_to_mean: float, *, peak_hour: float = 14.0) -> np.ndarray:
+    """Demand over the 24 hours of a day relative to the daily mean: a raised cosine
+    ``1 + a cos(2 pi (h - peak_hour) / 24)`` with ``a = peak_to_mean - 1``, so its peak over
+    its mean is ``peak_to_mean``; past 2 it is clipped at zero and rescaled to mean 1."""
+    h = np.arange(24) + 0.5
+    shape = np.maximum(1.0 + (peak_to_mean - 1.0) * np.cos(2 * np.pi * (h - peak_hour) / 24), 0.0)
+    return shape / shape.mean()
+
+
 def peak_demand(svc: Any, month: int) -> float:
     """Peak-hour demand in requests (or inferences) per second at ``month``."""
     start = month_index(svc.start)
@@ -838,24 +847,41 @@ def run_scenario(
             ],  # fmt: skip
         }
         if gpus > 0:
-            it_w = float(np.sum(placed[k, w] * (power[w] + idle_w)))
-            row["facility_mw"] = it_w / 1e6
+            peak_w = float(np.sum(placed[k, w] * (power[w] + idle_w)))  # facility, at peak
+            row["facility_mw"] = peak_w / 1e6
             row["cost_usd_per_hour"] = float(np.sum(placed[k, w] * full[w]))
             p_main = int(np.argmax(placed[k, w]))
             f = fit(svc, pools[p_main])
             row["replica"] = f.detail
+            # over the day: GPUs sized for the peak hour, demand following the daily pattern
+            demand_h = d * daily_profile(svc.peak_to_mean) / svc.peak_to_mean
+            load_h = np.minimum(demand_h / got, 1.0)
+            facility_h = np.array(
+                [float(np.sum(placed[k, w] * (idle_w + power[w] * x))) for x in load_h]
+            )
+            served_per_day = float(np.sum(np.minimum(demand_h, got))) * 3600.0
+            row["daily"] = {"utilization": load_h.round(4).tolist()}
+            row["facility_mw_mean"] = float(facility_h.mean()) / 1e6
+            row["energy_mwh_per_day"] = float(facility_h.sum()) * 3600.0 / 3.6e9
             if not isinstance(svc, RecommendationService):
                 tok_s = got * svc.output_tokens
+                tokens_per_day = served_per_day * svc.output_tokens
                 row["output_tokens_per_s"] = tok_s
-                row["usd_per_million_tokens"] = row["cost_usd_per_hour"] / (tok_s * 3600) * 1e6
-                row["joules_per_token"] = it_w / tok_s
+                # the placed GPUs are paid and powered all day; the tokens follow demand
+                row["usd_per_million_tokens"] = (
+                    row["cost_usd_per_hour"] * 24.0 / tokens_per_day * 1e6
+                )
+                row["joules_per_token"] = float(facility_h.sum()) * 3600.0 / tokens_per_day
+                row["joules_per_token_at_peak"] = peak_w / tok_s
                 say(f"simulating {svc.name}")
                 row["slo"] = _slo_attainment(
                     svc, pools[p_main], f, load=min(d / max(got, 1e-9), 1.0), catalog=catalog
                 )
                 row["slo_attainment"] = row["slo"]["slo_attainment"] * met
             else:
-                row["usd_per_billion_inferences"] = row["cost_usd_per_hour"] / (got * 3600) * 1e9
+                row["usd_per_billion_inferences"] = (
+                    row["cost_usd_per_hour"] * 24.0 / served_per_day * 1e9
+                )
                 row["slo_attainment"] = met
         else:
             row["slo_attainment"] = 0.0

@@ -82,6 +82,16 @@ def _figures(d: dict[str, Any]) -> list[tuple[str, str]]:
                           title="Serving capacity against peak demand (requests or inferences/s)")  # fmt: skip
         out.append(("Serving capacity", _fig_html(fig)))
 
+    daily = [r for r in d["services"] if "daily" in r]
+    if daily:
+        fig = go.Figure()
+        for r in daily:
+            fig.add_scatter(x=list(range(24)), y=r["daily"]["utilization"], name=r["workload"],
+                            mode="lines")  # fmt: skip
+        fig.update_layout(title="Daily demand against placed capacity (1 = the peak hour's capacity)",
+                          xaxis_title="hour of day", yaxis_title="utilization")  # fmt: skip
+        out.append(("Daily pattern", _fig_html(fig)))
+
     g = d["generations"]
     if g:
         fig = go.Figure()
@@ -173,7 +183,8 @@ def render_html(d: dict[str, Any]) -> str:
                     ("unit", "unit", ""), ("peak_demand", "peak demand", ",.4g"),
                     ("capacity", "capacity", ",.4g"), ("gpus", "GPUs", ",.0f"),
                     ("slo_attainment", "SLO attainment", ".3f"),
-                    ("facility_mw", "MW", ".1f"), ("joules_per_token", "J/token", ".3f"),
+                    ("facility_mw", "peak MW", ".1f"), ("facility_mw_mean", "mean MW", ".1f"),
+                    ("joules_per_token", "J/token (day)", ".3f"),
                     ("usd_per_million_tokens", "$/M tokens", ".3f"),
                     ("usd_per_billion_inferences", "$/B inferences", ".2f"),
                 ],
