@@ -302,10 +302,16 @@ class Models:
         )
         return float(owned.total_usd_per_gpu_hour)
 
-    def own_vs_rent(self, pool: Pool, it_w: float, utilization: float) -> dict[str, float]:
+    def own_vs_rent(
+        self, pool: Pool, it_w: float, utilization: float, cloud_usd_per_gpu_hour: float | None
+    ) -> dict[str, float]:
+        import dataclasses
+
         from gigafleet.cost import break_even_utilization
 
         inp = self.inputs(pool)
+        if cloud_usd_per_gpu_hour:
+            inp = dataclasses.replace(inp, cloud_usd_per_gpu_hour=cloud_usd_per_gpu_hour)
         return {
             "owned_usd_per_gpu_hour": self.full_usd_per_gpu_hour(pool, it_w, utilization),
             "owned_usd_per_gpu_hour_full_use": self.full_usd_per_gpu_hour(pool, it_w, 1.0),
@@ -792,16 +798,15 @@ def run_scenario(
                 )
         live = demand[k] > 0
         if num_w and live.any():
-            x, u = _solve_lp(
-                cost[live],
-                cap[live] * (inv > 0),
-                power[live],
-                demand[k][live],
-                inv,
-                site_of,
-                budget,
-            )
             g = rep_gpus[live]
+            # keep one replica per service free in each pool, so that rounding the LP's
+            # GPUs up to whole replicas stays within the pool (small pools: no margin)
+            margin = g.sum(axis=0)
+            inv_lp = np.where(inv > 2 * margin, inv - margin, inv)
+            x, u = _solve_lp(
+                cost[live], cap[live] * (inv > 0), power[live], demand[k][live], inv_lp,
+                site_of, budget,
+            )  # fmt: skip
             whole = np.ceil(x / g - 1e-9) * g
             over = whole.sum(axis=0) > inv + 1e-9  # rounding up must not exceed the pool
             whole[:, over] = (np.floor(x / g + 1e-9) * g)[:, over]
@@ -900,7 +905,11 @@ def run_scenario(
                 busy_w[p] = (
                     float(np.sum(placed[-1, :, p] * (power[:, p] + idle_w[p]))) / n_p / pools[p].pue
                 )
-    costs = _own_vs_rent(scn, pools, periods, models, busy_w)
+    used = np.zeros((len(months), num_p))
+    for k in range(len(months)):
+        for p, pool in enumerate(pools):
+            used[k, p] = (reserved[k, p] + placed[k, :, p].sum()) / pool.num_gpus
+    costs = _own_vs_rent(pools, months, np.minimum(used, 1.0), models, busy_w)
     return ScenarioResult(
         scenario=scn.name,
         months=months,
@@ -1078,26 +1087,31 @@ def _generations(scn, pools, services, fit, catalog, models) -> list[dict[str, A
     return out
 
 
-def _own_vs_rent(scn, pools, periods, models, busy_w) -> dict[str, Any]:
-    """Owned GPU-hour cost at the fleet's utilization (last period) against the cloud
-    price; ``busy_w``: average IT watts of a busy GPU of each pool (the work placed there,
-    else half compute-bound, half memory-bound)."""
+def _own_vs_rent(pools, months, used, models, busy_w) -> dict[str, Any]:
+    """Each owned pool's cost per used GPU-hour at its utilization over the timeline (GPUs
+    in use over GPUs in service, averaged over the periods it is in service) against
+    renting the same system: the scenario's cheapest cloud site offering it, else the
+    price catalog's default. ``busy_w``: average IT watts of a busy GPU of each pool (the
+    work placed there; a GPU half compute-bound, half memory-bound where none is)."""
+    cloud = {}
+    for p in pools:
+        if p.site_kind == "cloud" and p.price_usd_per_gpu_hour:
+            cloud[p.system] = min(cloud.get(p.system, math.inf), p.price_usd_per_gpu_hour)
     out = []
-    last = periods[-1]["sites"] if periods else []
-    used = {r["site"]: r["gpus_used"] / max(r["gpus"], 1) for r in last}
     for pool in pools:
         if pool.site_kind != "owned":
             continue
-        util = max(min(used.get(pool.site, 0.0), 1.0), 0.01)
+        active = [k for k, m in enumerate(months) if pool.active(m)]
+        util = float(np.mean([used[k, pool.index] for k in active])) if active else 0.0
         power = busy_w.get(pool.index) or models.it_w_per_gpu(
             pool.system, compute_frac=0.5, memory_frac=0.5
         )
-        out.append(
-            {
-                "site": pool.site,
-                "system": pool.system,
-                "utilization": util,
-                **models.own_vs_rent(pool, power, util),
-            }
+        row: dict[str, Any] = {"site": pool.site, "system": pool.system, "utilization": util}
+        row.update(models.own_vs_rent(pool, power, max(util, 1e-6), cloud.get(pool.system)))
+        if util == 0:
+            row["owned_usd_per_gpu_hour"] = None  # never used: no used hour to charge
+        row["cloud_price_source"] = (
+            "scenario cloud site" if pool.system in cloud else "price catalog default"
         )
+        out.append(row)
     return {"owned": out}
