@@ -891,7 +891,9 @@ def run_scenario(
         else:
             row["slo_attainment"] = 0.0
         if unmet[k, w] > UNMET_TOLERANCE * d:
-            row["binding"] = _binding_service(w, periods[k], pools, placed[k], cap, why_not[w])
+            row["binding"] = _binding_service(
+                w, periods[k], pools, placed[k], cap, rep_gpus, why_not[w]
+            )
             unplaced.append({"workload": svc.name, "kind": row["kind"], "binding": row["binding"],
                              "unmet_share": 1 - met})  # fmt: skip
         services_out.append(row)
@@ -951,7 +953,9 @@ def _binding(reasons: list[str]) -> str:
     return reasons[0]
 
 
-def _binding_service(w, period, pools, placed, cap, reasons) -> str:
+def _binding_service(w, period, pools, placed, cap, rep_gpus, reasons) -> str:
+    """Why service ``w`` is short: power at its sites' caps, else its pools full (less
+    than a replica free), with the rules that kept it off the other pools."""
     usable = [p for p in range(len(pools)) if cap[w, p] > 0]
     if not usable:
         return _binding(reasons) if reasons else "GPUs: no pool in service"
@@ -960,11 +964,17 @@ def _binding_service(w, period, pools, placed, cap, reasons) -> str:
         {pools[p].site for p in usable
          if site_rows[pools[p].site]["facility_mw"] >= 0.99 * site_rows[pools[p].site]["cap_mw"]}
     )  # fmt: skip
-    full = [p for p in usable if site_rows[pools[p].site]["free_gpus"].get(pools[p].system, 0) < 1]
+    full = [
+        p for p in usable
+        if site_rows[pools[p].site]["free_gpus"].get(pools[p].system, 0) < 2 * rep_gpus[w, p]
+    ]  # fmt: skip
+    also = sorted(set(reasons))
+    also_txt = f" (elsewhere: {'; '.join(also)})" if also else ""
     if capped:
-        return f"power: sites at their cap: {', '.join(capped)}"
+        return f"power: sites at their cap: {', '.join(capped)}{also_txt}"
     if len(full) == len(usable):
-        return f"GPUs: all {sum(placed[:, p].sum() for p in usable):,.0f} eligible GPUs are in use"
+        n = sum(placed[:, p].sum() for p in usable)
+        return f"GPUs: all {n:,.0f} eligible GPUs are in use{also_txt}"
     return _binding(reasons) if reasons else "GPUs: eligible pools are full or not in service"
 
 
