@@ -27,13 +27,12 @@ swings, prices) are listed as skipped, with the reason.
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.errors import GigafleetError
-from gigafleet.validate.groundtruth import groundtruth_path
+from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow, summarize
 
 COLUMNS = (
@@ -81,17 +80,7 @@ def _benchmark(name: str) -> str | None:
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    try:
-        with path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise GigafleetError(f"missing columns {', '.join(missing)}", file=str(path))
-            return list(reader)
-    except OSError as exc:
-        raise GigafleetError(f"cannot read: {exc.strerror}", file=str(path)) from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise GigafleetError(f"not a readable CSV file: {exc}", file=str(path)) from None
+    return read_csv(path, columns)
 
 
 def _number(text: str) -> float | None:

@@ -40,7 +40,6 @@ re-quantised), so the benchmark model is not what ran.
 
 from __future__ import annotations
 
-import csv
 import functools
 import math
 import os
@@ -60,7 +59,7 @@ from gigafleet.perf.inference import (
     serving_replica,
 )
 from gigafleet.perf.training import OPERAND_BYTES, PRECISIONS
-from gigafleet.validate.groundtruth import groundtruth_path
+from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow
 
 DATASETS = Path(__file__).parent / "data" / "mlperf_datasets.yaml"
@@ -347,22 +346,7 @@ def default_data_path() -> Path:
 
 def read_rows(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     """The rows of an MLPerf results CSV; a missing column or unreadable file is a user error."""
-    p = Path(path)
-    try:
-        with p.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise GigafleetError(
-                    f"missing columns {', '.join(missing)}; an MLPerf results CSV needs "
-                    f"{', '.join(COLUMNS)}",
-                    file=str(p),
-                )
-            return list(reader)
-    except OSError as exc:
-        raise GigafleetError(f"cannot read: {exc.strerror}", file=str(p)) from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise GigafleetError(f"not a readable CSV file: {exc}", file=str(p)) from None
+    return read_csv(path, COLUMNS, kind="an MLPerf results CSV")
 
 
 def row_id(row: dict[str, str], index: int) -> str:

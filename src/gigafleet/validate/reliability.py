@@ -22,7 +22,6 @@ prediction satisfies the bound and the signed distance to the bound otherwise.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from gigafleet.reliability import (
     failure_rates_by_component_per_s,
     load_failure_rates,
 )
+from gigafleet.validate.groundtruth import read_csv
 from gigafleet.validate.report import ValidationRow, summarize
 
 PACKAGED = Path(__file__).parent / "data" / "reliability.csv"
@@ -57,17 +57,7 @@ def default_data_path() -> Path:
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
-    try:
-        with path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise GigafleetError(f"missing columns {', '.join(missing)}", file=str(path))
-            return list(reader)
-    except OSError as exc:
-        raise GigafleetError(f"cannot read: {exc.strerror}", file=str(path)) from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise GigafleetError(f"not a readable CSV file: {exc}", file=str(path)) from None
+    return read_csv(path, COLUMNS)
 
 
 def _components(text: str, where: str) -> tuple[str, ...]:

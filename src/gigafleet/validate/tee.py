@@ -9,13 +9,11 @@ Sec. 2).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from gigafleet.catalog import Catalog, load_catalog
-from gigafleet.errors import GigafleetError
 from gigafleet.perf.tee import TeeCosts, tee_costs
-from gigafleet.validate.groundtruth import groundtruth_path
+from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow
 
 #: Layers of the models in the confidential-computing study (for the per-layer tolls).
@@ -95,17 +93,7 @@ COLUMNS = ("gpu", "cpu_tee", "model", "metric", "workload", "tee_on", "tee_off",
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
-    try:
-        with path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise GigafleetError(f"missing columns {', '.join(missing)}", file=str(path))
-            return list(reader)
-    except OSError as exc:
-        raise GigafleetError(f"cannot read: {exc.strerror}", file=str(path)) from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise GigafleetError(f"not a readable CSV file: {exc}", file=str(path)) from None
+    return read_csv(path, COLUMNS)
 
 
 def validate_tee(

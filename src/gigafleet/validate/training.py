@@ -13,7 +13,6 @@ What a source leaves out is filled in per study, and each row lists what was ass
 
 from __future__ import annotations
 
-import csv
 import functools
 import math
 import os
@@ -29,7 +28,7 @@ from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.training import PRECISIONS, RECOMPUTE, efficiency_for, training_step
-from gigafleet.validate.groundtruth import groundtruth_path
+from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow, summarize
 
 PACKAGED = Path(__file__).parent / "data" / "training_runs.csv"
@@ -89,22 +88,7 @@ def default_data_path() -> Path:
 
 def read_rows(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     """Read and check a ground-truth CSV (names the file and the missing columns on error)."""
-    path = Path(path)
-    try:
-        with path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            cols = reader.fieldnames or []
-            missing = [c for c in REQUIRED_COLUMNS if c not in cols]
-            if missing:
-                raise GigafleetError(
-                    f"missing columns {', '.join(missing)}; a training CSV needs: {', '.join(REQUIRED_COLUMNS)}",
-                    file=str(path),
-                )
-            return list(reader)
-    except OSError as exc:
-        raise GigafleetError(f"cannot read: {exc.strerror}", file=str(path)) from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise GigafleetError(f"not a readable CSV file: {exc}", file=str(path)) from None
+    return read_csv(path, REQUIRED_COLUMNS, kind="a training CSV")
 
 
 _NUMBER = re.compile(r"\s*~?([0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*([KMG]?)(?:\s*\(.*\))?\s*$")
