@@ -49,8 +49,10 @@ def test_failures_grow_linearly_with_job_size_and_vectorise():
 def test_hbm_stacks_scale_hbm_failures_and_are_marked_estimated():
     a = component_counts(8, system="dgx-h100")
     assert float(a.hbm_stack) == 40 and not a.hbm_estimated
-    b = component_counts(8, system="dgx-b200")  # no sourced stack count: estimated
-    assert b.hbm_estimated and float(b.hbm_stack) > 40
+    b = component_counts(8, system="dgx-b200")  # eight stacks per B200
+    assert float(b.hbm_stack) == 64 and not b.hbm_estimated
+    c = component_counts(1, system="gh200-superchip")  # no stack count: hbm_gib / 16
+    assert c.hbm_estimated and float(c.hbm_stack) == pytest.approx(144 / 16)
 
 
 def test_unknown_component_and_bad_counts():
@@ -75,7 +77,7 @@ def test_user_overlay_rate_and_forbidden_keys(tmp_path):
         load_failure_rates(bad)
     unknown = tmp_path / "unknown.yaml"
     unknown.write_text("components:\n  fan:\n    unit: node\n    rate_per_hour: 1\n")
-    with pytest.raises(GigafleetError, match="did you mean|Allowed"):
+    with pytest.raises(GigafleetError, match="did you mean|allowed"):
         load_failure_rates(unknown)
 
 

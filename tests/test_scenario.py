@@ -74,7 +74,7 @@ def test_unknown_system_suggests_and_names_line(tmp_path):
     with pytest.raises(GigafleetError) as e:
         load_scenario(_write(tmp_path, doc))
     msg = str(e.value)
-    assert "sites[0].fleet[0].system" in msg and "gb300-nvl72" in msg and "s.yaml:" in msg
+    assert "sites.0.fleet.0.system" in msg and "gb300-nvl72" in msg and "s.yaml:" in msg
 
 
 def test_bad_month_and_order_are_errors(tmp_path):
@@ -87,10 +87,20 @@ def test_bad_month_and_order_are_errors(tmp_path):
         load_scenario(_write(tmp_path, doc))
 
 
-def test_policy_naming_an_unknown_workload_is_an_error(tmp_path):
+def test_policy_naming_an_unknown_workload_or_region_is_an_error(tmp_path):
     doc = {"name": "t", "sites": [_site("a")], "workloads": {"llm_services": [ASSISTANT]},
            "policies": {"residency": {"chta": ["us"]}}}  # fmt: skip
-    with pytest.raises(GigafleetError, match="chat"):
+    with pytest.raises(GigafleetError, match="chat") as e:
+        load_scenario(_write(tmp_path, doc))
+    assert "policies.residency.chta" in str(e.value) and "s.yaml:" in str(e.value)
+    doc["policies"] = {"residency": {"chat": ["mars"]}}
+    with pytest.raises(GigafleetError, match="unknown region 'mars'; allowed: us"):
+        load_scenario(_write(tmp_path, doc))
+
+
+def test_infinite_power_is_an_error(tmp_path):
+    doc = {"name": "t", "sites": [_site("a", power_mw=float("inf"))], "workloads": {}}
+    with pytest.raises(GigafleetError, match="power_mw"):
         load_scenario(_write(tmp_path, doc))
 
 
@@ -107,7 +117,7 @@ def test_owned_system_without_a_price_names_the_fleet_entry_and_line(tmp_path):
     doc = {"name": "t", "sites": [_site("a", system="gb300-nvl72", count=1)], "workloads": {}}
     p = _write(tmp_path, doc)
     r = gf("run", str(p), "--out", str(tmp_path / "out"))
-    assert_user_error(r, "sites[0].fleet[0].usd_per_gpu", "no sourced server price", "s.yaml:")
+    assert_user_error(r, "sites.0.fleet.0.usd_per_gpu", "no sourced server price", "s.yaml:")
     assert not (tmp_path / "out").exists()
 
 
@@ -240,14 +250,28 @@ def test_run_one_site_writes_report_and_summary(tmp_path):
     s = d["services"][0]
     assert s["capacity"] >= s["peak_demand"] * 0.999 and 0 < s["slo_attainment"] <= 1
     assert math.isclose(
-        s["joules_per_token_at_peak"],
+        s["facility_joules_per_token_at_peak"],
         s["facility_mw"] * 1e6 / s["output_tokens_per_s"],
         rel_tol=1e-9,
     )
     # over the day the GPUs sized for the peak idle part of the time: more J per token
-    assert s["joules_per_token"] > s["joules_per_token_at_peak"]
+    assert s["facility_joules_per_token"] > s["facility_joules_per_token_at_peak"]
     assert s["facility_mw_mean"] < s["facility_mw"]
     assert max(s["daily"]["utilization"]) <= 1.0
+    # physics: a token cannot cost less than its FLOPs on a GPU at TDP with nothing else
+    # drawing power (2 x parameters per decoded token, plus the prompt's prefill share)
+    from gigafleet.catalog import load_catalog
+    from gigafleet.perf.arch import arch_costs
+
+    cat = load_catalog()
+    acc = cat.accelerator(cat.system("gb300-nvl72").accelerator)
+    params = arch_costs(cat.model("llama3.1-8b")).params_total
+    flops = 2 * params * (1 + 1500 / 350)  # one-site: 1500-token prompts, 350 out
+    floor = flops / acc.dense_flops("fp8") * acc.tdp_w
+    assert s["facility_joules_per_token_at_peak"] > floor
+    assert t["tokens_per_it_joule"] < 1 / (
+        6 * arch_costs(cat.model("llama3.1-70b")).params_total / acc.dense_flops("fp8") * acc.tdp_w
+    )
 
 
 def test_compare_gb300_against_rubin():
@@ -256,4 +280,4 @@ def test_compare_gb300_against_rubin():
     rows = {x["figure"]: x for x in json.loads(r.stdout)["rows"]}
     assert "facility_mw_peak" in rows and "pretrain-70b: days" in rows
     # Rubin serves a token with less energy than GB300 (more FLOP/s and HBM bandwidth per watt)
-    assert rows["assistant: joules_per_token"]["ratio"] < 1.0
+    assert rows["assistant: facility_joules_per_token"]["ratio"] < 1.0

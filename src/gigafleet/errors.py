@@ -44,5 +44,5 @@ def unknown_name(kind: str, name: str, choices: Iterable[str], *, field: str) ->
     if hint:
         msg += f"; did you mean {', '.join(repr(h) for h in hint)}?"
     shown = choices if len(choices) <= 30 else choices[:30] + ["..."]
-    msg += f" Allowed: {', '.join(shown)}"
+    msg += f"; allowed: {', '.join(shown)}"
     return GigafleetError(msg, field=field, allowed=choices)

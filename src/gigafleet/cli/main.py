@@ -202,6 +202,7 @@ def train(
         failure_rates=failure_rates, price_usd_per_gpu_hour=price_usd_per_gpu_hour,
         system_usd_per_gpu=system_usd_per_gpu, prices=prices, avg_power_w=avg_power_w,
         model_power_w=result["power"]["it_power_w"] / est.item("num_gpus"),
+        pue=result["power"]["pue"],
         utilization=utilization,
     ))  # fmt: skip
     if as_json:

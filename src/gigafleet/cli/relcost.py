@@ -64,7 +64,7 @@ def _positive(value: float | None, field: str) -> None:
 
 
 def cost_inputs_from_options(system: str, *, catalog, prices: Path | None, system_usd_per_gpu,
-                             price_usd_per_gpu_hour):  # fmt: skip
+                             price_usd_per_gpu_hour, pue=None):  # fmt: skip
     from gigafleet.cost import cost_inputs, load_prices
 
     _positive(price_usd_per_gpu_hour, "--price-usd-per-gpu-hour")
@@ -72,6 +72,7 @@ def cost_inputs_from_options(system: str, *, catalog, prices: Path | None, syste
     return cost_inputs(
         system, prices=load_prices(prices), catalog=catalog,
         system_usd_per_gpu=system_usd_per_gpu, cloud_usd_per_gpu_hour=price_usd_per_gpu_hour,
+        pue=pue,
     )  # fmt: skip
 
 
@@ -79,7 +80,7 @@ def training_extras(
     est, *, catalog, storage_tbytes_per_s=None, node_storage_gbytes_per_s=None,
     restart_overhead_s=None, checkpoint_interval_s=None, planned_per_day=None, failure_rates=None,
     price_usd_per_gpu_hour=None, system_usd_per_gpu=None, prices=None, avg_power_w=None,
-    model_power_w=None, utilization=None,
+    model_power_w=None, pue=None, utilization=None,
 ) -> dict[str, Any]:  # fmt: skip
     """The ``reliability`` and ``cost`` blocks of a training report (``model_power_w``: the
     energy model's average IT power per GPU, used unless ``--avg-power-w`` is given)."""
@@ -122,7 +123,7 @@ def training_extras(
     try:
         inputs = cost_inputs_from_options(
             system, catalog=catalog, prices=prices, system_usd_per_gpu=system_usd_per_gpu,
-            price_usd_per_gpu_hour=price_usd_per_gpu_hour,
+            price_usd_per_gpu_hour=price_usd_per_gpu_hour, pue=pue,
         )  # fmt: skip
     except GigafleetError as exc:
         if "no default server price" not in str(exc):

@@ -50,6 +50,9 @@ def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes it owner-only; a report is for reading
         with os.fdopen(fd, "w") as f:
             f.write(text)
         os.replace(tmp, path)
@@ -159,14 +162,14 @@ def compare(da: dict[str, Any], db: dict[str, Any]) -> list[dict[str, Any]]:
     for r in da["training"]:
         if r["workload"] in tb:
             o = tb[r["workload"]]
-            for key in ("days", "num_gpus", "mfu", "energy_gwh", "cost_usd", "tokens_per_joule"):
+            for key in ("days", "num_gpus", "mfu", "energy_gwh", "cost_usd", "tokens_per_it_joule"):
                 add(f"{r['workload']}: {key}", r[key], o[key])
     sb = {r["workload"]: r for r in db["services"]}
     for r in da["services"]:
         o = sb.get(r["workload"])
         if o:
             for key in ("gpus", "slo_attainment", "facility_mw", "usd_per_million_tokens",
-                        "joules_per_token", "usd_per_billion_inferences"):  # fmt: skip
+                        "facility_joules_per_token", "usd_per_billion_inferences"):  # fmt: skip
                 if key in r and key in o:
                     add(f"{r['workload']}: {key}", r[key], o[key])
     return rows

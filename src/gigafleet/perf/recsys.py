@@ -14,7 +14,9 @@ for it and then for its own batch, so the tail latency is about ``2 t(B)``: the 
 ``B`` with ``2 t(B) <= budget`` sets the throughput ``B / t(B)``.
 
 Not validated against measurements (MLPerf DLRM-v2 results are not in the shared ground
-truth): the two constants below are estimates.
+truth): the two constants below are estimates, and a pure roofline of this kind is likely
+optimistic (embedding-bag kernels and batching pipelines rarely reach it). Results carry
+``calibration = "extrapolated"``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.hardware import resolve_hardware
-from gigafleet.perf.training import MEMORY_EFFICIENCY, efficiency_for
+from gigafleet.perf.training import MEMORY_EFFICIENCY, PRECISIONS, efficiency_for
 
 #: Fixed cost of one batch: tens of kernel launches and the host-side batching, seconds.
 #: Estimate (about 10 us per launch for ~20 kernels, doubled for the input pipeline).
@@ -50,6 +52,7 @@ class RecsysCapacity:
     inferences_per_s_per_gpu: float
     compute_frac: float  # share of the batch time in GEMMs (the rest: gathers, overhead)
     memory_frac: float  # share in embedding gathers, the all-to-all and weight reads
+    calibration: str = "extrapolated (roofline estimate, not validated)"
 
 
 def recsys_capacity(
@@ -85,7 +88,9 @@ def recsys_capacity(
     a2a = len(m.embedding_rows) * d * b / (n * hw.net.up_bw) if n > 1 else 0.0
     eff = efficiency_for(catalog, hw.generation)
     peak = hw.accelerator.dense_flops(precision)
-    dense = m.dense_flops_per_inference() / (n * peak * float(eff.gemm[0]))
+    dense = m.dense_flops_per_inference() / (
+        n * peak * float(eff.gemm[PRECISIONS.index(precision)])
+    )
     weights = m.dense_params() * b / (hw.hbm_bw * MEMORY_EFFICIENCY)  # read once per batch
     per_item = gather + a2a + dense
     fixed = BATCH_OVERHEAD_S + weights

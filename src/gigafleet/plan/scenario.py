@@ -159,6 +159,12 @@ class ScenarioResult:
 # ---- resolution -----------------------------------------------------------------------------
 
 
+def _default_pue(cooling: str) -> float:
+    from gigafleet.energy import default_pue
+
+    return float(default_pue(cooling))
+
+
 def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
     """One pool per site deployment (names checked by ``check_names``)."""
     check_names(scn, catalog)
@@ -183,7 +189,7 @@ def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
                     arrive=month_index(dep.arrive),
                     retire=month_index(dep.retire) if dep.retire else None,
                     fabric=dep.fabric,
-                    pue=site.pue,
+                    pue=site.pue if site.pue is not None else _default_pue(site.cooling),
                     tee=site.confidential_computing,
                     price_usd_per_gpu_hour=site.price_usd_per_gpu_hour,
                     usd_per_gpu=dep.usd_per_gpu,
@@ -260,9 +266,11 @@ class Models:
         from gigafleet.cost import cost_inputs
 
         if pool.index not in self._inputs:
+            # a rented GPU has no capital cost to us: only its price counts
+            price = 0.0 if pool.site_kind == "cloud" else pool.usd_per_gpu
             try:
                 self._inputs[pool.index] = cost_inputs(
-                    pool.system, catalog=self.catalog, system_usd_per_gpu=pool.usd_per_gpu,
+                    pool.system, catalog=self.catalog, system_usd_per_gpu=price,
                     electricity_usd_per_mwh=pool.electricity_usd_per_mwh, pue=pool.pue,
                     hardware_amortization_years=self.scn.amortization_years,
                     cloud_usd_per_gpu_hour=pool.price_usd_per_gpu_hour,
@@ -273,21 +281,22 @@ class Models:
                 err = GigafleetError(
                     f"no sourced server price for {pool.accelerator} ({pool.system} at "
                     f"{pool.site}); give usd_per_gpu in this fleet entry",
-                    field=f"sites[{pool.where[1]}].fleet[{pool.where[3]}].usd_per_gpu",
+                    field=f"sites.{pool.where[1]}.fleet.{pool.where[3]}.usd_per_gpu",
                 )
                 err.loc = pool.where
                 raise err from None
         return self._inputs[pool.index]
 
     def marginal_usd_per_gpu_hour(self, pool: Pool, it_w: float) -> float:
-        """What one more busy GPU-hour costs: the rent in the cloud; electricity on owned
-        GPUs (their capital is spent whether they work or not)."""
+        """What one more busy GPU-hour costs: the rent in the cloud; on owned GPUs the
+        electricity above their idle draw (their capital is spent, and they idle anyway)."""
         from gigafleet.cost import energy_usd_per_gpu_hour
 
         inp = self.inputs(pool)
         if pool.site_kind == "cloud":
             return inp.cloud_usd_per_gpu_hour
-        return float(energy_usd_per_gpu_hour(it_w, inputs=inp))
+        above = max(it_w - self.idle_w_per_gpu(pool.system), 0.0)
+        return float(energy_usd_per_gpu_hour(above, inputs=inp))
 
     def full_usd_per_gpu_hour(self, pool: Pool, it_w: float, utilization: float = 1.0) -> float:
         """Cost of a used GPU-hour: the rent, or the owned cost (capital, facility,
@@ -379,22 +388,22 @@ def size_training(run: TrainingRun, pool: Pool, catalog: Catalog, models: Models
         return tried[n]
 
     # Throughput per GPU changes slowly with the count: jump to the count the last
-    # evaluation says is needed, until that count is the one evaluated.
+    # evaluation says is needed, then walk by factors of two to the smallest count that
+    # meets the deadline (or the pool's largest power of two).
+    def meets(r: dict[str, Any] | None) -> bool:
+        return r is not None and r["days"] <= run.deadline_days
+
     n = min(1024, top)
     while evaluate(n) is None and n < top:
         n = min(2 * n, top)
     best = evaluate(n)
-    while best is not None:
-        want = min(top, _pow2_at_least(n * best["days"] / run.deadline_days))
-        if want == n or want in tried:
-            break
-        other = evaluate(want)
-        if want > n or (other is not None and other["days"] <= run.deadline_days):
-            if other is None:
-                break
-            n, best = want, other
-        else:
-            break
+    if best is not None:
+        n = min(top, max(1, _pow2_at_least(n * best["days"] / run.deadline_days)))
+        while not meets(evaluate(n)) and n < top:
+            n = min(2 * n, top)
+        while n > 1 and meets(evaluate(n // 2)):
+            n //= 2
+        best = evaluate(n) or best
     if best is None:
         return Fit(
             0.0,
@@ -511,7 +520,7 @@ def size_recsys(svc: RecommendationService, pool: Pool, catalog: Catalog, models
         cap.inferences_per_s_per_gpu,
         power,
         {"batch": cap.batch, "p99_latency_s": cap.p99_latency_s,
-         "gpus_per_replica": cap.gpus_per_replica},
+         "gpus_per_replica": cap.gpus_per_replica, "calibration": cap.calibration},
     )  # fmt: skip
 
 
@@ -584,52 +593,54 @@ def _quiet_highs(highspy):
     return h
 
 
-def _solve_lp(cost, cap, power, demand, inventory, site_of, site_budget):
-    """The placement LP (module docstring) with HiGHS; returns x[w, p] and u[w]."""
+def _solve_lp(cost, cap, power, demand, inventory, site_of, site_budget, rep_gpus):
+    """The placement program (module docstring) with HiGHS, in whole replicas: ``n[w, p]``
+    integer replicas of ``rep_gpus[w, p]`` GPUs each (``x = g n``). Returns x[w, p] (GPUs)
+    and u[w] (unmet demand)."""
     import highspy
 
     num_w, num_p = cap.shape
     pairs = [(w, p) for w in range(num_w) for p in range(num_p) if cap[w, p] > 0]
-    h = _quiet_highs(highspy)
-    inf = highspy.kHighsInf
-    for w, p in pairs:
-        h.addVar(0.0, inf)
-        h.changeColCost(h.getNumCol() - 1, float(cost[w, p]))
-    u0 = h.getNumCol()
-    for w in range(num_w):
-        h.addVar(0.0, inf)
-        h.changeColCost(h.getNumCol() - 1, UNMET_PENALTY / max(demand[w], 1e-12))
     col = {pair: i for i, pair in enumerate(pairs)}
+    g = {pair: float(rep_gpus[pair]) for pair in pairs}
+    h = _quiet_highs(highspy)
+    h.setOptionValue("mip_rel_gap", 1e-4)
+    h.setOptionValue("time_limit", 30.0)
+    inf = highspy.kHighsInf
+    for pair in pairs:  # replicas
+        h.addVar(0.0, inf)
+        h.changeColCost(col[pair], float(cost[pair]) * g[pair])
+        h.changeColIntegrality(col[pair], highspy.HighsVarType.kInteger)
+    u0 = len(pairs)
+    for w in range(num_w):  # unmet demand, normalised so every service weighs alike
+        h.addVar(0.0, inf)
+        h.changeColCost(u0 + w, UNMET_PENALTY / max(demand[w], 1e-12))
+
+    def row(lo: float, hi: float, idx: list[int], val: list[float]) -> None:
+        if idx:
+            h.addRow(lo, hi, len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=float))
+
     for w in range(num_w):  # capacity + unmet >= demand
-        idx = [col[(w, p)] for p in range(num_p) if (w, p) in col] + [u0 + w]
-        val = [float(cap[w, p]) for p in range(num_p) if (w, p) in col] + [1.0]
-        h.addRow(float(demand[w]), inf, len(idx), np.array(idx, dtype=np.int32), np.array(val))
+        mine = [pr for pr in pairs if pr[0] == w]
+        row(float(demand[w]), inf, [col[pr] for pr in mine] + [u0 + w],
+            [float(cap[pr]) * g[pr] for pr in mine] + [1.0])  # fmt: skip
     for p in range(num_p):  # inventory
-        idx = [col[(w, p)] for w in range(num_w) if (w, p) in col]
-        if idx:
-            h.addRow(
-                -inf,
-                float(inventory[p]),
-                len(idx),
-                np.array(idx, dtype=np.int32),
-                np.ones(len(idx)),
-            )
-    for s, budget in enumerate(site_budget):  # facility power
-        idx = [col[(w, p)] for w, p in pairs if site_of[p] == s]
-        val = [float(power[w, p]) for w, p in pairs if site_of[p] == s]
-        if idx:
-            h.addRow(
-                -inf,
-                float(max(budget, 0.0)),
-                len(idx),
-                np.array(idx, dtype=np.int32),
-                np.array(val),
-            )
+        mine = [pr for pr in pairs if pr[1] == p]
+        row(-inf, float(inventory[p]), [col[pr] for pr in mine], [g[pr] for pr in mine])
+    for s, budget in enumerate(site_budget):  # facility power above the idle draw
+        mine = [pr for pr in pairs if site_of[pr[1]] == s]
+        row(-inf, float(max(budget, 0.0)), [col[pr] for pr in mine],
+            [float(power[pr]) * g[pr] for pr in mine])  # fmt: skip
     h.run()
+    status = h.getModelStatus()
+    if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit) or (
+        status == highspy.HighsModelStatus.kTimeLimit and h.getInfo().primal_solution_status != 2
+    ):
+        raise RuntimeError(f"placement program not solved: {h.modelStatusToString(status)}")
     sol = np.asarray(h.getSolution().col_value)
     x = np.zeros((num_w, num_p))
-    for (w, p), i in col.items():
-        x[w, p] = sol[i]
+    for pair, i in col.items():
+        x[pair] = round(sol[i]) * g[pair]
     return x, sol[u0 : u0 + num_w]
 
 
@@ -668,6 +679,17 @@ def run_scenario(
                 fit_cache[key] = size_llm(work, pool, catalog, models)
         return fit_cache[key]
 
+    # idle draw of the installed (owned) GPUs per period and site: the floor of every budget
+    step = scn.timeline.step_months
+    idle_site = np.zeros((len(months), len(site_names)))
+    for k, m in enumerate(months):
+        for p, pool in enumerate(pools):
+            if pool.active(m):
+                idle_site[k, site_of[p]] += pool.num_gpus * idle_w[p]
+    cap_w = np.array(
+        [sites[n].power_mw * 1e6 * scn.policies.power_cap_fraction for n in site_names]
+    )
+
     # ---- training: gang-schedule each run on one pool at its start -------------------------
     reserved = np.zeros((len(months), len(pools)))  # GPUs held by training, per period
     # facility W per site that training adds over the idle draw of its GPUs
@@ -689,14 +711,27 @@ def run_scenario(
                 why.append(f.reason or "memory")
                 continue
             n = f.detail["num_gpus"]
-            k0 = next((k for k, m in enumerate(months) if m >= start), len(months))
-            free = min(
-                (pool.num_gpus - reserved[k, pool.index] for k in range(k0, len(months))
-                 if pool.active(months[k])),
-                default=pool.num_gpus,
-            )  # fmt: skip
+            end = start + f.detail["days"] / 30.44
+            if pool.retire is not None and pool.retire < end:
+                why.append(f"GPUs: {pool.system} at {pool.site} retires before the run ends")
+                continue
+            covered = [k for k, m in enumerate(months) if start < m + step and end > m]
+            free = min((pool.num_gpus - reserved[k, pool.index] for k in covered),
+                       default=pool.num_gpus)  # fmt: skip
             if n > free:
                 why.append(f"GPUs: needs {n} of {pool.system} at {pool.site}, {int(free)} free")
+                continue
+            extra_w = n * (f.power_w_per_gpu * pool.pue - idle_w[pool.index])
+            s_i = site_of[pool.index]
+            room = min(
+                (cap_w[s_i] - idle_site[k, s_i] - training_power[k, s_i] for k in covered),
+                default=cap_w[s_i],
+            )
+            if extra_w > room:
+                why.append(
+                    f"power: {pool.site} has {max(room, 0) / 1e6:,.0f} MW left of its cap, the "
+                    f"run needs {extra_w / 1e6:,.0f} MW more"
+                )
                 continue
             site = sites[pool.site]
             options.append((not f.detail["meets_deadline"], f.detail["days"], pool, f, site))
@@ -708,7 +743,6 @@ def run_scenario(
         n = f.detail["num_gpus"]
         end = start + days / 30.44
         it_w = n * f.power_w_per_gpu
-        step = scn.timeline.step_months
         for k, m in enumerate(months):
             if start < m + step and end > m:  # the run overlaps the period [m, m + step)
                 reserved[k, pool.index] += n
@@ -734,7 +768,7 @@ def run_scenario(
                 "facility_mw": it_w * pool.pue / 1e6,
                 "energy_gwh": energy_j / 3.6e12,
                 "carbon_t": energy_j / 3.6e6 * pool.grid_gco2_per_kwh / 1e6,
-                "tokens_per_joule": run.tokens / it_energy_j,
+                "tokens_per_it_joule": run.tokens / it_energy_j,
                 "cost_usd": gpu_hour * n * hours,
                 "cost_usd_per_gpu_hour": gpu_hour,
             }
@@ -778,38 +812,21 @@ def run_scenario(
              for pool in pools]
         )  # fmt: skip
         demand[k] = [peak_demand(s, m) for s in services]
-        idle_site = np.zeros(len(site_names))
-        for p, pool in enumerate(pools):
-            if pool.active(m):
-                idle_site[site_of[p]] += pool.num_gpus * idle_w[p]
-        budget = [
-            sites[n].power_mw * 1e6 * scn.policies.power_cap_fraction
-            - idle_site[i]
-            - training_power[k, i]
-            for i, n in enumerate(site_names)
-        ]
+        budget = cap_w - idle_site[k] - training_power[k]
         for i, n in enumerate(site_names):
             if budget[i] < 0 and n not in over_cap:
                 over_cap.add(n)
                 warnings.append(
-                    f"power: site {n} draws {(idle_site[i] + training_power[k, i]) / 1e6:,.0f} MW "
+                    f"power: site {n} draws {(idle_site[k, i] + training_power[k, i]) / 1e6:,.0f} MW "
                     f"from {month_text(m)} (idle fleet and training), over its "
                     f"{sites[n].power_mw * scn.policies.power_cap_fraction:,.0f} MW cap"
                 )
         live = demand[k] > 0
         if num_w and live.any():
-            g = rep_gpus[live]
-            # keep one replica per service free in each pool, so that rounding the LP's
-            # GPUs up to whole replicas stays within the pool (small pools: no margin)
-            margin = g.sum(axis=0)
-            inv_lp = np.where(inv > 2 * margin, inv - margin, inv)
-            x, u = _solve_lp(
-                cost[live], cap[live] * (inv > 0), power[live], demand[k][live], inv_lp,
-                site_of, budget,
+            whole, _ = _solve_lp(
+                cost[live], cap[live] * (inv > 0), power[live], demand[k][live], inv,
+                site_of, budget, rep_gpus[live],
             )  # fmt: skip
-            whole = np.ceil(x / g - 1e-9) * g
-            over = whole.sum(axis=0) > inv + 1e-9  # rounding up must not exceed the pool
-            whole[:, over] = (np.floor(x / g + 1e-9) * g)[:, over]
             placed[k][live] = whole
             served = np.sum(whole * cap[live], axis=1)
             unmet[k][live] = np.maximum(demand[k][live] - served, 0.0)
@@ -822,7 +839,7 @@ def run_scenario(
                 reserved[k],
                 placed[k],
                 power,
-                training_power[k] + idle_site,
+                training_power[k] + idle_site[k],
                 scn,
             )  # fmt: skip
         )
@@ -830,7 +847,13 @@ def run_scenario(
     # ---- services: figures at the busiest period ----------------------------------------------
     services_out = []
     for w, svc in enumerate(services):
-        k = int(np.argmax(demand[:, w])) if len(months) else 0
+        # the period of the worst shortfall; with none, the (latest) peak-demand period
+        with np.errstate(divide="ignore", invalid="ignore"):
+            short = np.where(demand[:, w] > 0, unmet[:, w] / demand[:, w], 0.0)
+        if short.max(initial=0.0) > UNMET_TOLERANCE:
+            k = int(np.argmax(short))
+        else:
+            k = len(months) - 1 - int(np.argmax(demand[::-1, w]))
         d = float(demand[k, w])
         got = float(np.sum(placed[k, w] * cap[w]))
         gpus = float(placed[k, w].sum())
@@ -876,8 +899,8 @@ def run_scenario(
                 row["usd_per_million_tokens"] = (
                     row["cost_usd_per_hour"] * 24.0 / tokens_per_day * 1e6
                 )
-                row["joules_per_token"] = float(facility_h.sum()) * 3600.0 / tokens_per_day
-                row["joules_per_token_at_peak"] = peak_w / tok_s
+                row["facility_joules_per_token"] = float(facility_h.sum()) * 3600.0 / tokens_per_day
+                row["facility_joules_per_token_at_peak"] = peak_w / tok_s
                 say(f"simulating {svc.name}")
                 row["slo"] = _slo_attainment(
                     svc, pools[p_main], f, load=min(d / max(got, 1e-9), 1.0), catalog=catalog
@@ -922,7 +945,8 @@ def run_scenario(
                 "kind": s.kind,
                 "region": s.region,
                 "power_mw": s.power_mw,
-                "pue": s.pue,
+                "pue": s.pue if s.pue is not None else _default_pue(s.cooling),
+                "cooling": s.cooling,
                 "confidential_computing": s.confidential_computing,
             }
             for s in scn.sites
@@ -938,8 +962,6 @@ def run_scenario(
 
 
 # ---- what binds ------------------------------------------------------------------------------
-
-_ORDER = ("memory", "policy", "power", "GPUs")
 
 
 def _binding(reasons: list[str]) -> str:
@@ -1008,7 +1030,7 @@ def _period_row(month, pools, site_names, sites, reserved, placed, power, base_w
                 "gpus_used": float(sum(used.values())),
                 "free_gpus": free,
                 "facility_mw": facility / 1e6,
-                "it_mw": facility / site.pue / 1e6,
+                "it_mw": facility / (site.pue or _default_pue(site.cooling)) / 1e6,
                 "cap_mw": site.power_mw * scn.policies.power_cap_fraction,
             }
         )
@@ -1058,12 +1080,13 @@ def _derate_to_slo(svc, pool: Pool, f: Fit, catalog: Catalog) -> Fit:
     import dataclasses
 
     factor = 1.0
+    res = _slo_attainment(svc, pool, f, load=1.0, catalog=catalog)
     for _ in range(SLO_MAX_DERATES):
-        res = _slo_attainment(svc, pool, f, load=1.0, catalog=catalog)
         if res["slo_attainment"] >= SLO_TARGET:
             break
         factor *= SLO_DERATE
         f = dataclasses.replace(f, capacity_per_gpu=f.capacity_per_gpu * SLO_DERATE)
+        res = _slo_attainment(svc, pool, f, load=1.0, catalog=catalog)
     f.detail["slo_derate"] = factor
     f.detail["slo_attainment_at_capacity"] = res["slo_attainment"]
     return f
@@ -1084,14 +1107,14 @@ def _generations(scn, pools, services, fit, catalog, models) -> list[dict[str, A
             f = fit(llm, pool)
             if f.capacity_per_gpu > 0:
                 row["serving_workload"] = llm.name
-                row["serving_tokens_per_joule"] = (
+                row["serving_tokens_per_it_joule"] = (
                     f.capacity_per_gpu * llm.output_tokens / f.power_w_per_gpu
                 )
         if run is not None:
             f = fit(run, pool)
             if f.capacity_per_gpu > 0:
                 row["training_workload"] = run.name
-                row["training_tokens_per_joule"] = f.capacity_per_gpu / f.power_w_per_gpu
+                row["training_tokens_per_it_joule"] = f.capacity_per_gpu / f.power_w_per_gpu
                 row["training_mfu"] = f.detail["mfu"]
         out.append(row)
     return out

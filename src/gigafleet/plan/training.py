@@ -223,7 +223,7 @@ def plan_training(
         arch_row, hw.system, space["num_gpus"], step, np.asarray(power.it_energy_j_per_step),
         gpu_hour_usd=gpu_hour_usd, train_tokens=train_tokens,
         tokens_per_s=np.asarray(out["tokens_per_s"]) * power.speed, catalog=catalog,
-        needed=objective == "cost",
+        needed=objective == "cost", pue=power.pue,
     )  # fmt: skip
     metrics = {
         "step_time_s": step,
@@ -270,7 +270,7 @@ def plan_training(
 
 def _cost_per_step(
     arch_row, system, num_gpus, step, energy, *, gpu_hour_usd, train_tokens, tokens_per_s,
-    catalog, needed,
+    catalog, needed, pue,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """``num_gpus * step / 3600 * price / ETT(num_gpus)``: a step's share of the run's cost,
     failures included. ETT is for the run (``train_tokens``) or a nominal 30-day run."""
@@ -294,7 +294,7 @@ def _cost_per_step(
         price = gpu_hour_usd
     else:
         try:
-            inputs = cost_inputs(system, catalog=catalog)
+            inputs = cost_inputs(system, catalog=catalog, pue=pue)  # the energy model's PUE
         except GigafleetError as exc:
             if not needed:
                 return np.full(n.shape, np.nan), ett

@@ -52,9 +52,8 @@ def _figures(d: dict[str, Any]) -> list[tuple[str, str]]:
     fig = go.Figure()
     for site in sites:
         rows = [next(s for s in p["sites"] if s["site"] == site) for p in d["timeline"]]
-        line = fig.add_scatter(x=periods, y=[r["facility_mw"] for r in rows], name=f"{site} draw",
-                               mode="lines+markers")  # fmt: skip
-        del line
+        fig.add_scatter(x=periods, y=[r["facility_mw"] for r in rows], name=f"{site} draw",
+                        mode="lines+markers")  # fmt: skip
         fig.add_scatter(x=periods, y=[r["cap_mw"] for r in rows], name=f"{site} cap",
                         mode="lines", line={"dash": "dash"})  # fmt: skip
     fig.update_layout(title="Facility power (IT x PUE) against each site's cap",
@@ -96,13 +95,15 @@ def _figures(d: dict[str, Any]) -> list[tuple[str, str]]:
     if g:
         fig = go.Figure()
         x = [f"{r['system']} ({r['generation']})" for r in g]
-        if any("serving_tokens_per_joule" in r for r in g):
-            fig.add_bar(x=x, y=[r.get("serving_tokens_per_joule", 0) for r in g],
+        if any("serving_tokens_per_it_joule" in r for r in g):
+            fig.add_bar(x=x, y=[r.get("serving_tokens_per_it_joule", 0) for r in g],
                         name="serving output tokens/J")  # fmt: skip
-        if any("training_tokens_per_joule" in r for r in g):
-            fig.add_bar(x=x, y=[r.get("training_tokens_per_joule", 0) for r in g],
+        if any("training_tokens_per_it_joule" in r for r in g):
+            fig.add_bar(x=x, y=[r.get("training_tokens_per_it_joule", 0) for r in g],
                         name="training tokens/J")  # fmt: skip
-        fig.update_layout(barmode="group", title="Performance per watt per generation (IT power)")
+        fig.update_layout(
+            barmode="group", title="Performance per watt per generation (tokens per IT joule)"
+        )
         out.append(("Performance per watt", _fig_html(fig)))
 
     owned = d["costs"].get("owned", [])
@@ -184,12 +185,19 @@ def render_html(d: dict[str, Any]) -> str:
                     ("capacity", "capacity", ",.4g"), ("gpus", "GPUs", ",.0f"),
                     ("slo_attainment", "SLO attainment", ".3f"),
                     ("facility_mw", "peak MW", ".1f"), ("facility_mw_mean", "mean MW", ".1f"),
-                    ("joules_per_token", "J/token (day)", ".3f"),
+                    ("facility_joules_per_token", "facility J/token (day)", ".3f"),
                     ("usd_per_million_tokens", "$/M tokens", ".3f"),
                     ("usd_per_billion_inferences", "$/B inferences", ".2f"),
                 ],
             )
         )  # fmt: skip
+    extrapolated = [r["workload"] for r in d["services"]
+                    if str(r.get("replica", {}).get("calibration", "")).startswith("extrapolated")]  # fmt: skip
+    if extrapolated:
+        parts.append(
+            "<p class='bad'>Not validated against measurements (roofline estimate): "
+            f"{html.escape(', '.join(extrapolated))}.</p>"
+        )
     for title, fig in _figures(d):
         parts.append(f"<h2>{html.escape(title)}</h2>{fig}")
     parts.append("<h2>Summary (JSON)</h2><details><summary>show</summary><pre>")

@@ -36,7 +36,7 @@ Month = Annotated[
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Deployment(_Strict):
@@ -65,7 +65,12 @@ class Site(_Strict):
     kind: Literal["owned", "cloud"] = "owned"
     region: str = Field(default="us", description="for data-residency policies")
     power_mw: float = Field(gt=0, description="facility power capacity (cap), MW")
-    pue: float = Field(default=1.2, ge=1.0, le=3.0, description="power usage effectiveness")
+    pue: float | None = Field(
+        default=None,
+        ge=1.0,
+        le=3.0,
+        description="power usage effectiveness (default: by cooling, liquid 1.10, air 1.5)",
+    )
     electricity_usd_per_mwh: float = Field(default=80.0, ge=0)
     grid_gco2_per_kwh: float = Field(default=400.0, ge=0, description="grid carbon intensity")
     confidential_computing: bool = Field(
@@ -191,18 +196,6 @@ class Scenario(_Strict):
         work = self.workload_names()
         if len(set(work)) != len(work):
             raise ValueError(f"workload names must be unique: {work}")
-        for key, table in (("residency", self.policies.residency), ("sites", self.policies.sites)):
-            for name in table:
-                if name not in work:
-                    raise ValueError(
-                        f"policies.{key} names workload {name!r}; allowed: {', '.join(work)}"
-                    )
-        for name, allowed in self.policies.sites.items():
-            for s in allowed:
-                if s not in sites:
-                    raise ValueError(
-                        f"policies.sites[{name}] names site {s!r}; allowed: {', '.join(sites)}"
-                    )
         return self
 
     def workload_names(self) -> list[str]:
@@ -238,13 +231,31 @@ def check_names(scn: Scenario, catalog: Any) -> None:
             err = GigafleetError(msg, field=_dotted(loc), allowed=exc.allowed)
             err.loc = loc
             raise err from None
+    # policies name workloads, sites and regions that exist
+    work = scn.workload_names()
+    sites = [x.name for x in scn.sites]
+    regions = sorted({x.region for x in scn.sites})
+    pol = scn.policies
+    for key, table, allowed in (("residency", pol.residency, regions), ("sites", pol.sites, sites)):
+        for name, values in table.items():
+            if name not in work:
+                _policy_error(("policies", key, name), f"names workload {name!r}", work)
+            for i, v in enumerate(values):
+                if v not in allowed:
+                    what = "region" if key == "residency" else "site"
+                    _policy_error(("policies", key, name, i), f"unknown {what} {v!r}", allowed)
+
+
+def _policy_error(loc: tuple[Any, ...], what: str, allowed: list[str]) -> None:
+    err = GigafleetError(f"{what}; allowed: {', '.join(allowed)}", field=_dotted(loc),
+                         allowed=allowed)  # fmt: skip
+    err.loc = loc
+    raise err
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    """``("sites", 0, "fleet", 1, "system")`` -> ``sites.0.fleet.1.system`` (pydantic's style)."""
+    return ".".join(str(p) for p in loc)
 
 
 def load_scenario(path: str | Path, catalog: Any = None) -> Scenario:
