@@ -68,6 +68,19 @@ def test_plan_serve_meets_the_slo_with_the_fewest_gpus():
     assert fewer["metrics"]["slo_attainment"] < 0.95
 
 
+def test_plan_serve_ranks_by_energy_and_cost():
+    base = job(traffic=dict(rate_per_s=60, num_requests=1500, prompt_tokens=512, output_tokens=128),
+               slo=dict(ttft_s=0.5, tpot_s=0.05))  # fmt: skip
+    by_energy = plan_serving(base, objective="energy")
+    j = [c["energy_j_per_output_token"] for c in by_energy["candidates"]]
+    assert j == sorted(j) and by_energy["best"]["energy_j_per_output_token"] == min(j)
+    by_cost = plan_serving(base, objective="cost")  # owned H100 cost from the price catalog
+    c = [x["cost_usd_per_hour"] for x in by_cost["candidates"]]
+    assert all(x > 0 for x in c) and c == sorted(c)
+    with pytest.raises(GigafleetError, match="gpus, energy, cost"):
+        plan_serving(base, objective="speed")
+
+
 def test_bad_serving_input():
     with pytest.raises(ValueError):
         job(prefill_replicas=2, replicas=2)

@@ -740,13 +740,16 @@ def plan_serve(
         float, typer.Option(help="Fraction of requests that must meet the SLO.")
     ] = 0.99,
     gpu_hour_usd: Annotated[
-        float | None, typer.Option(help="Price per GPU-hour, for cost.")
+        float | None, typer.Option(help="Price per GPU-hour, for cost [owned cost].")
     ] = None,
+    objective: Annotated[
+        str, typer.Option(help="Rank by gpus, energy (J/token) or cost ($/hour).")
+    ] = "gpus",
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Find the cheapest deployment (replicas, TP/EP, batch limit, aggregated or disaggregated)
-    that meets the SLOs at a given load."""
+    """Find the best deployment (replicas, TP/EP, batch limit, aggregated or disaggregated)
+    that meets the SLOs at a given load: fewest GPUs, least energy or least cost."""
     from rich.table import Table
 
     from gigafleet.plan.serving import plan_serving
@@ -762,8 +765,9 @@ def plan_serve(
         adapter_users=None, adapter_rank=None,
     ))  # fmt: skip
     r = plan_serving(
-        job, attainment=attainment, gpu_hour_usd=gpu_hour_usd, catalog=_catalog(catalog)
-    )
+        job, attainment=attainment, gpu_hour_usd=gpu_hour_usd, objective=objective,
+        catalog=_catalog(catalog),
+    )  # fmt: skip
     if as_json:
         print(json.dumps(r, indent=2, default=float))
         return
@@ -776,7 +780,11 @@ def plan_serve(
                   f"{d['energy_j_per_output_token']:.2f}")  # fmt: skip
     _console().print(t)
     b = r["best"]
-    _console().print(f"[bold]Cheapest:[/bold] {b['replicas']} x TP{b['tp']} ({b['gpus']} GPUs)")
+    cost = f", ${b['cost_usd_per_hour']:,.2f}/hour" if b["cost_usd_per_hour"] else ""
+    _console().print(
+        f"[bold]Best by {r['objective']}:[/bold] {b['replicas']} x TP{b['tp']} ({b['gpus']} GPUs, "
+        f"{b['energy_j_per_output_token']:.2f} J/token{cost})"
+    )
 
 
 @catalog_app.command("list")

@@ -4,7 +4,10 @@ Candidates: every tensor-parallel degree that fits the model (``ep = tp`` for Mo
 batch limits, aggregated or disaggregated (a quarter of the replicas prefilling). For each
 the number of replicas starts from the steady-state estimate (load over one replica's
 capacity under the TPOT limit) and grows until a simulation of the load meets the SLO for
-``attainment`` of the requests. The cheapest by GPUs (or dollars) wins.
+``attainment`` of the requests. Candidates are ranked by ``objective``: ``gpus`` (fewest),
+``energy`` (IT joules per output token, from the simulation's busy/idle power) or ``cost``
+(dollars per hour: GPUs x the given price per GPU-hour, else the owned cost of
+``gigafleet.cost`` at the deployment's average IT power per GPU).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from gigafleet.sim.deployment import run_serving
 from gigafleet.spec.serving import ServeJob
 
 BATCH_LIMITS = (32, 128, 256)
+OBJECTIVES = ("gpus", "energy", "cost")
 
 
 def plan_serving(
@@ -26,11 +30,28 @@ def plan_serving(
     *,
     attainment: float = 0.99,
     gpu_hour_usd: float | None = None,
+    objective: str = "gpus",
     max_replicas: int = 4096,
     catalog: Catalog | None = None,
 ) -> dict[str, Any]:
-    """The cheapest deployment meeting ``base.slo`` for ``attainment`` of the requests."""
+    """The best deployment by ``objective`` meeting ``base.slo`` for ``attainment`` of the
+    requests."""
     catalog = catalog or load_catalog()
+    if objective not in OBJECTIVES:
+        raise GigafleetError(
+            f"unknown objective {objective!r}; allowed: {', '.join(OBJECTIVES)}", field="objective"
+        )
+    inputs = None
+    if objective == "cost" and not gpu_hour_usd:
+        from gigafleet.cost import cost_inputs
+
+        try:
+            inputs = cost_inputs(base.system, catalog=catalog)
+        except GigafleetError as exc:
+            raise GigafleetError(
+                f"{str(exc).split(': ', 1)[-1]}; or give a price per GPU-hour (--gpu-hour-usd)",
+                field="gpu_hour_usd",
+            ) from None
     model = catalog.model(base.model)
     system = catalog.system(base.system)
     if "num_requests" not in base.traffic.model_fields_set:  # trial simulations stay short
@@ -82,10 +103,18 @@ def plan_serving(
                     m = run_serving(job, catalog=catalog)["metrics"]
                     if m["slo_attainment"] >= attainment:
                         gpus = n * rep.num_gpus
+                        price = gpu_hour_usd
+                        if inputs is not None:  # owned: at the simulated average IT power
+                            from gigafleet.cost import owned_cost_per_gpu_hour
+
+                            avg_w = m["energy_j"] / max(m["makespan_s"], 1e-9) / gpus
+                            price = float(owned_cost_per_gpu_hour(
+                                avg_power_w_per_gpu=avg_w, inputs=inputs
+                            ).total_usd_per_gpu_hour)  # fmt: skip
                         tried.append({
                             "tp": tp, "ep": ep, "replicas": n, "max_num_seqs": seqs,
                             "disaggregated": disagg, "prefill_replicas": job.prefill_replicas,
-                            "gpus": gpus, "cost_usd_per_hour": gpus * gpu_hour_usd if gpu_hour_usd else None,
+                            "gpus": gpus, "cost_usd_per_hour": gpus * price if price else None,
                             "slo_attainment": m["slo_attainment"], "ttft_p99_s": m["ttft_p99_s"],
                             "tpot_p99_s": m["tpot_p99_s"], "energy_j_per_output_token": m["energy_j_per_output_token"],
                         })  # fmt: skip
@@ -96,8 +125,14 @@ def plan_serving(
             f"no deployment of {base.model} on {base.system} meets the SLO at {t.rate_per_s} requests/s "
             f"(tried up to {max_replicas} replicas, or 8x the steady-state estimate)", field="slo",
         )  # fmt: skip
-    tried.sort(key=lambda d: (d["gpus"], d["energy_j_per_output_token"]))
+    key = {
+        "gpus": lambda d: (d["gpus"], d["energy_j_per_output_token"]),
+        "energy": lambda d: (d["energy_j_per_output_token"], d["gpus"]),
+        "cost": lambda d: (d["cost_usd_per_hour"], d["gpus"]),
+    }[objective]
+    tried.sort(key=key)
     return {
+        "objective": objective,
         "model": model.name,
         "system": system.name,
         "rate_per_s": t.rate_per_s,
