@@ -550,9 +550,7 @@ def peak_demand(svc: Any, month: int) -> float:
     start = month_index(svc.start)
     if month < start:
         return 0.0
-    per_day = (
-        svc.inferences_per_day if isinstance(svc, RecommendationService) else svc.requests_per_day
-    )
+    per_day = svc.requests_per_day  # inferences (items scored) for recommendation services
     growth = (1.0 + svc.growth_per_year) ** ((month - start) / 12.0)
     return per_day / 86400.0 * svc.peak_to_mean * growth
 

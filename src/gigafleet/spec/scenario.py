@@ -130,14 +130,32 @@ class PrivateService(LlmService):
 
 
 class RecommendationService(_Strict):
+    """Recommendation ranking: each query scores ``items_per_query`` candidates; give the
+    load as queries per second (daily mean) or as inferences (items scored) per day."""
+
     name: str = Field(min_length=1)
     model: str = Field(default="dlrm-dcnv2", description="catalog recommendation model")
-    inferences_per_day: float = Field(gt=0, description="items scored per day")
+    queries_per_s: float | None = Field(default=None, gt=0, description="daily mean")
+    items_per_query: int = Field(default=1, gt=0, description="candidates ranked per query")
+    inferences_per_day: float | None = Field(default=None, gt=0, description="items scored per day")
     peak_to_mean: float = Field(default=1.5, ge=1.0)
     latency_budget_ms: float = Field(default=100.0, gt=0, description="p99 per query")
     precision: Literal["bf16", "fp8"] = "bf16"
     start: Month = "2026-01"
     growth_per_year: float = Field(default=0.0, ge=-0.9)
+
+    @model_validator(mode="after")
+    def _load(self) -> RecommendationService:
+        if (self.queries_per_s is None) == (self.inferences_per_day is None):
+            raise ValueError("give exactly one of queries_per_s and inferences_per_day")
+        return self
+
+    @property
+    def requests_per_day(self) -> float:
+        """Inferences (items scored) per day."""
+        if self.inferences_per_day is not None:
+            return self.inferences_per_day
+        return self.queries_per_s * self.items_per_query * 86400.0
 
 
 class Workloads(_Strict):
