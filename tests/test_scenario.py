@@ -199,6 +199,79 @@ def test_training_meets_its_deadline_with_the_fewest_gpus():
     assert r2.unplaced or r2.training[0]["days"] > 20
 
 
+RUN_8B = {"name": "r", "model": "llama3.1-8b", "tokens": 4e12, "deadline_days": 20,
+          "precision": "bf16", "seq_len": 8192, "global_batch": 1024}  # fmt: skip
+
+
+def _training(sites, runs, *, end="2026-07"):
+    return run_scenario(Scenario.model_validate(
+        {"name": "t", "timeline": {"start": "2026-01", "end": end}, "sites": sites,
+         "workloads": {"training": runs}}
+    ))  # fmt: skip
+
+
+def test_training_is_sized_for_each_pool_it_could_use():
+    # 128 GPUs cannot meet the deadline; 2,048 can: the run goes to the big pool in time
+    r = _training([_site("small", count=16, power_mw=100), _site("big", count=256, power_mw=100)],
+                  [RUN_8B])  # fmt: skip
+    (t,) = r.training
+    assert t["site"] == "big" and t["meets_deadline"] and t["num_gpus"] > 128
+
+
+def test_training_finishes_before_its_pool_retires():
+    site = _site("a", count=256, power_mw=100)
+    site["fleet"][0]["retire"] = "2026-02"
+    (t,) = _training([site], [{**RUN_8B, "tokens": 1e12, "deadline_days": 60}]).training
+    assert t["days"] <= 31  # resized to finish within the month the pool has left
+
+
+def test_site_power_room_limits_a_training_run():
+    plenty = _training([_site("a", count=256, power_mw=100)], [RUN_8B]).training[0]
+    tight = _training([_site("a", count=256, power_mw=1.2)], [RUN_8B])
+    assert tight.unplaced or tight.training[0]["num_gpus"] < plenty["num_gpus"]
+    for p in tight.periods:
+        assert p["sites"][0]["facility_mw"] <= 1.2 + 1e-6 or tight.warnings
+
+
+def test_runs_never_hold_more_gpus_than_the_pool():
+    r1, r2 = {**RUN_8B, "name": "r1", "tokens": 1e12}, {**RUN_8B, "name": "r2", "tokens": 1e12}
+    r = _training([_site("a", count=32, power_mw=100)], [r1, r2])
+    for p in r.periods:
+        assert p["sites"][0]["gpus_used"] <= 256
+    assert len(r.training) + len(r.unplaced) == 2
+
+
+def test_services_are_placed_in_whole_replicas():
+    big = {**ASSISTANT, "model": "llama3.1-70b", "requests_per_day": 3e7}
+    (svc,) = run_scenario(
+        _scenario([_site("a", count=64, power_mw=100)], {"llm_services": [big]})
+    ).services
+    g = svc["replica"]["gpus_per_replica"]
+    assert g > 1 and all(p["gpus"] % g == 0 for p in svc["placement"])
+
+
+def test_cloud_only_fleet_needs_no_capital_price():
+    cloud = _site("c", kind="cloud", system="gb300-nvl72", count=4, price_usd_per_gpu_hour=5.0)
+    (svc,) = run_scenario(_scenario([cloud], {"llm_services": [ASSISTANT]})).services
+    assert svc["demand_met"] == pytest.approx(1.0)
+    # rented: the cost is the price per GPU-hour, nothing else
+    assert svc["cost_usd_per_hour"] == pytest.approx(5.0 * svc["gpus"])
+
+
+def test_site_pue_follows_cooling():
+    air = run_scenario(_scenario([_site("a")], {})).sites[0]  # DGX H100: air-cooled
+    liquid = run_scenario(_scenario([_site("a", cooling="liquid")], {})).sites[0]
+    assert (air["cooling"], air["pue"]) == ("air", 1.5)
+    assert liquid["pue"] == pytest.approx(1.10)
+
+
+def test_a_query_must_fit_its_latency_budget():
+    q = {"name": "rank", "queries_per_s": 10, "items_per_query": 100_000, "latency_budget_ms": 2}
+    r = run_scenario(_scenario([_site("a")], {"recommendation": [q]}))
+    (u,) = r.unplaced
+    assert u["workload"] == "rank" and "budget" in u["binding"]
+
+
 def test_generations_in_rollout_arrive_and_retire():
     site = _site("a")
     site["fleet"] = [

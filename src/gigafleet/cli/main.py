@@ -18,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts show defaults as "[bf16]": plain text, not markup
 )
 catalog_app = typer.Typer(
     help="List and show catalog entries (hardware and models).", no_args_is_help=True

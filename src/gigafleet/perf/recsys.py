@@ -61,9 +61,11 @@ def recsys_capacity(
     *,
     latency_budget_s: float,
     precision: str = "bf16",
+    min_batch: int = 1,
     catalog: Catalog | None = None,
 ) -> RecsysCapacity:
-    """Best throughput per GPU of one replica whose tail latency fits ``latency_budget_s``."""
+    """Best throughput per GPU of one replica whose tail latency fits ``latency_budget_s``;
+    ``min_batch``: the items one query ranks, which must be scored in one batch."""
     catalog = catalog or load_catalog()
     if precision not in _BYTES:
         raise GigafleetError(
@@ -102,7 +104,13 @@ def recsys_capacity(
             f"{hw.system} ({2e3 * (fixed + per_item):.2f} ms)",
             field="latency_budget_ms",
         )
-    batch = min(batch, 1 << 16)
+    batch = min(batch, max(1 << 16, min_batch))
+    if batch < min_batch:
+        raise GigafleetError(
+            f"a query of {min_batch:,} items takes {2e3 * (fixed + min_batch * per_item):.1f} ms "
+            f"on {hw.system}, over the {latency_budget_s * 1e3:.1f} ms budget",
+            field="latency_budget_ms",
+        )
     t = fixed + batch * per_item
     return RecsysCapacity(
         model=m.name,

@@ -13,17 +13,21 @@ Sizing (per workload and system kind, from the models):
 - a recommendation service takes ``perf/recsys.py``'s throughput under its latency budget.
 
 Placement (per period): training runs are gang-scheduled first, each on one pool (a system
-kind at a site) from its start until it finishes; services then share what is left through
-one linear program (HiGHS): GPUs of pool ``p`` given to service ``w`` are ``x[w,p] >= 0``,
+kind at a site) for every period it covers, within the pool's free GPUs, the site's power
+room and the pool's retirement (sized again within whichever binds). Services then share
+what is left through one integer program (HiGHS) in whole replicas: ``n[w,p]`` replicas of
+``g[w,p]`` GPUs of pool ``p`` for service ``w``,
 
-    minimise   sum c[w,p] x[w,p] + M sum u[w] / D[w]
-    subject to sum_p cap[w,p] x[w,p] + u[w] >= D[w]          (peak demand, or unmet u)
-               sum_w x[w,p] <= GPUs of p in service              (inventory)
-               sum_{w,p at s} P[w,p] x[w,p] <= cap_s - training_s (facility power of site s)
+    minimise   sum c[w,p] g n[w,p]       (after minimising sum u[w] / D[w] first)
+    subject to sum_p cap[w,p] g n[w,p] + u[w] >= D[w]          (peak demand, or unmet u)
+               sum_w g n[w,p] <= GPUs of p in service            (inventory)
+               sum_{w,p at s} P[w,p] g n[w,p] <= cap_s - idle_s - training_s   (site power)
 
-where ``c`` is the hourly cost of a GPU (electricity for owned GPUs, the price for cloud
-ones) and ``P`` its facility power. Policies remove pairs (TEE work off non-TEE sites,
-residency, cloud bursting). Unmet demand is reported with the constraint that binds.
+where ``c`` is the hourly cost of a busy GPU (for owned GPUs the electricity above their
+idle draw, for cloud ones the price) and ``P`` its facility power above idle (installed
+GPUs draw their idle power whether used or not). Policies remove pairs (TEE work off
+non-TEE sites, residency, cloud bursting). Unmet demand is reported with the constraint
+that binds.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from gigafleet.spec.scenario import (
     month_text,
 )
 
-#: Penalty per unit of unmet (normalised) demand in the placement LP: far above any cost.
+#: Weight of unmet (normalised) demand in the placement program's first phase.
 UNMET_PENALTY = 1e9
 #: Replicas and requests (at least, per replica and running sequence) simulated to check a
 #: service's replica shape against its SLOs.
@@ -88,6 +92,7 @@ class Pool:
     retire: int | None
     fabric: str | None
     pue: float
+    cooling: str
     tee: bool
     price_usd_per_gpu_hour: float | None
     usd_per_gpu: float | None
@@ -159,10 +164,18 @@ class ScenarioResult:
 # ---- resolution -----------------------------------------------------------------------------
 
 
-def _default_pue(cooling: str) -> float:
+def site_cooling(site: Any) -> str:
+    """The site's cooling: given, else that of its first system in the power catalog."""
+    from gigafleet.energy.params import load_power_params
+
+    return site.cooling or load_power_params().cooling_of(site.fleet[0].system)
+
+
+def site_pue(site: Any) -> float:
+    """The site's PUE: given, else the default of its cooling (air 1.5, liquid 1.10)."""
     from gigafleet.energy import default_pue
 
-    return float(default_pue(cooling))
+    return float(site.pue) if site.pue is not None else float(default_pue(site_cooling(site)))
 
 
 def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
@@ -189,7 +202,8 @@ def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
                     arrive=month_index(dep.arrive),
                     retire=month_index(dep.retire) if dep.retire else None,
                     fabric=dep.fabric,
-                    pue=site.pue if site.pue is not None else _default_pue(site.cooling),
+                    pue=site_pue(site),
+                    cooling=site_cooling(site),
                     tee=site.confidential_computing,
                     price_usd_per_gpu_hour=site.price_usd_per_gpu_hour,
                     usd_per_gpu=dep.usd_per_gpu,
@@ -214,8 +228,9 @@ class Models:
         self._inputs: dict[int, Any] = {}
 
     def it_w_per_gpu(
-        self, system: str, *, compute_frac: float, memory_frac: float, comm_frac: float = 0.0
-    ) -> float:
+        self, system: str, *, compute_frac: float, memory_frac: float, comm_frac: float = 0.0,
+        cooling: str | None = None,
+    ) -> float:  # fmt: skip
         """IT watts per GPU of ``system`` (GPU, host, NIC and switch shares) while each GPU
         spends these fractions of its time in each phase (the rest idle)."""
         from gigafleet.energy import accelerator_power_w, system_power_w
@@ -226,19 +241,21 @@ class Models:
             comm_frac=comm_frac, catalog=self.catalog,
         )  # fmt: skip
         busy = compute_frac + memory_frac + comm_frac
-        res = system_power_w(row, gpu_power_w=gpu, host_load=busy, catalog=self.catalog)
+        res = system_power_w(
+            row, gpu_power_w=gpu, host_load=busy, cooling=cooling, catalog=self.catalog
+        )
         return float(np.asarray(res.per_gpu_w))
 
-    def idle_w_per_gpu(self, system: str) -> float:
-        return self.it_w_per_gpu(system, compute_frac=0.0, memory_frac=0.0)
+    def idle_w_per_gpu(self, system: str, cooling: str | None = None) -> float:
+        return self.it_w_per_gpu(system, compute_frac=0.0, memory_frac=0.0, cooling=cooling)
 
     def serving_w_per_gpu(self, replica: Any, *, prompt_tokens: float, output_tokens: float,
-                          batch: int) -> float:  # fmt: skip
+                          batch: int, cooling: str | None = None) -> float:  # fmt: skip
         from gigafleet.energy import serving_power
 
         sp = serving_power(
             replica, prompt_tokens=prompt_tokens, output_tokens=output_tokens, batch=batch,
-            catalog=self.catalog,
+            cooling=cooling, catalog=self.catalog,
         )  # fmt: skip
         return sp.busy_w / replica.num_gpus
 
@@ -295,7 +312,7 @@ class Models:
         inp = self.inputs(pool)
         if pool.site_kind == "cloud":
             return inp.cloud_usd_per_gpu_hour
-        above = max(it_w - self.idle_w_per_gpu(pool.system), 0.0)
+        above = max(it_w - self.idle_w_per_gpu(pool.system, pool.cooling), 0.0)
         return float(energy_usd_per_gpu_hour(above, inputs=inp))
 
     def full_usd_per_gpu_hour(self, pool: Pool, it_w: float, utilization: float = 1.0) -> float:
@@ -338,22 +355,40 @@ def _pow2_at_least(x: float) -> int:
     return 1 << max(0, math.ceil(math.log2(max(x, 1.0))))
 
 
-def size_training(run: TrainingRun, pool: Pool, catalog: Catalog, models: Models) -> Fit:
+def size_training(
+    run: TrainingRun,
+    pool: Pool,
+    catalog: Catalog,
+    models: Models,
+    *,
+    gpu_cap: int | None = None,
+    deadline_days: float | None = None,
+    evaluations: dict[tuple[Any, ...], Any] | None = None,
+) -> Fit:
     """Smallest power-of-two GPU count that meets the deadline (failures included), and the
-    fastest strategy there; past the pool's size, the best the pool can do."""
+    fastest strategy there; past the GPUs it may use (the pool, ``run.max_gpus``,
+    ``gpu_cap``), the best it can do. ``deadline_days`` replaces the run's deadline (e.g.
+    the pool retires sooner)."""
+    deadline = deadline_days if deadline_days is not None else run.deadline_days
     from gigafleet.plan.training import plan_training
 
     acc = catalog.accelerator(pool.accelerator)
     if acc.dense_flops(run.precision) is None:
         return Fit(0.0, 0.0, reason=f"memory/precision: {acc.name} has no {run.precision}")
-    cap = min(pool.num_gpus, run.max_gpus or pool.num_gpus)
+    cap = min(pool.num_gpus, run.max_gpus or pool.num_gpus, gpu_cap or pool.num_gpus)
     if cap < 1:
-        return Fit(0.0, 0.0, reason="GPUs: the pool is empty")
+        return Fit(0.0, 0.0, reason="GPUs: none free")
     top = 1 << int(math.log2(cap))  # the largest power of two the pool holds
+    # the plans of one run on one system kind, by GPU count (shared between pools)
+    shared = evaluations if evaluations is not None else {}
     tried: dict[int, dict[str, Any] | None] = {}
 
     def evaluate(n: int) -> dict[str, Any] | None:
         if n in tried:
+            return tried[n]
+        key = (run.name, pool.system, pool.fabric, n)
+        if key in shared:
+            tried[n] = shared[key]
             return tried[n]
         try:
             plan = plan_training(
@@ -364,7 +399,7 @@ def size_training(run: TrainingRun, pool: Pool, catalog: Catalog, models: Models
         except GigafleetError:
             plan = None
         if plan is None or plan.order.size == 0:
-            tried[n] = None
+            tried[n] = shared[key] = None
             return None
         i = int(plan.order[0])
         tps = float(plan.metrics["tokens_per_s"][i])
@@ -385,20 +420,21 @@ def size_training(run: TrainingRun, pool: Pool, catalog: Catalog, models: Models
             "days": rel["wall_s"] / 86400,
             **{k: v for k, v in rel.items() if k != "wall_s"},
         }
+        shared[key] = tried[n]
         return tried[n]
 
     # Throughput per GPU changes slowly with the count: jump to the count the last
     # evaluation says is needed, then walk by factors of two to the smallest count that
     # meets the deadline (or the pool's largest power of two).
     def meets(r: dict[str, Any] | None) -> bool:
-        return r is not None and r["days"] <= run.deadline_days
+        return r is not None and r["days"] <= deadline
 
     n = min(1024, top)
     while evaluate(n) is None and n < top:
         n = min(2 * n, top)
     best = evaluate(n)
     if best is not None:
-        n = min(top, max(1, _pow2_at_least(n * best["days"] / run.deadline_days)))
+        n = min(top, max(1, _pow2_at_least(n * best["days"] / deadline)))
         while not meets(evaluate(n)) and n < top:
             n = min(2 * n, top)
         while n > 1 and meets(evaluate(n // 2)):
@@ -484,7 +520,8 @@ def size_llm(svc: LlmService, pool: Pool, catalog: Catalog, models: Models) -> F
                 best = Fit(
                     cap,
                     models.serving_w_per_gpu(
-                        rep, prompt_tokens=p_tok, output_tokens=o_tok, batch=b
+                        rep, prompt_tokens=p_tok, output_tokens=o_tok, batch=b,
+                        cooling=pool.cooling,
                     ),
                     {"tp": tp, "pp": pp, "ep": ep, "batch": b, "iteration_s": t,
                      "ttft_model_s": ttft, "gpus_per_replica": rep.num_gpus,
@@ -509,12 +546,15 @@ def size_recsys(svc: RecommendationService, pool: Pool, catalog: Catalog, models
     try:
         cap = recsys_capacity(
             svc.model, pool.system, latency_budget_s=svc.latency_budget_ms / 1e3,
-            precision=svc.precision, catalog=catalog,
+            precision=svc.precision, min_batch=svc.items_per_query, catalog=catalog,
         )  # fmt: skip
     except GigafleetError as exc:
         return Fit(0.0, 0.0, reason=f"memory/latency: {str(exc).split(': ')[-1]}")
     power = models.it_w_per_gpu(
-        pool.system, compute_frac=cap.compute_frac, memory_frac=cap.memory_frac
+        pool.system,
+        compute_frac=cap.compute_frac,
+        memory_frac=cap.memory_frac,
+        cooling=pool.cooling,
     )
     return Fit(
         cap.inferences_per_s_per_gpu,
@@ -591,6 +631,16 @@ def _quiet_highs(highspy):
     return h
 
 
+def _run_mip(h, highspy) -> None:
+    h.run()
+    status = h.getModelStatus()
+    if status == highspy.HighsModelStatus.kOptimal:
+        return
+    if status == highspy.HighsModelStatus.kTimeLimit and h.getInfo().primal_solution_status == 2:
+        return  # a feasible placement; the caller is told it may not be the cheapest
+    raise RuntimeError(f"placement program not solved: {h.modelStatusToString(status)}")
+
+
 def _solve_lp(cost, cap, power, demand, inventory, site_of, site_budget, rep_gpus):
     """The placement program (module docstring) with HiGHS, in whole replicas: ``n[w, p]``
     integer replicas of ``rep_gpus[w, p]`` GPUs each (``x = g n``). Returns x[w, p] (GPUs)
@@ -629,12 +679,18 @@ def _solve_lp(cost, cap, power, demand, inventory, site_of, site_budget, rep_gpu
         mine = [pr for pr in pairs if site_of[pr[1]] == s]
         row(-inf, float(max(budget, 0.0)), [col[pr] for pr in mine],
             [float(power[pr]) * g[pr] for pr in mine])  # fmt: skip
-    h.run()
-    status = h.getModelStatus()
-    if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit) or (
-        status == highspy.HighsModelStatus.kTimeLimit and h.getInfo().primal_solution_status != 2
-    ):
-        raise RuntimeError(f"placement program not solved: {h.modelStatusToString(status)}")
+    # Two phases, so the penalty's scale does not swamp the cost: least unmet demand first,
+    # then the least cost that keeps it.
+    costs = list(h.getLp().col_cost_)
+    for i in range(u0):
+        h.changeColCost(i, 0.0)
+    _run_mip(h, highspy)
+    unmet_share = float(h.getInfo().objective_function_value) / UNMET_PENALTY
+    row(-inf, unmet_share * (1 + 1e-6) + 1e-9, list(range(u0, u0 + num_w)),
+        [1.0 / max(demand[w], 1e-12) for w in range(num_w)])  # fmt: skip
+    for i in range(h.getNumCol()):
+        h.changeColCost(i, costs[i] if i < u0 else 0.0)
+    _run_mip(h, highspy)
     sol = np.asarray(h.getSolution().col_value)
     x = np.zeros((num_w, num_p))
     for pair, i in col.items():
@@ -659,18 +715,26 @@ def run_scenario(
     # facility watts of an installed GPU with nothing to do (it is not switched off); a
     # cloud GPU nobody rents is not ours to power
     idle_w = np.array(
-        [0.0 if p.site_kind == "cloud" else models.idle_w_per_gpu(p.system) * p.pue
+        [0.0 if p.site_kind == "cloud" else models.idle_w_per_gpu(p.system, p.cooling) * p.pue
          for p in pools]
     )  # fmt: skip
     # sizing is per system kind (and fabric), not per pool
-    fit_cache: dict[tuple[str, str, str | None], Fit] = {}
+    fit_cache: dict[tuple[Any, ...], Fit] = {}
+    plans: dict[tuple[Any, ...], Any] = {}  # training plans by run, system kind and GPU count
 
-    def fit(work: Any, pool: Pool) -> Fit:
-        key = (work.name, pool.system, pool.fabric)
+    def fit(work: Any, pool: Pool, *, gpu_cap: int | None = None,
+            deadline_days: float | None = None) -> Fit:  # fmt: skip
+        key: tuple[Any, ...] = (work.name, pool.system, pool.fabric, pool.cooling)
+        if isinstance(work, TrainingRun):  # its size depends on the GPUs it may use
+            usable = min(pool.num_gpus, work.max_gpus or pool.num_gpus, gpu_cap or pool.num_gpus)
+            key += (usable, deadline_days)
         if key not in fit_cache:
             say(f"sizing {work.name} on {pool.system}")
             if isinstance(work, TrainingRun):
-                fit_cache[key] = size_training(work, pool, catalog, models)
+                fit_cache[key] = size_training(
+                    work, pool, catalog, models, gpu_cap=gpu_cap, deadline_days=deadline_days,
+                    evaluations=plans,
+                )  # fmt: skip
             elif isinstance(work, RecommendationService):
                 fit_cache[key] = size_recsys(work, pool, catalog, models)
             else:
@@ -690,9 +754,55 @@ def run_scenario(
 
     # ---- training: gang-schedule each run on one pool at its start -------------------------
     reserved = np.zeros((len(months), len(pools)))  # GPUs held by training, per period
+    held = np.zeros((len(months), len(pools)))  # ... weighted by the share of the period held
     # facility W per site that training adds over the idle draw of its GPUs
     training_power = np.zeros((len(months), len(site_names)))
     training_out, unplaced = [], []
+
+    def place_on(run: TrainingRun, pool: Pool, start: int) -> tuple[Fit | None, str | None]:
+        """The run sized for what ``pool`` can give from ``start``: its GPUs free in every
+        period the run covers, its site's power room, its retirement. Where one binds, the
+        run is sized again within it (it may then miss its deadline)."""
+        f = fit(run, pool)
+        s_i = site_of[pool.index]
+        for _ in range(4):
+            if f.capacity_per_gpu <= 0:
+                return None, f.reason or "memory"
+            n = f.detail["num_gpus"]
+            end = start + f.detail["days"] / 30.44
+            covered = [k for k, m in enumerate(months) if start < m + step and end > m]
+            free = min((pool.num_gpus - reserved[k, pool.index] for k in covered),
+                       default=pool.num_gpus)  # fmt: skip
+            per_gpu_w = f.power_w_per_gpu * pool.pue - idle_w[pool.index]
+            room = min(
+                (cap_w[s_i] - idle_site[k, s_i] - training_power[k, s_i] for k in covered),
+                default=cap_w[s_i],
+            )
+            limit, deadline, reason = None, None, None
+            if pool.retire is not None and pool.retire < end:
+                deadline = (pool.retire - start) * 30.44
+                reason = f"GPUs: {pool.system} at {pool.site} retires before the run ends"
+            if n > free:
+                limit = int(free)
+                reason = f"GPUs: needs {n} of {pool.system} at {pool.site}, {int(free)} free"
+            if n * per_gpu_w > room:
+                limit = min(limit or n, int(max(room, 0.0) / max(per_gpu_w, 1e-9)))
+                reason = (
+                    f"power: {pool.site} has {max(room, 0) / 1e6:,.0f} MW left of its cap, "
+                    f"the run needs {n * per_gpu_w / 1e6:,.0f} MW more"
+                )
+            if reason is None:
+                return f, None
+            if (limit is not None and limit < 1) or (deadline is not None and deadline <= 0):
+                return None, reason
+            smaller = fit(run, pool, gpu_cap=limit, deadline_days=deadline)
+            if smaller.capacity_per_gpu <= 0 or (
+                smaller.detail["num_gpus"] == n and deadline is None
+            ):
+                return None, reason
+            f = smaller
+        return None, reason
+
     for run in sorted(scn.workloads.training, key=lambda r: month_index(r.start)):
         start = month_index(run.start)
         options = []
@@ -704,32 +814,9 @@ def run_scenario(
             if reason:
                 why.append(reason)
                 continue
-            f = fit(run, pool)
-            if f.capacity_per_gpu <= 0:
-                why.append(f.reason or "memory")
-                continue
-            n = f.detail["num_gpus"]
-            end = start + f.detail["days"] / 30.44
-            if pool.retire is not None and pool.retire < end:
-                why.append(f"GPUs: {pool.system} at {pool.site} retires before the run ends")
-                continue
-            covered = [k for k, m in enumerate(months) if start < m + step and end > m]
-            free = min((pool.num_gpus - reserved[k, pool.index] for k in covered),
-                       default=pool.num_gpus)  # fmt: skip
-            if n > free:
-                why.append(f"GPUs: needs {n} of {pool.system} at {pool.site}, {int(free)} free")
-                continue
-            extra_w = n * (f.power_w_per_gpu * pool.pue - idle_w[pool.index])
-            s_i = site_of[pool.index]
-            room = min(
-                (cap_w[s_i] - idle_site[k, s_i] - training_power[k, s_i] for k in covered),
-                default=cap_w[s_i],
-            )
-            if extra_w > room:
-                why.append(
-                    f"power: {pool.site} has {max(room, 0) / 1e6:,.0f} MW left of its cap, the "
-                    f"run needs {extra_w / 1e6:,.0f} MW more"
-                )
+            f, reason = place_on(run, pool, start)
+            if reason:
+                why.append(reason)
                 continue
             site = sites[pool.site]
             options.append((not f.detail["meets_deadline"], f.detail["days"], pool, f, site))
@@ -744,6 +831,8 @@ def run_scenario(
         for k, m in enumerate(months):
             if start < m + step and end > m:  # the run overlaps the period [m, m + step)
                 reserved[k, pool.index] += n
+                overlap = min(end, m + step) - max(start, m)
+                held[k, pool.index] += n * overlap / step
                 training_power[k, site_of[pool.index]] += n * (
                     f.power_w_per_gpu * pool.pue - idle_w[pool.index]
                 )
@@ -910,7 +999,9 @@ def run_scenario(
                 )
                 row["slo_attainment"] = met
         else:
-            row["slo_attainment"] = 0.0
+            row["slo_attainment"] = (
+                1.0 if d == 0 else 0.0
+            )  # no demand in the timeline: nothing missed
         if unmet[k, w] > UNMET_TOLERANCE * d:
             row["binding"] = _binding_service(
                 w, periods[k], pools, placed[k], cap, rep_gpus, why_not[w]
@@ -931,7 +1022,7 @@ def run_scenario(
     used = np.zeros((len(months), num_p))
     for k in range(len(months)):
         for p, pool in enumerate(pools):
-            used[k, p] = (reserved[k, p] + placed[k, :, p].sum()) / pool.num_gpus
+            used[k, p] = (held[k, p] + placed[k, :, p].sum()) / pool.num_gpus
     costs = _own_vs_rent(pools, months, np.minimum(used, 1.0), models, busy_w)
     return ScenarioResult(
         scenario=scn.name,
@@ -943,8 +1034,8 @@ def run_scenario(
                 "kind": s.kind,
                 "region": s.region,
                 "power_mw": s.power_mw,
-                "pue": s.pue if s.pue is not None else _default_pue(s.cooling),
-                "cooling": s.cooling,
+                "pue": site_pue(s),
+                "cooling": site_cooling(s),
                 "confidential_computing": s.confidential_computing,
             }
             for s in scn.sites
@@ -1028,7 +1119,7 @@ def _period_row(month, pools, site_names, sites, reserved, placed, power, base_w
                 "gpus_used": float(sum(used.values())),
                 "free_gpus": free,
                 "facility_mw": facility / 1e6,
-                "it_mw": facility / (site.pue or _default_pue(site.cooling)) / 1e6,
+                "it_mw": facility / site_pue(site) / 1e6,
                 "cap_mw": site.power_mw * scn.policies.power_cap_fraction,
             }
         )

@@ -48,8 +48,12 @@ def plan_serving(
         try:
             inputs = cost_inputs(base.system, catalog=catalog)
         except GigafleetError as exc:
+            if exc.field != "system_usd_per_gpu":
+                raise
+            acc = catalog.system(base.system).accelerator
             raise GigafleetError(
-                f"{str(exc).split(': ', 1)[-1]}; or give a price per GPU-hour (--gpu-hour-usd)",
+                f"no sourced server price for {acc} to cost an owned deployment; give a price "
+                "per GPU-hour (--gpu-hour-usd)",
                 field="gpu_hour_usd",
             ) from None
     model = catalog.model(base.model)

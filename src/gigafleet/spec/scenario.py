@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from gigafleet.errors import GigafleetError
+from gigafleet.errors import GigafleetError, suggest
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -69,14 +69,16 @@ class Site(_Strict):
         default=None,
         ge=1.0,
         le=3.0,
-        description="power usage effectiveness (default: by cooling, liquid 1.10, air 1.5)",
+        description="power usage effectiveness (default: by cooling: liquid 1.10, air 1.5)",
     )
     electricity_usd_per_mwh: float = Field(default=80.0, ge=0)
     grid_gco2_per_kwh: float = Field(default=400.0, ge=0, description="grid carbon intensity")
     confidential_computing: bool = Field(
         default=False, description="GPUs run in TEE mode here (attestation, encrypted links)"
     )
-    cooling: Literal["air", "liquid"] = "liquid"
+    cooling: Literal["air", "liquid"] | None = Field(
+        default=None, description="default: that of the site's first system (power catalog)"
+    )
     price_usd_per_gpu_hour: float | None = Field(
         default=None, gt=0, description="cloud sites: price per GPU-hour (default: catalog)"
     )
@@ -257,7 +259,9 @@ def check_names(scn: Scenario, catalog: Any) -> None:
     for key, table, allowed in (("residency", pol.residency, regions), ("sites", pol.sites, sites)):
         for name, values in table.items():
             if name not in work:
-                _policy_error(("policies", key, name), f"names workload {name!r}", work)
+                hint = suggest(name, work)
+                did = f"; did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
+                _policy_error(("policies", key, name), f"unknown workload {name!r}{did}", work)
             for i, v in enumerate(values):
                 if v not in allowed:
                     what = "region" if key == "residency" else "site"
