@@ -1010,7 +1010,7 @@ def run_scenario(
                              "unmet_share": 1 - met})  # fmt: skip
         services_out.append(row)
 
-    generations = _generations(scn, pools, services, fit, catalog, models)
+    generations = _generations(scn, pools, services, fit)
     busy_w = {}
     if months:
         for p in range(num_p):
@@ -1181,7 +1181,7 @@ def _derate_to_slo(svc, pool: Pool, f: Fit, catalog: Catalog) -> Fit:
     return f
 
 
-def _generations(scn, pools, services, fit, catalog, models) -> list[dict[str, Any]]:
+def _generations(scn, pools, services, fit) -> list[dict[str, Any]]:
     """Performance per watt of each system kind in the fleet, on the scenario's own work."""
     llm = next((s for s in services if not isinstance(s, RecommendationService)), None)
     run = scn.workloads.training[0] if scn.workloads.training else None
