@@ -133,8 +133,10 @@ def compare_cmd(
     catalog: CatalogOpt = None,
 ) -> None:
     """Run two scenarios and set what matters side by side: time, power, cost, SLOs."""
+    from gigafleet.plan.scenario import compare_results
+
     da, db = _run(a, catalog, quiet=True), _run(b, catalog, quiet=True)
-    rows = compare(da, db)
+    rows = compare_results(da, db)
     if as_json:
         print(json.dumps({"a": da["scenario"], "b": db["scenario"], "rows": rows}))
         return
@@ -147,32 +149,6 @@ def compare_cmd(
         ratio = f"{r['ratio']:.3f}" if r["ratio"] is not None else "-"
         t.add_row(r["figure"], f"{r['a']:,.4g}", f"{r['b']:,.4g}", ratio)
     _console().print(t)
-
-
-def compare(da: dict[str, Any], db: dict[str, Any]) -> list[dict[str, Any]]:
-    """Headline totals, then each training run and service present in both."""
-    rows = []
-
-    def add(name: str, x: float, y: float) -> None:
-        rows.append({"figure": name, "a": x, "b": y, "ratio": y / x if x else None})
-
-    for key, x in da["totals"].items():
-        add(key, x, db["totals"].get(key, 0.0))
-    tb = {r["workload"]: r for r in db["training"]}
-    for r in da["training"]:
-        if r["workload"] in tb:
-            o = tb[r["workload"]]
-            for key in ("days", "num_gpus", "mfu", "energy_gwh", "cost_usd", "tokens_per_it_joule"):
-                add(f"{r['workload']}: {key}", r[key], o[key])
-    sb = {r["workload"]: r for r in db["services"]}
-    for r in da["services"]:
-        o = sb.get(r["workload"])
-        if o:
-            for key in ("gpus", "slo_attainment", "facility_mw", "usd_per_million_tokens",
-                        "facility_joules_per_token", "usd_per_billion_inferences"):  # fmt: skip
-                if key in r and key in o:
-                    add(f"{r['workload']}: {key}", r[key], o[key])
-    return rows
 
 
 @app.command("schema")
