@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gigafleet.spec.enums import PRECISIONS
+
 _TERA = 1e12
 _GIGA = 1e9
 
@@ -81,7 +83,7 @@ class Accelerator(Row):
 
     @property
     def precisions(self) -> tuple[str, ...]:
-        return tuple(p for p in ("bf16", "fp8", "fp4") if self.dense_flops(p) is not None)
+        return tuple(p for p in PRECISIONS if self.dense_flops(p) is not None)
 
 
 class Host(Row):

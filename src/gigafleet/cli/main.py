@@ -215,7 +215,7 @@ def train(
 
 def training_summary(est) -> dict[str, Any]:
     """Scalars of a single-strategy estimate, for printing or JSON."""
-    from gigafleet.perf.training import DISPATCHERS, PRECISIONS, RECOMPUTE
+    from gigafleet.spec.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 
     s = {
         k: int(v)

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gigafleet.catalog import DATA_DIR
+from gigafleet.spec.enums import Cooling
 
 POWER_FILE = DATA_DIR / "power.yaml"
 COOLING = ("air", "liquid")
@@ -56,14 +57,14 @@ class SwitchPower(_Sourced):
 
 class SystemPower(_Sourced):
     other_w_per_gpu: float = Field(ge=0)
-    fan_fraction: dict[Literal["air", "liquid"], float]
+    fan_fraction: dict[Cooling, float]
     psu_efficiency: float = Field(gt=0, le=1)
-    cooling: dict[str, Literal["air", "liquid"]] = {}
-    default_cooling: Literal["air", "liquid"] = "air"
+    cooling: dict[str, Cooling] = {}
+    default_cooling: Cooling = "air"
 
 
 class FacilityPower(_Sourced):
-    pue: dict[Literal["air", "liquid"], float]
+    pue: dict[Cooling, float]
     grid_gco2_per_kwh: float = Field(ge=0)
 
 

@@ -45,13 +45,13 @@ from gigafleet.perf.training import (
     GEMM_TILE,
     MEMORY_EFFICIENCY,
     OPERAND_BYTES,
-    PRECISIONS,
     RESERVED_FIXED_BYTES,
     RESERVED_FRACTION,
     efficiency_for,
 )
+from gigafleet.spec.enums import ENGINES, PRECISIONS
 
-KV_PRECISIONS = ("bf16", "fp8", "fp4")
+KV_PRECISIONS = PRECISIONS
 KV_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5625}
 #: Activation workspace per batched token and hidden unit (bytes): residual, norm and MLP
 #: intermediates of the widest layer in flight, BF16. Estimate.
@@ -164,10 +164,6 @@ class ServingReplica:
         prefill = batch * prompt_tokens / max(output_tokens, 1.0)
         t = self.iteration_time(int(round(prefill)), batch, int(batch * context_tokens))
         return batch / t
-
-
-#: Serving engines with a fitted efficiency (``serving.engine_efficiency``).
-ENGINES = ("tensorrt-llm", "vllm")
 
 
 def engine_efficiency(catalog: Catalog, engine: str | None) -> tuple[float, str]:

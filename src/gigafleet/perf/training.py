@@ -43,11 +43,8 @@ from gigafleet.errors import GigafleetError
 from gigafleet.perf import collectives as coll
 from gigafleet.perf.arch import ArchCosts, arch_costs
 from gigafleet.perf.hardware import Hardware, resolve_hardware
+from gigafleet.spec.enums import DISPATCHERS, PRECISIONS, RECOMPUTE, WORKLOADS
 
-PRECISIONS = ("bf16", "fp8", "fp4")
-RECOMPUTE = ("none", "selective", "full")
-WORKLOADS = ("pretrain", "sft", "lora")
-DISPATCHERS = ("alltoall", "dedup")
 #: Bytes per element of GEMM operands at each training precision (FP4 carries block scales).
 OPERAND_BYTES = np.array([2.0, 1.0, 0.5625])
 

@@ -22,8 +22,9 @@ from gigafleet.energy.training import step_power
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
-from gigafleet.perf.training import DISPATCHERS, PRECISIONS, efficiency_for, training_step
+from gigafleet.perf.training import efficiency_for, training_step
 from gigafleet.plan.space import SpaceLimits, strategy_space
+from gigafleet.spec.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 
 OBJECTIVES = ("time", "energy", "cost")
 BREAKDOWN_WORDS = {
@@ -75,7 +76,7 @@ class TrainingPlan:
             if k not in ("precision", "recompute", "offload", "ep_overlap", "ep_dedup")
         }
         out["precision"] = PRECISIONS[int(s["precision"])]
-        out["recompute"] = ("none", "selective", "full")[int(s["recompute"])]
+        out["recompute"] = RECOMPUTE[int(s["recompute"])]
         out["offload"] = s.get("offload", 0.0)
         out["ep_overlap"] = bool(s.get("ep_overlap", 0.0))
         out["ep_dispatcher"] = DISPATCHERS[int(s.get("ep_dedup", 0.0))]

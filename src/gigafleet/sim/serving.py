@@ -72,8 +72,8 @@ import numpy as np
 
 from gigafleet.errors import GigafleetError, suggest, unknown_name
 from gigafleet.sim.engine import Engine
+from gigafleet.spec.enums import ROUTERS
 
-ROUTERS = ("least_loaded", "round_robin", "central")
 ROLES = ("both", "prefill", "decode")
 #: Request spans written to a trace (the first ones by arrival); keeps big runs' traces small.
 TRACE_MAX_REQUESTS = 10_000

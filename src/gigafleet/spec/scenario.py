@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from gigafleet.errors import GigafleetError, suggest
+from gigafleet.spec.enums import Cooling, Precision, TeeKind
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -76,7 +77,7 @@ class Site(_Strict):
     confidential_computing: bool = Field(
         default=False, description="GPUs run in TEE mode here (attestation, encrypted links)"
     )
-    cooling: Literal["air", "liquid"] | None = Field(
+    cooling: Cooling | None = Field(
         default=None, description="default: that of the site's first system (power catalog)"
     )
     price_usd_per_gpu_hour: float | None = Field(
@@ -91,7 +92,7 @@ class TrainingRun(_Strict):
     tokens: float = Field(gt=0, description="tokens to train on")
     start: Month = "2026-01"
     deadline_days: float = Field(gt=0, description="wall-clock days allowed, failures included")
-    precision: Literal["bf16", "fp8", "fp4"] = "fp8"
+    precision: Precision = "fp8"
     seq_len: int = Field(default=8192, gt=0)
     global_batch: int = Field(default=2048, gt=0, description="sequences per step")
     max_gpus: int | None = Field(default=None, gt=0)
@@ -111,7 +112,7 @@ class LlmService(_Strict):
     peak_to_mean: float = Field(default=1.5, ge=1.0, description="daily peak over daily mean")
     prompt_tokens: float = Field(default=1024, gt=0)
     output_tokens: float = Field(default=256, gt=0)
-    precision: Literal["bf16", "fp8", "fp4"] = "fp8"
+    precision: Precision = "fp8"
     slo: Slo = Slo()
     start: Month = "2026-01"
     growth_per_year: float = Field(default=0.0, ge=-0.9, description="0.5: demand x1.5 a year")
@@ -128,7 +129,7 @@ class PersonalizedService(LlmService):
 class PrivateService(LlmService):
     """Private processing (e.g. messages) that must run in TEE mode on TEE-capable sites."""
 
-    tee: Literal["sev-snp", "tdx", "any"] = "any"
+    tee: TeeKind = "any"
 
 
 class RecommendationService(_Strict):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gigafleet.spec.enums import Arrival, Engine, Precision, Router, Tee
 
 
 class Traffic(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    arrival: Literal["poisson", "bursty", "diurnal", "trace"] = "poisson"
+    arrival: Arrival = "poisson"
     rate_per_s: float = Field(default=10.0, gt=0, description="mean requests per second")
     num_requests: int = Field(default=20000, gt=0)
     burst_cv: float = Field(default=3.0, gt=0, description="coefficient of variation (bursty)")
@@ -72,21 +72,21 @@ class ServeJob(BaseModel):
     tp: int = Field(default=1, gt=0)
     pp: int = Field(default=1, gt=0)
     ep: int = Field(default=1, gt=0)
-    precision: Literal["bf16", "fp8", "fp4"] = "bf16"
-    engine: Literal["tensorrt-llm", "vllm"] = Field(
+    precision: Precision = "bf16"
+    engine: Engine = Field(
         default="tensorrt-llm", description="serving engine (its fitted efficiency)"
     )
-    kv_precision: Literal["bf16", "fp8", "fp4"] | None = None
+    kv_precision: Precision | None = None
     max_num_seqs: int = Field(default=256, gt=0)
     max_batched_tokens: int = Field(default=8192, gt=0)
-    router: Literal["least_loaded", "round_robin", "central"] = "least_loaded"
+    router: Router = "least_loaded"
     prefill_replicas: int = Field(
         default=0, ge=0, description="disaggregated prefill replicas (0: aggregated)"
     )
     speculative_tokens: int = Field(default=0, ge=0)
     acceptance_rate: float = Field(default=0.7, ge=0, lt=1)
     prefix_cache_tokens: int = Field(default=0, ge=0)
-    tee: Literal["none", "sev-snp", "tdx", "any"] = "none"
+    tee: Tee = "none"
     fabric: str | None = None
     traffic: Traffic = Traffic()
     slo: Slo = Slo()

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gigafleet.spec.enums import Dispatcher, Precision, Recompute, TrainingWorkload
+
 
 class TrainingJob(BaseModel):
     """One model on one system with one strategy.
@@ -26,9 +28,9 @@ class TrainingJob(BaseModel):
     ep: int = Field(default=1, gt=0)
     vp: int = Field(default=1, gt=0)
     micro_batch: int = Field(default=1, gt=0)
-    precision: Literal["bf16", "fp8", "fp4"] = "bf16"
+    precision: Precision = "bf16"
     zero: Literal[0, 1, 2, 3] = 1
-    recompute: Literal["none", "selective", "full"] = "none"
+    recompute: Recompute = "none"
     offload: float = Field(
         default=0.0,
         ge=0,
@@ -36,12 +38,12 @@ class TrainingJob(BaseModel):
         description="fraction of layers whose activations go to host memory",
     )
     ep_overlap: bool = False
-    ep_dispatcher: Literal["alltoall", "dedup"] = "alltoall"
+    ep_dispatcher: Dispatcher = "alltoall"
     cuda_graphs: bool = Field(
         default=False,
         description="whole iteration in CUDA graphs, MoE layers included (no per-expert fixed cost)",
     )
-    workload: Literal["pretrain", "sft", "lora"] = "pretrain"
+    workload: TrainingWorkload = "pretrain"
     fabric: str | None = None
     train_tokens: float | None = Field(default=None, gt=0)
     uneven_layers: bool = False

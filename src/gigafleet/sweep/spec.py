@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gigafleet.spec.enums import Dispatcher, Precision
+
 
 class Grid(BaseModel):
     """Every axis is a list; the sweep runs their full product. Unknown axes are rejected."""
@@ -20,10 +22,10 @@ class Grid(BaseModel):
     num_gpus: list[int]
     seq_len: list[int] = [8192]
     global_batch: list[int] = [1024]
-    precision: list[Literal["bf16", "fp8", "fp4"]] = ["bf16"]
+    precision: list[Precision] = ["bf16"]
     objective: list[Literal["time", "energy", "cost"]] = ["time"]
     fabric: list[str | None] = [None]
-    ep_dispatcher: list[Literal["alltoall", "dedup"]] = ["alltoall"]
+    ep_dispatcher: list[Dispatcher] = ["alltoall"]
 
     @field_validator("*")
     @classmethod

@@ -52,13 +52,13 @@ import numpy as np
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.inference import (
-    ENGINES,
     ServingReplica,
     best_offline_throughput,
     engine_efficiency,
     serving_replica,
 )
-from gigafleet.perf.training import OPERAND_BYTES, PRECISIONS
+from gigafleet.perf.training import OPERAND_BYTES
+from gigafleet.spec.enums import ENGINES, PRECISIONS
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow
 
@@ -436,7 +436,7 @@ def fit_engine_efficiency(
     path: str | os.PathLike[str] | None = None,
     *,
     fit_rows: list[str],
-    engines: tuple[str, ...] = ("tensorrt-llm", "vllm"),
+    engines: tuple[str, ...] = ENGINES,
     catalog: Catalog | None = None,
 ) -> dict[str, float]:
     """Fit ``serving.engine_efficiency`` per engine on the Offline ``fit_rows``.

@@ -27,7 +27,8 @@ from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
-from gigafleet.perf.training import PRECISIONS, RECOMPUTE, efficiency_for, training_step
+from gigafleet.perf.training import efficiency_for, training_step
+from gigafleet.spec.enums import PRECISIONS, RECOMPUTE
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow, summarize
 
