@@ -22,6 +22,7 @@ class GigafleetError(ValueError):
         file: str | None = None,
         allowed: Iterable[str] | None = None,
     ) -> None:
+        self.message = message
         self.field = field
         self.file = file
         self.allowed = list(allowed) if allowed is not None else None

@@ -10,14 +10,14 @@ from typing import Annotated, Any
 
 import typer
 
-from gigafleet.cli.main import CatalogOpt, JsonOpt, _catalog, _console, app
+from gigafleet.cli.app import CatalogOpt, JsonOpt, app, console, load_catalog
 from gigafleet.errors import GigafleetError
 
 
 def _run(path: Path, catalog: CatalogOpt, *, quiet: bool) -> dict[str, Any]:
     from gigafleet.spec.scenario import load_scenario, located
 
-    cat = _catalog(catalog)
+    cat = load_catalog(catalog)
     scn = load_scenario(path, cat)
     try:
         return _run_loaded(scn, cat, quiet=quiet)
@@ -34,7 +34,7 @@ def _run_loaded(scn, cat, *, quiet: bool) -> dict[str, Any]:
 
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=_console(), transient=True,
+        console=console(), transient=True,
     ) as bar:  # fmt: skip
         task = bar.add_task(f"{scn.name}: resolving", total=None)
         result = run_scenario(
@@ -82,13 +82,13 @@ def run_cmd(
         print(json.dumps(d, default=str))
         return
     _print_summary(d)
-    _console().print(f"report: {folder / 'report.html'}   summary: {folder / 'summary.json'}")
+    console().print(f"report: {folder / 'report.html'}   summary: {folder / 'summary.json'}")
 
 
 def _print_summary(d: dict[str, Any]) -> None:
     from rich.table import Table
 
-    con = _console()
+    con = console()
     last = d["timeline"][-1]["sites"] if d["timeline"] else []
     t = Table(title=f"{d['scenario']}: sites at {d['periods'][-1] if d['periods'] else '-'}")
     for col in ("site", "GPUs", "GPUs used", "facility MW", "cap MW"):
@@ -148,7 +148,7 @@ def compare_cmd(
     for r in rows:
         ratio = f"{r['ratio']:.3f}" if r["ratio"] is not None else "-"
         t.add_row(r["figure"], f"{r['a']:,.4g}", f"{r['b']:,.4g}", ratio)
-    _console().print(t)
+    console().print(t)
 
 
 @app.command("schema")

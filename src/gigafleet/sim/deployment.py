@@ -17,7 +17,9 @@ from gigafleet.perf import adapters as ad
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.inference import ServingReplica, best_offline_throughput, serving_replica
 from gigafleet.perf.tee import tee_costs
+from gigafleet.pipelines.cost import serving_cost
 from gigafleet.sim import serving as sv
+from gigafleet.spec.options import CostOptions
 from gigafleet.spec.serving import ServeJob
 
 #: A speculative draft step costs this fraction of a target decode iteration (a draft model
@@ -247,3 +249,24 @@ def check_job(job: ServeJob, catalog: Catalog) -> None:
             )
     if job.traffic.arrival == "trace" and not os.path.exists(job.traffic.trace or ""):
         raise GigafleetError(f"no such trace file: {job.traffic.trace}", field="traffic.trace")
+
+
+def serving_report(
+    job: ServeJob,
+    *,
+    cost: CostOptions | None = None,
+    catalog: Catalog,
+    trace_path: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Simulate ``job`` (:func:`run_serving`) and add its cost per million output tokens:
+    the report of ``gigafleet serve``."""
+    check_job(job, catalog)
+    result = run_serving(job, catalog=catalog, trace_path=trace_path)
+    m = result["metrics"]
+    result["cost"] = serving_cost(
+        system=result["system"], num_gpus=int(result["gpus"]),
+        output_tokens_per_s=float(m["output_tokens_per_s"]),
+        energy_j_per_output_token=float(m["energy_j_per_output_token"]),
+        options=cost or CostOptions(), catalog=catalog,
+    )  # fmt: skip
+    return result

@@ -10,21 +10,24 @@ from gigafleet.spec.enums import Arrival, Engine, Precision, Router, Tee
 class Traffic(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    arrival: Arrival = "poisson"
-    rate_per_s: float = Field(default=10.0, gt=0, description="mean requests per second")
-    num_requests: int = Field(default=20000, gt=0)
+    arrival: Arrival = Field(default="poisson", description="poisson, bursty, diurnal or trace.")
+    rate_per_s: float = Field(default=10.0, gt=0, description="Requests per second.")
+    num_requests: int = Field(default=20000, gt=0, description="Requests to simulate.")
     burst_cv: float = Field(default=3.0, gt=0, description="coefficient of variation (bursty)")
     peak_to_trough: float = Field(default=3.0, ge=1, description="diurnal swing")
     period_s: float = Field(default=86400.0, gt=0)
     trace: str | None = Field(
-        default=None, description="CSV with arrival_s, prompt_tokens, output_tokens"
+        default=None,
+        description="Arrival trace CSV (arrival trace): arrival_s, prompt_tokens, output_tokens.",
     )
     prompt_tokens: float = Field(
-        default=1024, gt=0, le=10_000_000, description="mean prompt length"
+        default=1024, gt=0, le=10_000_000, description="Mean prompt tokens."
     )
-    output_tokens: float = Field(default=256, gt=0, le=10_000_000, description="mean output length")
+    output_tokens: float = Field(
+        default=256, gt=0, le=10_000_000, description="Mean output tokens."
+    )
     length_sigma: float = Field(
-        default=0.0, ge=0, description="lognormal sigma of lengths (0: fixed)"
+        default=0.0, ge=0, description="Lognormal sigma of lengths [0: fixed]."
     )
     max_tokens: int = Field(default=32768, gt=0)
     prefix_tokens: int = Field(default=0, ge=0, description="shared system-prompt tokens")
@@ -40,8 +43,8 @@ class Traffic(BaseModel):
 class Adapters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    num_users: int = Field(gt=0, le=10**10)
-    rank: int = Field(default=16, gt=0)
+    num_users: int = Field(gt=0, le=10**10, description="Users with a LoRA adapter each.")
+    rank: int = Field(default=16, gt=0, description="LoRA rank.")
     zipf_s: float = Field(default=1.0, gt=0)
     mlp: bool = False
     hbm_adapters: int | None = Field(default=None, ge=0, description="default: 10% of free HBM")
@@ -57,8 +60,8 @@ class Adapters(BaseModel):
 class Slo(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ttft_s: float = Field(default=2.0, gt=0)
-    tpot_s: float = Field(default=0.2, gt=0)
+    ttft_s: float = Field(default=2.0, gt=0, description="TTFT SLO, seconds.")
+    tpot_s: float = Field(default=0.2, gt=0, description="TPOT SLO, seconds.")
 
 
 class ServeJob(BaseModel):
@@ -66,27 +69,27 @@ class ServeJob(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str
-    system: str
-    replicas: int = Field(default=1, gt=0)
-    tp: int = Field(default=1, gt=0)
-    pp: int = Field(default=1, gt=0)
-    ep: int = Field(default=1, gt=0)
-    precision: Precision = "bf16"
+    model: str = Field(description="Model name from the catalog.")
+    system: str = Field(description="System name from the catalog.")
+    replicas: int = Field(default=1, gt=0, description="Model copies.")
+    tp: int = Field(default=1, gt=0, description="Tensor parallel degree per replica.")
+    pp: int = Field(default=1, gt=0, description="Pipeline parallel degree per replica.")
+    ep: int = Field(default=1, gt=0, description="Expert parallel degree per replica.")
+    precision: Precision = Field(default="bf16", description="Weight precision: bf16, fp8, fp4.")
     engine: Engine = Field(
-        default="tensorrt-llm", description="serving engine (its fitted efficiency)"
+        default="tensorrt-llm", description="Serving engine: tensorrt-llm, vllm."
     )
     kv_precision: Precision | None = None
     max_num_seqs: int = Field(default=256, gt=0)
     max_batched_tokens: int = Field(default=8192, gt=0)
     router: Router = "least_loaded"
     prefill_replicas: int = Field(
-        default=0, ge=0, description="disaggregated prefill replicas (0: aggregated)"
+        default=0, ge=0, description="Disaggregated prefill replicas (0: aggregated)."
     )
-    speculative_tokens: int = Field(default=0, ge=0)
+    speculative_tokens: int = Field(default=0, ge=0, description="Draft tokens per step [0: off].")
     acceptance_rate: float = Field(default=0.7, ge=0, lt=1)
     prefix_cache_tokens: int = Field(default=0, ge=0)
-    tee: Tee = "none"
+    tee: Tee = Field(default="none", description="Confidential computing: none, sev-snp, tdx, any.")
     fabric: str | None = None
     traffic: Traffic = Traffic()
     slo: Slo = Slo()

@@ -1,4 +1,8 @@
-"""A training job as users write it (YAML or CLI options)."""
+"""A training job as users write it (YAML or CLI options).
+
+The field descriptions are the help texts of ``gigafleet train``: the CLI derives its
+options from this model (``gigafleet.cli.options``), so a field is written once.
+"""
 
 from __future__ import annotations
 
@@ -9,41 +13,80 @@ from pydantic import BaseModel, ConfigDict, Field
 from gigafleet.spec.enums import Dispatcher, Precision, Recompute, TrainingWorkload
 
 
-class TrainingJob(BaseModel):
-    """One model on one system with one strategy.
+class TrainingWork(BaseModel):
+    """What is trained, on what, and how much: shared by a job and a plan."""
 
-    Every field mirrors a ``gigafleet train`` option; see :func:`gigafleet.estimate_training`.
-    """
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    model_config = ConfigDict(extra="forbid")
+    model: str = Field(description="Model name from the catalog, e.g. llama3.1-405b.")
+    system: str = Field(description="System name from the catalog, e.g. dgx-h100, gb200-nvl72.")
+    seq_len: int = Field(default=8192, gt=0, description="Tokens per sequence.")
+    global_batch: int = Field(default=1024, gt=0, description="Sequences per optimizer step.")
+    ep_overlap: bool = Field(
+        default=False, description="Hide MoE all-to-all behind deferred weight-gradient GEMMs."
+    )
+    ep_dispatcher: Dispatcher = Field(
+        default="alltoall", description="MoE dispatch: alltoall, or dedup (DeepEP/HybridEP)."
+    )
+    train_tokens: float | None = Field(
+        default=None, gt=0, description="Tokens to train on, for time to train."
+    )
 
-    model: str
-    system: str
-    num_gpus: int = Field(gt=0)
-    seq_len: int = Field(default=8192, gt=0)
-    global_batch: int = Field(default=1024, gt=0, description="sequences per optimizer step")
-    tp: int = Field(default=1, gt=0)
-    pp: int = Field(default=1, gt=0)
-    cp: int = Field(default=1, gt=0)
-    ep: int = Field(default=1, gt=0)
-    vp: int = Field(default=1, gt=0)
-    micro_batch: int = Field(default=1, gt=0)
-    precision: Precision = "bf16"
-    zero: Literal[0, 1, 2, 3] = 1
-    recompute: Recompute = "none"
+
+class TrainingJob(TrainingWork):
+    """One model on one system with one strategy; see :func:`gigafleet.estimate_training`."""
+
+    num_gpus: int = Field(gt=0, description="GPUs in the job.")
+    tp: int = Field(default=1, gt=0, description="Tensor parallel degree, with sequence parallel.")
+    pp: int = Field(default=1, gt=0, description="Pipeline parallel degree.")
+    cp: int = Field(default=1, gt=0, description="Context parallel degree, ring attention.")
+    ep: int = Field(default=1, gt=0, description="Expert parallel degree, MoE.")
+    vp: int = Field(
+        default=1, gt=0, description="Virtual pipeline stages per rank, interleaved 1F1B."
+    )
+    micro_batch: int = Field(default=1, gt=0, description="Sequences per micro-batch.")
+    precision: Precision = Field(default="bf16", description="GEMM precision: bf16, fp8 or fp4.")
+    zero: Literal[0, 1, 2, 3] = Field(
+        default=1, description="0 plain DP, 1 distributed optimizer, 2 ZeRO-2, 3 FSDP."
+    )
+    recompute: Recompute = Field(
+        default="none", description="Activation recomputation: none, selective, full."
+    )
     offload: float = Field(
         default=0.0,
         ge=0,
         le=1,
-        description="fraction of layers whose activations go to host memory",
+        description="Fraction of layers whose activations go to host memory.",
     )
-    ep_overlap: bool = False
-    ep_dispatcher: Dispatcher = "alltoall"
     cuda_graphs: bool = Field(
         default=False,
-        description="whole iteration in CUDA graphs, MoE layers included (no per-expert fixed cost)",
+        description="Whole iteration in CUDA graphs, MoE layers included (no per-expert fixed cost).",
     )
-    workload: TrainingWorkload = "pretrain"
-    fabric: str | None = None
-    train_tokens: float | None = Field(default=None, gt=0)
-    uneven_layers: bool = False
+    workload: TrainingWorkload = Field(default="pretrain", description="pretrain, sft or lora.")
+    fabric: str | None = Field(
+        default=None, description="Scale-out fabric instead of the system's default."
+    )
+    uneven_layers: bool = Field(
+        default=False, description="Allow pp x vp not dividing the layers (custom pipeline layout)."
+    )
+
+
+class TrainingPlanRequest(TrainingWork):
+    """A planning problem: every strategy of ``model`` on ``num_gpus`` of ``system``, ranked
+    by ``objective`` (see :func:`gigafleet.plan.training.plan_training`)."""
+
+    num_gpus: list[int] = Field(min_length=1, description="GPU counts to consider.")
+    precisions: list[Precision] = Field(default=["bf16"], min_length=1)
+    objective: Literal["time", "energy", "cost"] = Field(
+        default="time", description="Rank by time, energy or cost."
+    )
+    gpu_hour_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="Price per GPU-hour for the cost objective [owned cost, gigafleet.cost].",
+    )
+    site_power_mw: float | None = Field(
+        default=None,
+        description="Site power limit, MW: strategies above it (peak facility) are out.",
+    )
+    top: int = Field(default=10, gt=0, description="How many strategies to show.")

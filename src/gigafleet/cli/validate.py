@@ -1,0 +1,337 @@
+"""``gigafleet validate ...`` and ``gigafleet calibrate ...``: predictions against published
+measurements (every command speaks the same JSON: ``summary`` and ``rows``), and the refit of
+the calibration constants on their named rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gigafleet.cli.app import (
+    CatalogOpt,
+    JsonOpt,
+    calibrate_app,
+    console,
+    load_catalog,
+    validate_app,
+)
+from gigafleet.errors import GigafleetError
+
+DataOpt = Annotated[
+    Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
+]
+
+
+def _validation(fn, data: Path | None, catalog: list[Path] | None, as_json: bool):
+    """Run a validation over ``data`` (default: the shared ground truth); print JSON if asked.
+
+    Returns the rows and summary for the table, or None when JSON was printed.
+    """
+    from gigafleet.validate.training import default_data_path
+
+    path = data or default_data_path()
+    rows, summary = fn(path, catalog=load_catalog(catalog))
+    summary["data"] = str(path)
+    if as_json:
+        print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+        return None
+    return rows, summary
+
+
+@validate_app.command("training")
+def validate_training_cmd(
+    data: DataOpt = None, catalog: CatalogOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Predict every row of the training ground truth and report the errors."""
+    from gigafleet.validate.training import validate_training
+
+    result = _validation(validate_training, data, catalog, as_json)
+    if result:
+        _print_validation(*result)
+
+
+def _print_validation(rows, summary) -> None:
+    from rich.table import Table
+
+    con = console()
+    t = Table(
+        "row",
+        "model",
+        "system",
+        "metric",
+        "measured",
+        "predicted",
+        "error %",
+        "set",
+        title="Training validation",
+    )
+    for r in rows:
+        if r.error_pct is None:
+            continue
+        t.add_row(
+            r.row_id, r.details.get("model", ""), r.details.get("system", ""), r.metric,
+            f"{r.measured:,.1f}", f"{r.predicted:,.1f}", f"{r.error_pct:+.1f}",
+            "fit" if r.fitted else "held out",
+        )  # fmt: skip
+    con.print(t)
+    skipped = [r for r in rows if r.error_pct is None]
+    if skipped:
+        s = Table("row", "why skipped", title="Skipped rows")
+        for r in skipped:
+            s.add_row(r.row_id, r.skipped_reason or "")
+        con.print(s)
+    for key in ("by_study", "by_calibration", "by_model_kind", "by_system"):
+        g = Table(
+            key.removeprefix("by_"),
+            "rows",
+            "median |err| %",
+            "p90 |err| %",
+            title=key.replace("_", " "),
+        )
+        for name, st in summary[key].items():
+            g.add_row(
+                name, str(st["num"]), str(st["median_abs_error_pct"]), str(st["p90_abs_error_pct"])
+            )
+        con.print(g)
+    con.print(
+        f"[bold]{summary['num_predicted']}/{summary['num_rows']} rows predicted "
+        f"({100 * summary['predicted_fraction']:.0f}%), median |error| {summary['median_abs_error_pct']}%, "
+        f"p90 {summary['p90_abs_error_pct']}%[/bold]  (data: {summary['data']})"
+    )
+
+
+@validate_app.command("plan")
+def validate_plan_cmd(
+    data: DataOpt = None, catalog: CatalogOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Rank each published (hand-tuned) strategy among all the planner considers."""
+    from rich.table import Table
+
+    from gigafleet.validate.plan import validate_plan
+
+    result = _validation(validate_plan, data, catalog, as_json)
+    if not result:
+        return
+    rows, summary = result
+    con = console()
+    t = Table(
+        "row",
+        "model",
+        "system",
+        "feasible",
+        "published rank",
+        "top %",
+        "best is faster by",
+        "planner best",
+        title="Published strategies in the planner",
+    )
+    for r in rows:
+        if r.error_pct is None:
+            continue
+        d = r.details
+        b = d["planner_best"]
+        best = f"TP{b['tp']} PP{b['pp']} VP{b['vp']} CP{b['cp']} EP{b['ep']} DP{b['dp']} mb{b['micro_batch']} Z{b['zero']} {b['recompute']}"
+        t.add_row(
+            r.row_id,
+            d["model"],
+            d["system"],
+            f"{d['num_feasible']:,}",
+            f"{d['rank']:,}",
+            f"{r.error_pct:.1f}",
+            f"{d['gap_pct']:.1f}%",
+            best,
+        )
+    con.print(t)
+    for r in rows:
+        if r.error_pct is None:
+            con.print(f"skipped {r.row_id}: {r.skipped_reason}")
+    con.print(
+        f"[bold]published strategy in the planner's top 10%: {100 * summary['in_top_10pct_fraction']:.0f}% of "
+        f"{summary['num_predicted']} rows (target 80%); median rank {summary['rank_pct']['median_abs_error_pct']}%; "
+        f"planner best slower than published: {summary['best_slower_than_published']} rows; median predicted "
+        f"gain of the planner's best {summary['gap_pct']['median_abs_error_pct']}%[/bold]"
+    )
+
+
+InferenceDataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="CSV with the columns of mlperf_inference.csv or of confidential_computing.csv; "
+        "it replaces that data set.",
+    ),
+]
+
+
+@validate_app.command("inference")
+def validate_inference_cmd(
+    data: InferenceDataOpt = None, catalog: CatalogOpt = None, as_json: JsonOpt = False
+) -> None:
+    """MLPerf Inference LLM results (Offline and Server tokens/s) and confidential-computing
+    overheads (Zhu et al. 2024, error in percentage points)."""
+    from rich.table import Table
+
+    from gigafleet.validate.inference import validate_inference
+
+    rows, summary = validate_inference(data, catalog=load_catalog(catalog))
+    if as_json:
+        print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+        return
+    con = console()
+    t = Table(
+        "row", "deployment", "measured tok/s", "predicted tok/s", "error %", "set",
+        title="MLPerf Inference",
+    )  # fmt: skip
+    for r in rows:
+        if r.error_pct is None or not r.group.startswith("mlperf"):
+            continue
+        t.add_row(
+            r.row_id, r.details.get("deployment", ""), f"{r.measured:,.0f}", f"{r.predicted:,.0f}",
+            f"{r.error_pct:+.1f}", "fit" if r.fitted else "held out",
+        )  # fmt: skip
+    con.print(t)
+    skipped = [r for r in rows if r.error_pct is None and r.group.startswith("mlperf")]
+    if skipped:
+        s = Table("row", "why skipped", title="Skipped MLPerf rows")
+        for r in skipped:
+            s.add_row(r.row_id, r.skipped_reason or "")
+        con.print(s)
+    g = Table("group", "rows", "median |err| %", "p90 |err| %", title="MLPerf errors")
+    for key in ("by_scenario_calibration", "by_accelerator"):
+        for name, st in summary[key].items():
+            g.add_row(
+                name, str(st["num"]), str(st["median_abs_error_pct"]), str(st["p90_abs_error_pct"])
+            )
+    con.print(g)
+    c = Table("row", "measured %", "predicted %", "error pp", "set", title="Confidential computing")
+    for r in rows:
+        if r.error_pct is not None and r.group == "confidential computing":
+            c.add_row(
+                r.row_id, f"{r.measured:.2f}", f"{r.predicted:.2f}", f"{r.error_pct:+.2f}",
+                "fit" if r.fitted else "held out",
+            )  # fmt: skip
+    con.print(c)
+    cc = summary["confidential_computing"]
+    sc = summary["by_scenario_calibration"]
+    con.print(
+        f"[bold]MLPerf: {summary['num_predicted']}/{summary['num_rows']} rows predicted "
+        f"({100 * summary['predicted_fraction']:.0f}%); held-out Offline median |error| "
+        f"{sc.get('offline/held_out', {}).get('median_abs_error_pct')}%, Server "
+        f"{sc.get('server/held_out', {}).get('median_abs_error_pct')}%. Confidential computing: "
+        f"{cc['num_predicted']}/{cc['num_rows']} rows, median |error| "
+        f"{cc['median_abs_error_pct']} pp[/bold]"
+    )
+
+
+@validate_app.command("energy")
+def validate_energy_cmd(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="CSV with the columns of power_energy.csv.")
+    ] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Power and energy against MLPerf Power, MLPerf MaxQ/MaxP pairs and Llama 3.1 emissions."""
+    from rich.table import Table
+
+    from gigafleet.validate.energy import run_validation
+    from gigafleet.validate.groundtruth import groundtruth_path
+
+    result = _validation(
+        run_validation, data or groundtruth_path("power_energy.csv"), catalog, as_json
+    )
+    if not result:
+        return
+    rows, summary = result
+    t = Table("row", "metric", "measured", "predicted", "error %", "set", title="Power and energy")
+    for r in rows:
+        if r.error_pct is not None:
+            t.add_row(r.row_id, r.metric, f"{r.measured:,.4g}", f"{r.predicted:,.4g}",
+                      f"{r.error_pct:+.1f}", "fit" if r.fitted else "held out")  # fmt: skip
+    con = console()
+    con.print(t)
+    for r in rows:
+        if r.error_pct is None:
+            con.print(f"skipped {r.row_id}: {r.skipped_reason}")
+    con.print(
+        f"[bold]{summary['num_predicted']}/{summary['num_rows']} rows predicted; median |error| "
+        f"{summary['median_abs_error_pct']}%, p90 {summary['p90_abs_error_pct']}%; held out: "
+        f"{summary['by_calibration'].get('held_out')}[/bold]  (data: {summary['data']})"
+    )
+
+
+@validate_app.command("reliability")
+def validate_reliability_cmd(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="CSV with the columns of validate/data/reliability.csv."),
+    ] = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Failure counts and effective training time against Llama 3 (fitted) and other clusters (held out)."""
+    from gigafleet.validate.reliability import default_data_path, validate_reliability
+
+    result = _validation(validate_reliability, data or default_data_path(), catalog, as_json)
+    if result:
+        _print_reliability_validation(*result, console())
+
+
+@calibrate_app.command("training")
+def calibrate_training_cmd(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Replace the shipped constants (shipped data only).")
+    ] = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Refit the calibration constants on their named rows; print them (and --write them)."""
+    from gigafleet.validate.training import default_data_path, fit_calibration, write_calibration
+
+    if write and (data or catalog):
+        raise GigafleetError(
+            "the shipped constants are fitted on the shipped data and catalog only", field="--write"
+        )
+    cal = fit_calibration(data or default_data_path(), catalog=load_catalog(catalog))
+    fitted = {
+        k: cal[k] for k in ("gemm_efficiency", "mamba_fixed_s", "moe_expert_fixed_s") if k in cal
+    }
+    print(json.dumps(fitted, indent=2, sort_keys=True))
+    if write:
+        print(f"wrote {write_calibration(fitted)}")
+
+
+def _print_reliability_validation(rows, summary, console) -> None:
+    from rich.table import Table
+
+    t = Table("row", "study", "metric", "components", "measured", "predicted", "error %", "set",
+              title="Reliability validation")  # fmt: skip
+    for r in rows:
+        if r.error_pct is None:
+            continue
+        d = r.details
+        bound = d["bound"] + " " if d["bound"] else ""
+        t.add_row(
+            r.row_id, d["study"], r.metric, d["components"], f"{bound}{r.measured:,.3g}",
+            f"{r.predicted:,.3g}", f"{r.error_pct:+.1f}", "fit" if r.fitted else d["set"].replace("_", " "),
+        )  # fmt: skip
+    console.print(t)
+    for r in rows:
+        if r.error_pct is None:
+            console.print(f"skipped {r.row_id}: {r.skipped_reason}")
+    g = Table("set", "rows", "median |err| %", "p90 |err| %", title="by calibration")
+    for name, st in summary["by_calibration"].items():
+        g.add_row(
+            name, str(st["num"]), str(st["median_abs_error_pct"]), str(st["p90_abs_error_pct"])
+        )
+    console.print(g)
+    console.print(
+        f"[bold]{summary['num_predicted']}/{summary['num_rows']} rows predicted; median |error| "
+        f"{summary['median_abs_error_pct']}%, p90 {summary['p90_abs_error_pct']}% (fitted rows "
+        f"reproduce the Llama 3 counts by construction; see held_out)[/bold]  (data: {summary['data']})"
+    )
