@@ -307,8 +307,8 @@ def test_moe_fixed_cost_per_local_expert_and_cuda_graphs():
 
 
 def test_nvfp4_quantisation_costs_more_memory_traffic_than_fp8():
+    from gigafleet.enums import PRECISIONS
     from gigafleet.perf.training import CAST_BYTES
-    from gigafleet.spec.enums import PRECISIONS
 
     fp8, fp4 = CAST_BYTES[PRECISIONS.index("fp8")], CAST_BYTES[PRECISIONS.index("fp4")]
     assert CAST_BYTES[PRECISIONS.index("bf16")] == 0 and fp4 > fp8 > 0

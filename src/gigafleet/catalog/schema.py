@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gigafleet.spec.enums import PRECISIONS
+from gigafleet.enums import PRECISIONS
 
 _TERA = 1e12
 _GIGA = 1e9

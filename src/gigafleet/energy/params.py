@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gigafleet.catalog import DATA_DIR
-from gigafleet.spec.enums import Cooling
+from gigafleet.enums import Cooling
 
 POWER_FILE = DATA_DIR / "power.yaml"
 COOLING = ("air", "liquid")

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.catalog.schema import ModelArch, System
+from gigafleet.enums import ENGINES, PRECISIONS
 from gigafleet.errors import GigafleetError
 from gigafleet.perf import collectives as coll
 from gigafleet.perf.arch import arch_costs
@@ -49,7 +50,6 @@ from gigafleet.perf.training import (
     RESERVED_FRACTION,
     efficiency_for,
 )
-from gigafleet.spec.enums import ENGINES, PRECISIONS
 
 KV_PRECISIONS = PRECISIONS
 KV_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5625}

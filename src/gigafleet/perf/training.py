@@ -39,11 +39,11 @@ import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.catalog.schema import ModelArch, System
+from gigafleet.enums import DISPATCHERS, PRECISIONS, RECOMPUTE, WORKLOADS
 from gigafleet.errors import GigafleetError
 from gigafleet.perf import collectives as coll
 from gigafleet.perf.arch import ArchCosts, arch_costs
 from gigafleet.perf.hardware import Hardware, resolve_hardware
-from gigafleet.spec.enums import DISPATCHERS, PRECISIONS, RECOMPUTE, WORKLOADS
 
 #: Bytes per element of GEMM operands at each training precision (FP4 carries block scales).
 OPERAND_BYTES = np.array([2.0, 1.0, 0.5625])

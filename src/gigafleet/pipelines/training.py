@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from gigafleet.energy.summary import apply_training_energy
+from gigafleet.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 from gigafleet.perf.training import estimate_training
 from gigafleet.pipelines.cost import training_cost
 from gigafleet.reliability import (
@@ -16,7 +17,6 @@ from gigafleet.reliability import (
     effective_training_time,
     load_failure_rates,
 )
-from gigafleet.spec.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 from gigafleet.spec.options import CostOptions, EnergyOptions, ReliabilityOptions
 from gigafleet.spec.training import TrainingJob
 

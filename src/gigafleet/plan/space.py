@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gigafleet.catalog.schema import ModelArch
-from gigafleet.spec.enums import PRECISIONS, RECOMPUTE
+from gigafleet.enums import PRECISIONS, RECOMPUTE
 
 
 def _pow2_upto(n: int) -> list[int]:

@@ -19,12 +19,12 @@ import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.energy.training import step_power
+from gigafleet.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.training import efficiency_for, training_step
 from gigafleet.plan.space import SpaceLimits, strategy_space
-from gigafleet.spec.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 
 OBJECTIVES = ("time", "energy", "cost")
 BREAKDOWN_WORDS = {

@@ -70,9 +70,9 @@ from typing import Any
 
 import numpy as np
 
+from gigafleet.enums import ROUTERS
 from gigafleet.errors import GigafleetError, suggest, unknown_name
 from gigafleet.sim.engine import Engine
-from gigafleet.spec.enums import ROUTERS
 
 ROLES = ("both", "prefill", "decode")
 #: Request spans written to a trace (the first ones by arrival); keeps big runs' traces small.

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from gigafleet.enums import Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
-from gigafleet.spec.enums import Cooling, Precision, TeeKind
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 

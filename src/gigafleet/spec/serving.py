@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gigafleet.spec.enums import Arrival, Engine, Precision, Router, Tee
+from gigafleet.enums import Arrival, Engine, Precision, Router, Tee
 
 
 class Traffic(BaseModel):

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gigafleet.spec.enums import Dispatcher, Precision, Recompute, TrainingWorkload
+from gigafleet.enums import Dispatcher, Precision, Recompute, TrainingWorkload
 
 
 class TrainingWork(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gigafleet.spec.enums import Dispatcher, Precision
+from gigafleet.enums import Dispatcher, Precision
 
 
 class Grid(BaseModel):

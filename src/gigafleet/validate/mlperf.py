@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.enums import ENGINES, PRECISIONS
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.inference import (
     ServingReplica,
@@ -58,7 +59,6 @@ from gigafleet.perf.inference import (
     serving_replica,
 )
 from gigafleet.perf.training import OPERAND_BYTES
-from gigafleet.spec.enums import ENGINES, PRECISIONS
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow
 

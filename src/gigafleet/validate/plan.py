@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 from gigafleet.errors import GigafleetError
 from gigafleet.plan.training import plan_training
-from gigafleet.spec.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 from gigafleet.validate.report import ValidationRow, error_stats
 from gigafleet.validate.training import default_data_path, predict_row, read_rows
 

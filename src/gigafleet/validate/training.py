@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.enums import PRECISIONS, RECOMPUTE
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.training import efficiency_for, training_step
-from gigafleet.spec.enums import PRECISIONS, RECOMPUTE
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow, summarize
 
