@@ -26,6 +26,8 @@ HOURS_PER_YEAR = 8766
 
 @dataclass
 class ScenarioResult:
+    """What a scenario run hands back: the rows of each part of the report."""
+
     scenario: str
     months: list[int]
     pools: list[Pool]
@@ -39,6 +41,7 @@ class ScenarioResult:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON summary (``summary.json``), which the HTML report is built from."""
         return {
             "scenario": self.scenario,
             "periods": [month_text(m) for m in self.months],
