@@ -1,0 +1,32 @@
+"""Compare: two scenario results (``ScenarioResult.to_dict()``) side by side, figure by
+figure, with the ratio B / A (what ``gigafleet compare`` prints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def compare_results(da: dict[str, Any], db: dict[str, Any]) -> list[dict[str, Any]]:
+    """Headline totals, then each training run and service present in both."""
+    rows = []
+
+    def add(name: str, x: float, y: float) -> None:
+        rows.append({"figure": name, "a": x, "b": y, "ratio": y / x if x else None})
+
+    for key, x in da["totals"].items():
+        add(key, x, db["totals"].get(key, 0.0))
+    tb = {r["workload"]: r for r in db["training"]}
+    for r in da["training"]:
+        if r["workload"] in tb:
+            o = tb[r["workload"]]
+            for key in ("days", "num_gpus", "mfu", "energy_gwh", "cost_usd", "tokens_per_it_joule"):
+                add(f"{r['workload']}: {key}", r[key], o[key])
+    sb = {r["workload"]: r for r in db["services"]}
+    for r in da["services"]:
+        o = sb.get(r["workload"])
+        if o:
+            for key in ("gpus", "slo_attainment", "facility_mw", "usd_per_million_tokens",
+                        "facility_joules_per_token", "usd_per_billion_inferences"):  # fmt: skip
+                if key in r and key in o:
+                    add(f"{r['workload']}: {key}", r[key], o[key])
+    return rows

@@ -1,0 +1,351 @@
+"""Size: what one GPU of a system kind does for each workload (a ``Fit``), from the models.
+
+- a training run takes the fastest strategy ``plan_training`` finds at a power-of-two GPU
+  count; the count is the smallest that finishes ``tokens`` within the deadline, with the
+  wall-clock time stretched by the effective-training-time ratio of the reliability model
+  (``size_training``);
+- an LLM service gets the replica shape (TP, and EP for MoE) and the largest batch whose
+  iteration time meets the TPOT target and whose prefill meets the TTFT target, within the
+  KV cache (``perf/inference.py``); its capacity is ``B / (t_iter x output_tokens)``
+  requests/s per replica. Per-user adapters add their batching cost, TEE mode its tolls
+  (``size_llm``); the request simulator then derates that capacity until the SLO holds
+  (``derate_to_slo``);
+- a recommendation service takes ``perf/recsys.py``'s throughput under its latency budget
+  (``size_recsys``).
+
+Sizing is per system kind (and fabric and cooling), not per pool: ``fit_for`` keeps every
+fit in the scenario state.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gigafleet.catalog import Catalog
+from gigafleet.errors import GigafleetError
+from gigafleet.plan.scenario.models import Models
+from gigafleet.plan.scenario.pools import Pool
+from gigafleet.plan.scenario.workloads import service_kind
+from gigafleet.spec.scenario import (
+    LlmService,
+    PersonalizedService,
+    PrivateService,
+    RecommendationService,
+    TrainingRun,
+)
+
+if TYPE_CHECKING:
+    from gigafleet.plan.scenario.state import ScenarioState
+
+#: Replicas and requests (at least, per replica and running sequence) simulated to check a
+#: service's replica shape against its SLOs.
+SLO_SIM_REPLICAS = 2
+SLO_SIM_REQUESTS_PER_SLOT = 4
+#: Share of requests that must meet both SLO targets at the sized capacity; below it the
+#: capacity is derated by ``SLO_DERATE`` and simulated again (at most ``SLO_MAX_DERATES``).
+SLO_TARGET = 0.99
+SLO_DERATE = 0.8
+SLO_MAX_DERATES = 6
+#: Vendors whose GPUs have a confidential-computing mode the TEE model covers (NVIDIA
+#: Hopper and later: H100 CC mode, Blackwell TEE-I/O).
+TEE_GENERATIONS = ("hopper", "blackwell", "blackwell-ultra", "rubin")
+
+
+@dataclass
+class Fit:
+    """What one GPU of a system kind does for one workload (0 capacity: cannot run it)."""
+
+    capacity_per_gpu: float  # demand units per second per GPU
+    power_w_per_gpu: float  # IT watts per busy GPU (GPU, host, NIC and switch shares)
+    detail: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+def fit_for(
+    state: ScenarioState, work: Any, pool: Pool, *, gpu_cap: int | None = None,
+    deadline_days: float | None = None,
+) -> Fit:  # fmt: skip
+    """``work`` sized on ``pool``'s system kind, once per (workload, system, fabric, cooling)
+    and, for a training run, per usable GPU count and deadline; kept in ``state.fit_cache``
+    (training plans by GPU count in ``state.plans``, shared between pools)."""
+    key: tuple[Any, ...] = (work.name, pool.system, pool.fabric, pool.cooling)
+    if isinstance(work, TrainingRun):  # its size depends on the GPUs it may use
+        usable = min(pool.num_gpus, work.max_gpus or pool.num_gpus, gpu_cap or pool.num_gpus)
+        key += (usable, deadline_days)
+    cache = state.fit_cache
+    if key not in cache:
+        state.say(f"sizing {work.name} on {pool.system}")
+        catalog, models = state.catalog, state.models
+        if isinstance(work, TrainingRun):
+            cache[key] = size_training(
+                work, pool, catalog, models, gpu_cap=gpu_cap, deadline_days=deadline_days,
+                evaluations=state.plans,
+            )  # fmt: skip
+        elif isinstance(work, RecommendationService):
+            cache[key] = size_recsys(work, pool, catalog, models)
+        else:
+            cache[key] = size_llm(work, pool, catalog, models)
+    return cache[key]
+
+
+def _pow2_at_least(x: float) -> int:
+    """The smallest power of two at least ``x`` (1 for ``x <= 1``)."""
+    return 1 << max(0, math.ceil(math.log2(max(x, 1.0))))
+
+
+def size_training(
+    run: TrainingRun,
+    pool: Pool,
+    catalog: Catalog,
+    models: Models,
+    *,
+    gpu_cap: int | None = None,
+    deadline_days: float | None = None,
+    evaluations: dict[tuple[Any, ...], Any] | None = None,
+) -> Fit:
+    """Smallest power-of-two GPU count that meets the deadline (failures included), and the
+    fastest strategy there; past the GPUs it may use (the pool, ``run.max_gpus``,
+    ``gpu_cap``), the best it can do. ``deadline_days`` replaces the run's deadline (e.g.
+    the pool retires sooner)."""
+    deadline = deadline_days if deadline_days is not None else run.deadline_days
+    from gigafleet.plan.training import plan_training
+
+    acc = catalog.accelerator(pool.accelerator)
+    if acc.dense_flops(run.precision) is None:
+        return Fit(0.0, 0.0, reason=f"memory/precision: {acc.name} has no {run.precision}")
+    cap = min(pool.num_gpus, run.max_gpus or pool.num_gpus, gpu_cap or pool.num_gpus)
+    if cap < 1:
+        return Fit(0.0, 0.0, reason="GPUs: none free")
+    top = 1 << int(math.log2(cap))  # the largest power of two the pool holds
+    # the plans of one run on one system kind, by GPU count (shared between pools)
+    shared = evaluations if evaluations is not None else {}
+    tried: dict[int, dict[str, Any] | None] = {}
+
+    def evaluate(n: int) -> dict[str, Any] | None:
+        if n in tried:
+            return tried[n]
+        key = (run.name, pool.system, pool.fabric, n)
+        if key in shared:
+            tried[n] = shared[key]
+            return tried[n]
+        try:
+            plan = plan_training(
+                run.model, pool.system, num_gpus=n, seq_len=run.seq_len,
+                global_batch=run.global_batch, precisions=(run.precision,),
+                train_tokens=run.tokens, fabric=pool.fabric, pue=pool.pue, catalog=catalog,
+            )  # fmt: skip
+        except GigafleetError:
+            plan = None
+        if plan is None or plan.order.size == 0:
+            tried[n] = shared[key] = None
+            return None
+        i = int(plan.order[0])
+        tps = float(plan.metrics["tokens_per_s"][i])
+        rel = models.training_wall(
+            model=run.model, num_gpus=n, ideal_s=run.tokens / tps, system=pool.system
+        )
+        step = float(plan.metrics["step_time_s"][i])
+        # the energy model's facility energy per step, back to IT watts per GPU
+        it_w = float(plan.metrics["energy_j_per_step"][i]) / step / n / pool.pue
+        tried[n] = {
+            "num_gpus": n,
+            "tokens_per_s": tps,
+            "step_time_s": step,
+            "it_w_per_gpu": it_w,
+            "mfu": float(plan.metrics["mfu"][i]),
+            "strategy": {k: float(v[i]) for k, v in plan.strategies.items()},
+            "ideal_days": run.tokens / tps / 86400,
+            "days": rel["wall_s"] / 86400,
+            **{k: v for k, v in rel.items() if k != "wall_s"},
+        }
+        shared[key] = tried[n]
+        return tried[n]
+
+    # Throughput per GPU changes slowly with the count: jump to the count the last
+    # evaluation says is needed, then walk by factors of two to the smallest count that
+    # meets the deadline (or the pool's largest power of two).
+    def meets(r: dict[str, Any] | None) -> bool:
+        return r is not None and r["days"] <= deadline
+
+    n = min(1024, top)
+    while evaluate(n) is None and n < top:
+        n = min(2 * n, top)
+    best = evaluate(n)
+    if best is not None:
+        n = min(top, max(1, _pow2_at_least(n * best["days"] / deadline)))
+        while not meets(evaluate(n)) and n < top:
+            n = min(2 * n, top)
+        while n > 1 and meets(evaluate(n // 2)):
+            n //= 2
+        best = evaluate(n) or best
+    if best is None:
+        return Fit(
+            0.0,
+            0.0,
+            reason=f"memory: no strategy fits {run.model} on {pool.system} at up to {cap} GPUs",
+        )
+    best["meets_deadline"] = best["days"] <= run.deadline_days
+    return Fit(best["tokens_per_s"] / best["num_gpus"], best["it_w_per_gpu"], best)
+
+
+def size_llm(svc: LlmService, pool: Pool, catalog: Catalog, models: Models) -> Fit:
+    """Best requests/s per GPU over replica shapes, at the largest batch meeting the SLO."""
+    from gigafleet.perf import adapters as ad
+    from gigafleet.perf.inference import serving_replica
+    from gigafleet.perf.tee import tee_costs
+
+    model = catalog.model(svc.model)
+    acc = catalog.accelerator(pool.accelerator)
+    if acc.dense_flops(svc.precision) is None:
+        return Fit(0.0, 0.0, reason=f"memory/precision: {acc.name} has no {svc.precision}")
+    kind = service_kind(svc)
+    toll_iter = toll_req = 0.0
+    if kind == "private":
+        if acc.vendor != "NVIDIA" or acc.generation not in TEE_GENERATIONS:
+            return Fit(0.0, 0.0, reason=f"policy: {acc.name} has no confidential-computing mode")
+        tee = tee_costs(svc.tee, catalog)
+        toll_iter = tee.iteration_toll(model.num_layers)
+        toll_req = tee.request_toll(model.num_layers)
+    from gigafleet.perf.hardware import resolve_hardware
+
+    domain = resolve_hardware(catalog, pool.system).net.domain_size
+    p_tok, o_tok = svc.prompt_tokens, svc.output_tokens
+    best: Fit | None = None
+    tp = 1
+    while tp <= min(domain, 64):
+        for pp in (1, 2, 4):
+            ep = tp if model.moe is not None and model.moe.num_experts % tp == 0 else 1
+            try:
+                rep = serving_replica(
+                    svc.model, pool.system, tp=tp, pp=pp, ep=ep, weight_precision=svc.precision,
+                    prompt_tokens_hint=p_tok, catalog=catalog, fabric=pool.fabric,
+                )  # fmt: skip
+            except GigafleetError:
+                continue
+            size = 0.0
+            if kind == "personalized":
+                size = ad.adapter_bytes(model, svc.adapter_rank)
+            kv_fit = int(rep.kv_capacity_tokens // (p_tok + o_tok))
+            b, found = 1, None
+            while b <= min(kv_fit, 8192):
+                t = rep.iteration_time(int(b * p_tok / o_tok), b, int(b * (p_tok + o_tok / 2)))
+                t += toll_iter
+                if size:
+                    distinct = ad.distinct_in_batch(svc.num_users, svc.zipf_s, b)
+                    t += ad.batch_overhead_s(distinct, size, rep.num_gpus * acc.hbm_bw_bytes_per_s)
+                # a prompt is prefilled in chunks riding along decode iterations
+                chunks = math.ceil(p_tok / max(rep.max_batched_tokens - b, 1))
+                ttft = chunks * t + toll_req
+                if t > svc.slo.tpot_s or ttft > svc.slo.ttft_s:
+                    break
+                found = (b, t, ttft)
+                b = b * 2 if b < 64 else b + 64
+            if found is None:
+                continue
+            b, t, ttft = found
+            cap = b / t / o_tok / rep.num_gpus
+            if best is None or cap > best.capacity_per_gpu:
+                best = Fit(
+                    cap,
+                    models.serving_w_per_gpu(
+                        rep, prompt_tokens=p_tok, output_tokens=o_tok, batch=b,
+                        cooling=pool.cooling,
+                    ),
+                    {"tp": tp, "pp": pp, "ep": ep, "batch": b, "iteration_s": t,
+                     "ttft_model_s": ttft, "gpus_per_replica": rep.num_gpus,
+                     "output_tokens_per_s_per_gpu": b / t / rep.num_gpus},
+                )  # fmt: skip
+            break  # the smallest pp that fits is best for time
+        tp *= 2
+    if best is not None:
+        best = derate_to_slo(svc, pool, best, catalog)
+    if best is None:
+        return Fit(
+            0.0, 0.0,
+            reason=f"memory/SLO: no replica of {model.name} on {pool.system} fits and meets "
+            f"TTFT {svc.slo.ttft_s} s / TPOT {svc.slo.tpot_s} s",
+        )  # fmt: skip
+    return best
+
+
+def size_recsys(svc: RecommendationService, pool: Pool, catalog: Catalog, models: Models) -> Fit:
+    """Inferences/s per GPU at the largest batch (at least a query's items) whose p99
+    latency fits the budget (``perf/recsys.py``), and the IT watts of a GPU doing it."""
+    from gigafleet.perf.recsys import recsys_capacity
+
+    try:
+        cap = recsys_capacity(
+            svc.model, pool.system, latency_budget_s=svc.latency_budget_ms / 1e3,
+            precision=svc.precision, min_batch=svc.items_per_query, catalog=catalog,
+        )  # fmt: skip
+    except GigafleetError as exc:
+        return Fit(0.0, 0.0, reason=f"memory/latency: {str(exc).split(': ')[-1]}")
+    power = models.it_w_per_gpu(
+        pool.system,
+        compute_frac=cap.compute_frac,
+        memory_frac=cap.memory_frac,
+        cooling=pool.cooling,
+    )
+    return Fit(
+        cap.inferences_per_s_per_gpu,
+        power,
+        {"batch": cap.batch, "p99_latency_s": cap.p99_latency_s,
+         "gpus_per_replica": cap.gpus_per_replica, "calibration": cap.calibration},
+    )  # fmt: skip
+
+
+# ---- SLO check ---------------------------------------------------------------------------------
+
+
+def slo_attainment(svc, pool: Pool, f: Fit, *, load: float, catalog: Catalog) -> dict[str, float]:
+    """Simulate a few replicas of the placed shape at the peak-hour load per replica."""
+    from gigafleet.sim.deployment import run_serving
+    from gigafleet.spec.serving import Adapters, ServeJob, Slo, Traffic
+
+    d = f.detail
+    replicas = SLO_SIM_REPLICAS
+    rate = max(load, 0.05) * f.capacity_per_gpu * d["gpus_per_replica"] * replicas
+    num_requests = max(2000, SLO_SIM_REQUESTS_PER_SLOT * replicas * d["batch"])
+    job = ServeJob(
+        model=svc.model, system=pool.system, replicas=replicas, tp=d["tp"], pp=d["pp"],
+        ep=d["ep"], precision=svc.precision, max_num_seqs=max(d["batch"], 1),
+        tee=getattr(svc, "tee", "none") if isinstance(svc, PrivateService) else "none",
+        fabric=pool.fabric,
+        traffic=Traffic(rate_per_s=rate, num_requests=num_requests,
+                        prompt_tokens=svc.prompt_tokens, output_tokens=svc.output_tokens),
+        slo=Slo(ttft_s=svc.slo.ttft_s, tpot_s=svc.slo.tpot_s),
+        adapters=Adapters(num_users=svc.num_users, rank=svc.adapter_rank, zipf_s=svc.zipf_s)
+        if isinstance(svc, PersonalizedService) else None,
+    )  # fmt: skip
+    out = run_serving(job, catalog=catalog)
+    m = out["metrics"]
+    res = {
+        "load": load,
+        "slo_attainment": m["slo_attainment"],
+        "ttft_p99_s": m["ttft_p99_s"],
+        "tpot_p99_s": m["tpot_p99_s"],
+    }
+    if "adapters" in out:
+        res["adapter_hit_rate"] = out["adapters"]["tier_hit_rate"]
+        res["adapter_added_ttft_p99_s"] = out["adapters"]["added_ttft_p99_s"]
+    return res
+
+
+def derate_to_slo(svc, pool: Pool, f: Fit, catalog: Catalog) -> Fit:
+    """The analytic capacity, lowered until the request simulator meets the SLO there
+    (queueing, chunked prefill and preemption are what the analytic sizing leaves out)."""
+    import dataclasses
+
+    factor = 1.0
+    res = slo_attainment(svc, pool, f, load=1.0, catalog=catalog)
+    for _ in range(SLO_MAX_DERATES):
+        if res["slo_attainment"] >= SLO_TARGET:
+            break
+        factor *= SLO_DERATE
+        f = dataclasses.replace(f, capacity_per_gpu=f.capacity_per_gpu * SLO_DERATE)
+        res = slo_attainment(svc, pool, f, load=1.0, catalog=catalog)
+    f.detail["slo_derate"] = factor
+    f.detail["slo_attainment_at_capacity"] = res["slo_attainment"]
+    return f

@@ -1,0 +1,74 @@
+"""``gigafleet run`` and ``gigafleet compare`` end to end: exit codes, files written, and the
+figures of the shipped examples."""
+
+import json
+import math
+
+from clihelp import assert_user_error, gf
+from scenariohelp import site_doc, write_yaml
+
+
+def test_cli_bad_scenario_exits_2_and_writes_nothing(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("name: t\nsites: [\n")
+    out = tmp_path / "out"
+    r = gf("run", str(p), "--out", str(out))
+    assert_user_error(r, "malformed YAML")
+    assert not out.exists()
+
+
+def test_owned_system_without_a_price_names_the_fleet_entry_and_line(tmp_path):
+    doc = {"name": "t", "sites": [site_doc("a", system="gb300-nvl72", count=1)], "workloads": {}}
+    p = write_yaml(tmp_path, doc)
+    r = gf("run", str(p), "--out", str(tmp_path / "out"))
+    assert_user_error(r, "sites.0.fleet.0.usd_per_gpu", "no sourced server price", "s.yaml:")
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_one_site_writes_report_and_summary(tmp_path):
+    out = tmp_path / "report"
+    r = gf("run", "examples/one-site.yaml", "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert json.loads((out / "summary.json").read_text()) == d
+    html = (out / "report.html").read_text()
+    for heading in ("GPUs per site over time", "Power per site", "Training runs",
+                    "Serving capacity", "Performance per watt"):  # fmt: skip
+        assert heading in html
+    assert "Plotly" in html and "<script src=" not in html  # plotly inlined: works offline
+    (t,) = d["training"]
+    assert f"{t['num_gpus']:,.0f}" in html
+    s = d["services"][0]
+    assert s["capacity"] >= s["peak_demand"] * 0.999 and 0 < s["slo_attainment"] <= 1
+    assert math.isclose(
+        s["facility_joules_per_token_at_peak"],
+        s["facility_mw"] * 1e6 / s["output_tokens_per_s"],
+        rel_tol=1e-9,
+    )
+    # over the day the GPUs sized for the peak idle part of the time: more J per token
+    assert s["facility_joules_per_token"] > s["facility_joules_per_token_at_peak"]
+    assert s["facility_mw_mean"] < s["facility_mw"]
+    assert max(s["daily"]["utilization"]) <= 1.0
+    # physics: a token cannot cost less than its FLOPs on a GPU at TDP with nothing else
+    # drawing power (2 x parameters per decoded token, plus the prompt's prefill share)
+    from gigafleet.catalog import load_catalog
+    from gigafleet.perf.arch import arch_costs
+
+    cat = load_catalog()
+    acc = cat.accelerator(cat.system("gb300-nvl72").accelerator)
+    params = arch_costs(cat.model("llama3.1-8b")).params_total
+    flops = 2 * params * (1 + 1500 / 350)  # one-site: 1500-token prompts, 350 out
+    floor = flops / acc.dense_flops("fp8") * acc.tdp_w
+    assert s["facility_joules_per_token_at_peak"] > floor
+    assert t["tokens_per_it_joule"] < 1 / (
+        6 * arch_costs(cat.model("llama3.1-70b")).params_total / acc.dense_flops("fp8") * acc.tdp_w
+    )
+
+
+def test_compare_gb300_against_rubin():
+    r = gf("compare", "examples/one-site.yaml", "examples/one-site-rubin.yaml", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = {x["figure"]: x for x in json.loads(r.stdout)["rows"]}
+    assert "facility_mw_peak" in rows and "pretrain-70b: days" in rows
+    # Rubin serves a token with less energy than GB300 (more FLOP/s and HBM bandwidth per watt)
+    assert rows["assistant: facility_joules_per_token"]["ratio"] < 1.0

@@ -1,0 +1,36 @@
+"""Sizing: the fewest GPUs that meet a training deadline, what fits no GPU count, and a
+recommendation query that cannot meet its latency budget."""
+
+import pytest
+
+from gigafleet.plan.scenario import run_scenario
+from scenariohelp import scenario_of, site_doc
+
+
+def test_model_that_fits_no_gpu_count_is_a_memory_limit():
+    run = {"name": "big", "model": "llama3.1-405b", "tokens": 1e9, "deadline_days": 10,
+           "precision": "bf16", "max_gpus": 8}  # fmt: skip
+    r = run_scenario(scenario_of([site_doc("a")], {"training": [run]}))
+    (u,) = r.unplaced
+    assert u["binding"].startswith("memory")
+
+
+def test_training_meets_its_deadline_with_the_fewest_gpus():
+    run = {"name": "r", "model": "llama3.1-8b", "tokens": 2e11, "deadline_days": 20,
+           "precision": "bf16", "seq_len": 8192, "global_batch": 512}  # fmt: skip
+    r = run_scenario(scenario_of([site_doc("a", count=128)], {"training": [run]}))
+    (t,) = r.training
+    assert t["days"] <= 20
+    # the model's own numbers: days = tokens / throughput / ETT
+    assert t["days"] * 86400 == pytest.approx(2e11 / t["tokens_per_s"] / t["ett"], rel=1e-6)
+    # half the GPUs would miss the deadline (or not fit): the count is the smallest that works
+    half = {**run, "max_gpus": t["num_gpus"] // 2}
+    r2 = run_scenario(scenario_of([site_doc("a", count=128)], {"training": [half]}))
+    assert r2.unplaced or r2.training[0]["days"] > 20
+
+
+def test_a_query_must_fit_its_latency_budget():
+    q = {"name": "rank", "queries_per_s": 10, "items_per_query": 100_000, "latency_budget_ms": 2}
+    r = run_scenario(scenario_of([site_doc("a")], {"recommendation": [q]}))
+    (u,) = r.unplaced
+    assert u["workload"] == "rank" and "budget" in u["binding"]
