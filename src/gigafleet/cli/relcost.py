@@ -34,7 +34,7 @@ PlannedOpt = Annotated[
 ]
 RatesOpt = Annotated[
     Path | None,
-    typer.Option("--failure-rates", help="YAML overriding per-component failure rates.", rich_help_panel=_R),
+    typer.Option("--failure-rates", help="YAML overriding failure rates (the fields of catalog/data/failure_rates.yaml; or failure_rates: in a --catalog overlay).", rich_help_panel=_R),
 ]  # fmt: skip
 CloudPriceOpt = Annotated[
     float | None,
@@ -46,7 +46,7 @@ SystemPriceOpt = Annotated[
 ]  # fmt: skip
 PricesOpt = Annotated[
     Path | None,
-    typer.Option("--prices", help="YAML overriding default prices (same keys as cost/data/prices.yaml).", rich_help_panel=_C),
+    typer.Option("--prices", help="YAML overriding default prices (the fields of catalog/data/prices.yaml; or prices: in a --catalog overlay).", rich_help_panel=_C),
 ]  # fmt: skip
 PowerOpt = Annotated[
     float | None,
@@ -70,7 +70,7 @@ def cost_inputs_from_options(system: str, *, catalog, prices: Path | None, syste
     _positive(price_usd_per_gpu_hour, "--price-usd-per-gpu-hour")
     _positive(system_usd_per_gpu, "--system-usd-per-gpu")
     return cost_inputs(
-        system, prices=load_prices(prices), catalog=catalog,
+        system, prices=load_prices(prices, catalog=catalog), catalog=catalog,
         system_usd_per_gpu=system_usd_per_gpu, cloud_usd_per_gpu_hour=price_usd_per_gpu_hour,
         pue=pue,
     )  # fmt: skip
@@ -109,7 +109,7 @@ def training_extras(
     rel = effective_training_time(
         30 * 86400.0 if nominal else float(ideal), int(est.num_gpus),
         num_params=float(est.info["params_total"]), system=system, catalog=catalog,
-        rates=load_failure_rates(failure_rates),
+        rates=load_failure_rates(failure_rates, catalog=catalog),
         storage_bw_bytes_per_s=storage_tbytes_per_s * 1e12 if storage_tbytes_per_s else DEFAULT_STORAGE_BW_BYTES_PER_S,
         node_bw_bytes_per_s=node_storage_gbytes_per_s * 1e9 if node_storage_gbytes_per_s else DEFAULT_NODE_STORAGE_BW_BYTES_PER_S,
         restart_overhead_s=DEFAULT_RESTART_OVERHEAD_S if restart_overhead_s is None else restart_overhead_s,
@@ -242,7 +242,7 @@ def serving_cost(
         if cloud_price is None:
             from gigafleet.cost import load_prices
 
-            cloud_price = load_prices(prices).value("cloud_usd_per_gpu_hour")
+            cloud_price = load_prices(prices, catalog=catalog).value("cloud_usd_per_gpu_hour")
     out["cloud_usd_per_gpu_hour"] = cloud_price
     out["cloud_usd_per_million_output_tokens"] = float(
         cost_per_million_tokens(tps, gpus, usd_per_gpu_hour=cloud_price)

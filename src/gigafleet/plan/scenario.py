@@ -164,18 +164,20 @@ class ScenarioResult:
 # ---- resolution -----------------------------------------------------------------------------
 
 
-def site_cooling(site: Any) -> str:
+def site_cooling(site: Any, catalog: Catalog | None = None) -> str:
     """The site's cooling: given, else that of its first system in the power catalog."""
     from gigafleet.energy.params import load_power_params
 
-    return site.cooling or load_power_params().cooling_of(site.fleet[0].system)
+    return site.cooling or load_power_params(catalog).cooling_of(site.fleet[0].system)
 
 
-def site_pue(site: Any) -> float:
+def site_pue(site: Any, catalog: Catalog | None = None) -> float:
     """The site's PUE: given, else the default of its cooling (air 1.5, liquid 1.10)."""
     from gigafleet.energy import default_pue
 
-    return float(site.pue) if site.pue is not None else float(default_pue(site_cooling(site)))
+    if site.pue is not None:
+        return float(site.pue)
+    return float(default_pue(site_cooling(site, catalog), catalog=catalog))
 
 
 def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
@@ -202,8 +204,8 @@ def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
                     arrive=month_index(dep.arrive),
                     retire=month_index(dep.retire) if dep.retire else None,
                     fabric=dep.fabric,
-                    pue=site_pue(site),
-                    cooling=site_cooling(site),
+                    pue=site_pue(site, catalog),
+                    cooling=site_cooling(site, catalog),
                     tee=site.confidential_computing,
                     price_usd_per_gpu_hour=site.price_usd_per_gpu_hour,
                     usd_per_gpu=dep.usd_per_gpu,
@@ -1034,8 +1036,8 @@ def run_scenario(
                 "kind": s.kind,
                 "region": s.region,
                 "power_mw": s.power_mw,
-                "pue": site_pue(s),
-                "cooling": site_cooling(s),
+                "pue": site_pue(s, catalog),
+                "cooling": site_cooling(s, catalog),
                 "confidential_computing": s.confidential_computing,
             }
             for s in scn.sites
@@ -1119,7 +1121,7 @@ def _period_row(month, pools, site_names, sites, reserved, placed, power, base_w
                 "gpus_used": float(sum(used.values())),
                 "free_gpus": free,
                 "facility_mw": facility / 1e6,
-                "it_mw": facility / site_pue(site) / 1e6,
+                "it_mw": facility / next(p.pue for p in pools if p.site == name) / 1e6,
                 "cap_mw": site.power_mw * scn.policies.power_cap_fraction,
             }
         )

@@ -195,7 +195,7 @@ def fit_dvfs_exponent(
 
     path = Path(mlperf_path) if mlperf_path else groundtruth_path("mlperf_inference.csv")
     pair = next(p for p in _maxq_pairs(path) if (p["model"], p["scenario"]) == DVFS_FIT_ROW)
-    base = load_power_params()
+    base = load_power_params(catalog)
     lo, hi = 0.5, 6.0
     for _ in range(50):
         mid = 0.5 * (lo + hi)
