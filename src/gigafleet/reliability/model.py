@@ -8,7 +8,8 @@ its failure rate is the sum over components of (units in the job) x (rate per un
 with components ``gpu`` (per GPU), ``hbm`` (per HBM stack), ``host`` and ``software`` (per
 node), ``nic`` and ``switch`` (per scale-out NIC port). The rates are calibrated on the
 Llama 3 interruption table (Dubey et al. 2024, Table 5): the catalog's ``failure_rates``
-set (``catalog/data/failure_rates.yaml``, overridable by an overlay) says how, and ``gigafleet validate reliability`` reports the error on held-out clusters.
+set (``catalog/data/failure_rates.yaml``, overridable by an overlay) says how, and
+``gigafleet validate reliability`` reports the error on held-out clusters.
 
 Failures are taken as a Poisson process (exponential times between failures), the
 assumption of Young (1974) and Daly (2006). Checkpoint write and restore times come from

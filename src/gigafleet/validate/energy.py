@@ -286,7 +286,7 @@ def validate_energy(
             acc = cat.accelerator(sysrow.accelerator)
             from gigafleet.energy.power import phase_levels
 
-            lv = phase_levels(acc)
+            lv = phase_levels(acc, catalog=cat)
             busy = system_power_w(sysrow, gpu_power_w=lv.tdp_w, host_load=1.0, catalog=cat)
             idle = system_power_w(sysrow, gpu_power_w=lv.idle_w, host_load=0.0, catalog=cat)
             swing = float(busy.per_gpu_w - idle.per_gpu_w) * 16384 / 1e6
