@@ -38,13 +38,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gigafleet.errors import GigafleetError
 from gigafleet.spec.enums import Cooling, Engine, Precision
 from gigafleet.yamlio import read_yaml, validate_model
+
+if TYPE_CHECKING:
+    from gigafleet.catalog import Catalog
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -412,7 +415,9 @@ def shipped_params() -> Params:
 WRITTEN_HEADER = "# gigafleet catalog overlay (written by gigafleet)"
 
 
-def write_overlay(path: str | Path, changes: dict[str, Any], *, about: list[str], catalog) -> Path:
+def write_overlay(
+    path: str | Path, changes: dict[str, Any], *, about: list[str], catalog: Catalog
+) -> Path:
     """Write ``changes`` (set name -> changed fields) as a user catalog overlay at ``path``.
 
     What is written must load as an overlay on ``catalog``'s sets (checked first). The file
@@ -444,14 +449,17 @@ def write_overlay(path: str | Path, changes: dict[str, Any], *, about: list[str]
             )
     for name, doc in changes.items():
         overlay_set(getattr(catalog.params, name), doc, name=name, file=str(path))
-    head = [WRITTEN_HEADER, *about, f"Use it: gigafleet <command> --catalog {path}, or list it in $GIGAFLEET_CATALOG."]  # fmt: skip
-    text = "\n".join(head[:1] + [f"# {line}" for line in head[1:]]) + "\n"
+    use = f"Use it: gigafleet <command> --catalog {path}, or list it in $GIGAFLEET_CATALOG."
+    text = "\n".join([WRITTEN_HEADER, *(f"# {line}" for line in (*about, use))]) + "\n"
     text += yaml.safe_dump(changes, sort_keys=True, default_flow_style=None)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; an overlay is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
