@@ -205,7 +205,10 @@ def test_calibrate_guards(tmp_path):
     assert_user_error(
         gf("calibrate", "training", "--data", str(f)), "calibration rows", "are not in the data"
     )
-    assert_user_error(gf("calibrate", "training", "--data", str(f), "--write"), "shipped data")
+    out = tmp_path / "cal.yaml"
+    p = gf("calibrate", "training", "--data", str(f), "--write", "--out", str(out))
+    assert_user_error(p, "calibration rows", "are not in the data")
+    assert not out.exists()  # nothing half-written
 
 
 def test_override_errors_name_the_command_line():

@@ -108,9 +108,10 @@ def test_tee_tolls_refit_and_held_out_accuracy(catalog):
 
     with (PACKAGED / "confidential_computing.csv").open() as fh:
         rows = [r for r in csv.DictReader(fh) if r["tee_off"]]
-    fit = fit_tolls(rows, catalog.calibration["tee"]["fit_model"])
-    for kind, values in catalog.calibration["tee"]["tolls"].items():
-        for k, v in values.items():
+    tee = catalog.params.calibration.tee
+    fit = fit_tolls(rows, tee.fit_model)
+    for kind, values in tee.tolls.items():
+        for k, v in values.model_dump().items():
             assert fit[kind][k] == pytest.approx(v, rel=1e-3)
     out = validate_tee(catalog=catalog)
     held = [abs(r.error_pct) for r in out if r.error_pct is not None and not r.fitted]

@@ -110,7 +110,7 @@ def test_cli_train_unknown_component_in_rates_file(tmp_path):
         "--failure-rates",
         str(f),
     )
-    assert_user_error(p, "unknown failure component 'gpus'", "did you mean 'gpu'")
+    assert_user_error(p, str(f), "failure_rates.components.gpus", "did you mean 'gpu'")
 
 
 def test_cli_serve_cost_per_million_tokens():

@@ -290,7 +290,7 @@ def test_moe_fixed_cost_per_local_expert_and_cuda_graphs():
     same at any micro-batch; whole-iteration CUDA graphs remove it; dense models never pay."""
     from gigafleet.catalog import load_catalog
 
-    fixed = load_catalog().calibration["training"]["moe_expert_fixed_s"]
+    fixed = load_catalog().params.calibration.training.moe_expert_fixed_s
     kw = dict(model="qwen3-30b-a3b", num_gpus=16, seq_len=4096, global_batch=512)
     ep8, ep16 = est(ep=8, **kw), est(ep=16, **kw)
     graphs = est(ep=8, cuda_graphs=True, **kw)
@@ -321,11 +321,11 @@ def test_nvfp4_quantisation_costs_more_memory_traffic_than_fp8():
 def test_mamba_fixed_cost_per_layer_and_micro_batch():
     from gigafleet.catalog import load_catalog
 
-    fixed = load_catalog().calibration["training"]["mamba_fixed_s"]
+    fixed = load_catalog().params.calibration.training.mamba_fixed_s
     kw = dict(model="nemotron3-nano-30b-a3b", system="gb200-nvl72", num_gpus=8, ep=8)
     kw.update(seq_len=8192, global_batch=512, ep_dispatcher="dedup")
     mb1, mb2 = est(micro_batch=1, **kw), est(micro_batch=2, **kw)
-    moe = load_catalog().calibration["training"]["moe_expert_fixed_s"] * 16 * 23  # 23 MoE layers
+    moe = load_catalog().params.calibration.training.moe_expert_fixed_s * 16 * 23  # 23 MoE layers
     micro = 512 / 8
     assert mb1.item("moe_fixed_s") == pytest.approx((23 * fixed + moe) * 3 * micro, rel=1e-9)
     assert mb2.item("moe_fixed_s") == pytest.approx(mb1.item("moe_fixed_s") / 2, rel=1e-9)

@@ -133,9 +133,9 @@ def test_tensor_parallel_rule():
 def test_shipped_efficiencies_are_the_fit_of_their_named_rows(catalog):
     """calibration.yaml's serving constants are what the fit gives on the rows it names (a
     model change that moves them shows up here: refit and rewrite them)."""
-    cal = catalog.calibration["serving"]
-    fitted = mp.fit_engine_efficiency(fit_rows=cal["fit_rows"], catalog=catalog)
-    for engine, value in cal["engine_efficiency"].items():
+    cal = catalog.params.calibration.serving
+    fitted = mp.fit_engine_efficiency(fit_rows=cal.fit_rows, catalog=catalog)
+    for engine, value in cal.engine_efficiency.items():
         assert fitted[engine] == pytest.approx(value, abs=2e-3)
 
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from gigafleet.errors import GigafleetError
+from gigafleet.errors import GigafleetError, suggest
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -114,7 +114,10 @@ def validation_error(
     field = prefix + ".".join(str(p) for p in loc) if loc else prefix.rstrip(".")
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
-        msg = f"unknown field; allowed fields: {', '.join(_fields_at(model, loc[:-1]))}"
+        allowed = _fields_at(model, loc[:-1])
+        hint = suggest(str(loc[-1]), allowed) if loc else []
+        msg = "unknown field" + (f"; did you mean {', '.join(map(repr, hint))}?" if hint else "")
+        msg += f"; allowed fields: {', '.join(allowed)}"
     elif "input" in err and err["type"] != "missing":
         msg = f"{msg} (got {err['input']!r})"
     where = f"{source}:{line}" if line else source

@@ -16,6 +16,13 @@ maps table names to lists of entries::
 
 Names resolve case-insensitively, ignoring punctuation and a parenthesised suffix, so
 ``LLAMA3.1_405B`` and ``DeepSeekV3 (dropless)`` find ``llama3.1-405b`` and ``deepseek-v3``.
+
+The same files change the parameter sets (``catalog.params``: ``calibration``, ``power``,
+``prices``, ``failure_rates``; see :mod:`gigafleet.catalog.params`): a top-level key of the
+set's name maps to the fields that change, and nested fields merge::
+
+    power:
+      facility: {pue: {air: 1.4}}
 """
 
 from __future__ import annotations
@@ -25,10 +32,11 @@ import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from gigafleet.catalog.params import SETS, Params, deep_merge, references, shipped_params
 from gigafleet.catalog.schema import (
     TABLES,
     Accelerator,
@@ -45,6 +53,8 @@ from gigafleet.errors import GigafleetError, unknown_name
 from gigafleet.yamlio import read_yaml, validation_error
 
 DATA_DIR = Path(__file__).parent / "data"
+#: Parameter sets an overlay may change beside the tables.
+PARAM_SETS = tuple(SETS)
 ENV_VAR = "GIGAFLEET_CATALOG"
 
 _KIND = {
@@ -102,10 +112,24 @@ class Table:
 
 @dataclass(frozen=True)
 class Catalog:
-    """All tables, resolved and cross-checked."""
+    """All tables, resolved and cross-checked, and the parameter sets (``params``)."""
 
     tables: Mapping[str, Table]
-    calibration: Mapping[str, Any]
+    params: Params
+
+    def with_params(self, **sets: Any) -> Catalog:
+        """This catalog with some parameter sets replaced (typed objects, e.g. for fits)."""
+        return replace(self, params=replace(self.params, **sets))
+
+    def with_param_file(self, name: str, path: str | os.PathLike[str]) -> Catalog:
+        """This catalog with a YAML file of changes to one set (``--prices FILE``) applied."""
+        doc, node = read_yaml(path)
+        if doc is None:
+            return self
+        layer = (name, doc, str(path), node)
+        params = self.params.overlay(name, doc, file=str(path), node=node)
+        _check_param_references(self.tables, params, [layer])
+        return replace(self, params=params)
 
     def __getattr__(self, table: str) -> Table:
         try:
@@ -173,28 +197,32 @@ def _shipped_raw() -> Raw:
     return raw
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``over`` on top of ``base``; nested mappings (``moe``, ``attention``) merge too."""
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
+#: A parameter-set overlay: (set name, the changes, file, YAML node of the changes).
+Layer = tuple[str, Any, str, Any]
 
 
-def _apply_overlay(raw: Raw, path: Path) -> None:
+def _apply_overlay(raw: Raw, path: Path) -> list[Layer]:
+    """Apply the table entries of one overlay file to ``raw``; return its parameter-set parts."""
     doc, root = read_yaml(path)
     if doc is None:
-        return
+        return []
     if not isinstance(doc, dict):
         raise GigafleetError(
-            "a catalog overlay must map table names to lists of entries",
+            "a catalog overlay must map table names to lists of entries (or parameter sets "
+            "to their fields)",
             file=str(path),
-            allowed=TABLES,
+            allowed=(*TABLES, *PARAM_SETS),
         )
     tables = {key.value: value for key, value in root.value}
+    layers: list[Layer] = []
     for table, entries in doc.items():
+        if table in PARAM_SETS:
+            layers.append((table, entries, str(path), tables[table]))
+            continue
         if table not in TABLES:
-            err = unknown_name("catalog table", str(table), TABLES, field="table")
+            err = unknown_name(
+                "catalog table or parameter set", str(table), (*TABLES, *PARAM_SETS), field="table"
+            )
             raise GigafleetError(str(err), file=str(path)) from None
         if not isinstance(entries, list):
             raise GigafleetError("must be a list of entries", file=str(path), field=table)
@@ -212,9 +240,11 @@ def _apply_overlay(raw: Raw, path: Path) -> None:
             i = index.get(name_key(entry["name"]))
             if i is not None:  # an existing entry (by name or alias): only the given fields change
                 base = raw[table][i][0]
-                raw[table][i] = (_merge(base, {**entry, "name": base["name"]}), str(path), node)
+                merged = deep_merge(base, {**entry, "name": base["name"]})
+                raw[table][i] = (merged, str(path), node)
             else:
                 raw[table].append((dict(entry), str(path), node))
+    return layers
 
 
 def _names(row: dict[str, Any]) -> list[str]:
@@ -272,9 +302,39 @@ def _check_references(tables: dict[str, Table], files: dict[tuple[str, Any], str
                 raise GigafleetError(str(err), file=files.get(("systems", system.name))) from None
 
 
-def _load_calibration() -> dict[str, Any]:
-    path = DATA_DIR / "calibration.yaml"
-    return read_yaml(path)[0] if path.exists() else {}
+def _key_line(node: Any, path: tuple[str, ...]) -> int | None:
+    """1-based line of the key at ``path`` under a YAML mapping node, if it is there."""
+    line = None
+    for part in path:
+        hit = next((kv for kv in getattr(node, "value", ()) if _is_key(kv, part)), None)
+        if hit is None:
+            return None
+        line, node = hit[0].start_mark.line + 1, hit[1]
+    return line
+
+
+def _is_key(kv: Any, part: str) -> bool:
+    return isinstance(kv, tuple) and str(kv[0].value) == str(part)
+
+
+def _check_param_references(
+    tables: Mapping[str, Table], params: Params, layers: list[Layer]
+) -> None:
+    """Every accelerator, host, NIC, system and generation a parameter set names exists."""
+    known = {t: tables[t].rows for t in ("accelerators", "hosts", "nics", "systems")}
+    known["generations"] = {a.generation: a for a in tables["accelerators"]}
+    kinds = {**_KIND, "generations": "generation"}
+    for table, path, value in references(params):
+        if value in known[table]:
+            continue
+        err = unknown_name(kinds[table], value, known[table], field=".".join(path))
+        where = str(DATA_DIR / f"{path[0]}.yaml")
+        for name, _, file, node in reversed(layers):
+            line = _key_line(node, path[1:]) if name == path[0] else None
+            if line is not None:
+                where = f"{file}:{line}"
+                break
+        raise GigafleetError(str(err), file=where) from None
 
 
 def overlay_paths_from_env() -> list[Path]:
@@ -291,9 +351,16 @@ def load_catalog(overlays: Iterable[str | os.PathLike[str]] = ()) -> Catalog:
 @functools.lru_cache(maxsize=8)
 def _load_cached(paths: tuple[str, ...]) -> Catalog:
     raw = _shipped_raw()
+    params = shipped_params()
+    layers: list[Layer] = []
     for p in paths:
-        _apply_overlay(raw, Path(p))
-    return Catalog(tables=_build(raw), calibration=_load_calibration())
+        for layer in _apply_overlay(raw, Path(p)):
+            name, doc, file, node = layer
+            params = params.overlay(name, doc, file=file, node=node)
+            layers.append(layer)
+    tables = _build(raw)
+    _check_param_references(tables, params, layers)
+    return Catalog(tables=tables, params=params)
 
 
 __all__ = [
@@ -303,6 +370,7 @@ __all__ = [
     "Host",
     "ModelArch",
     "Nic",
+    "Params",
     "ScaleUp",
     "System",
     "load_catalog",

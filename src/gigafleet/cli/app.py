@@ -39,7 +39,8 @@ app.add_typer(results_app, name="results")
 CatalogOpt = Annotated[
     list[Path] | None,
     typer.Option(
-        "--catalog", help="YAML overlay adding or overriding catalog entries (repeatable)."
+        "--catalog",
+        help="YAML overlay adding or overriding catalog entries or parameter sets (repeatable).",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]

@@ -18,7 +18,6 @@ from gigafleet.cli.app import (
     load_catalog,
     validate_app,
 )
-from gigafleet.errors import GigafleetError
 
 DataOpt = Annotated[
     Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
@@ -286,24 +285,33 @@ def calibrate_training_cmd(
         Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
     ] = None,
     write: Annotated[
-        bool, typer.Option("--write", help="Replace the shipped constants (shipped data only).")
+        bool,
+        typer.Option("--write", help="Also write them as a catalog overlay file (see --out)."),
     ] = False,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Where --write puts the overlay; use it with --catalog FILE or $GIGAFLEET_CATALOG.",
+        ),
+    ] = Path("gigafleet-calibration.yaml"),
     catalog: CatalogOpt = None,
 ) -> None:
     """Refit the calibration constants on their named rows; print them (and --write them)."""
-    from gigafleet.validate.training import default_data_path, fit_calibration, write_calibration
+    from gigafleet.validate.training import (
+        default_data_path,
+        fit_calibration,
+        fitted_constants,
+        write_calibration,
+    )
 
-    if write and (data or catalog):
-        raise GigafleetError(
-            "the shipped constants are fitted on the shipped data and catalog only", field="--write"
-        )
-    cal = fit_calibration(data or default_data_path(), catalog=load_catalog(catalog))
-    fitted = {
-        k: cal[k] for k in ("gemm_efficiency", "mamba_fixed_s", "moe_expert_fixed_s") if k in cal
-    }
+    cat = load_catalog(catalog)
+    path = data or default_data_path()
+    fitted = fitted_constants(fit_calibration(path, catalog=cat))
     print(json.dumps(fitted, indent=2, sort_keys=True))
     if write:
-        print(f"wrote {write_calibration(fitted)}")
+        on = f"{path}" + "".join(f", --catalog {c}" for c in catalog or ())
+        print(f"wrote {write_calibration(fitted, out, catalog=cat, fitted_on=on)}")
 
 
 def _print_reliability_validation(rows, summary, console) -> None:

@@ -13,110 +13,43 @@ power per GPU), ``F_mw`` facility capex per MW, ``m`` maintenance per year as a 
 hardware capex. Renting costs ``c_cloud`` per used GPU-hour; owning wins above the
 break-even utilization ``u* = fixed / (c_cloud - energy)``.
 
-Prices are inputs: ``data/prices.yaml`` holds defaults with sources, or ``assumption:
-true`` and why. Electricity power is an input (the energy model lives elsewhere).
+Prices are inputs: the catalog's ``prices`` set (``catalog/data/prices.yaml``) holds
+defaults with sources, or ``assumption: true`` and why; a catalog overlay (``prices:``) or
+``--prices FILE`` changes them. Electricity power is an input (the energy model lives
+elsewhere).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
+from gigafleet.catalog.params import PRICE_SCALARS, PriceSet
 from gigafleet.errors import GigafleetError
 
-DATA = Path(__file__).parent / "data" / "prices.yaml"
+if TYPE_CHECKING:
+    from gigafleet.catalog import Catalog
+
 HOURS_PER_YEAR = 8766.0  # 365.25 days
-SCALARS = (
-    "network_usd_per_port",
-    "facility_usd_per_mw",
-    "hardware_amortization_years",
-    "facility_amortization_years",
-    "electricity_usd_per_mwh",
-    "pue",
-    "maintenance_fraction_per_year",
-    "cloud_usd_per_gpu_hour",
-)
+SCALARS = PRICE_SCALARS
+
+#: The resolved prices: the catalog's ``prices`` set (every price an item with provenance).
+Prices = PriceSet
 
 
-class PriceItem(BaseModel):
-    """One price, with where it comes from."""
+def load_prices(path: str | Path | None = None, *, catalog: Catalog | None = None) -> Prices:
+    """The prices of ``catalog`` (default: the shipped ones with ``$GIGAFLEET_CATALOG``), with
+    a user's YAML file of changes (``--prices FILE``: the fields of ``prices.yaml``) on top."""
+    from gigafleet.catalog import load_catalog
 
-    model_config = ConfigDict(extra="forbid")
-    value: float = Field(ge=0)
-    source: str = ""
-    assumption: bool = False
-    why: str = ""
-
-
-class PriceFile(BaseModel):
-    """The prices file: shipped defaults, or a user's overlay (any subset, plain numbers allowed)."""
-
-    model_config = ConfigDict(extra="forbid")
-    system_usd_per_gpu: dict[str, PriceItem | float] = {}
-    network_usd_per_port: PriceItem | float | None = None
-    facility_usd_per_mw: PriceItem | float | None = None
-    hardware_amortization_years: PriceItem | float | None = None
-    facility_amortization_years: PriceItem | float | None = None
-    electricity_usd_per_mwh: PriceItem | float | None = None
-    pue: PriceItem | float | None = None
-    maintenance_fraction_per_year: PriceItem | float | None = None
-    cloud_usd_per_gpu_hour: PriceItem | float | None = None
-
-
-def _item(v: PriceItem | float, where: str) -> PriceItem:
-    if isinstance(v, PriceItem):
-        return v
-    if not (v >= 0 and math.isfinite(v)):
-        raise GigafleetError(f"got {v}; allowed: zero or a positive number", field=where)
-    return PriceItem(value=float(v), source=f"user: {where}")
-
-
-@functools.lru_cache(maxsize=1)
-def _shipped() -> PriceFile:
-    from gigafleet.yamlio import load_yaml_model
-
-    return load_yaml_model(DATA, PriceFile)
-
-
-@dataclass(frozen=True)
-class Prices:
-    """Resolved prices (every one a :class:`PriceItem` with its provenance)."""
-
-    system_usd_per_gpu: dict[str, PriceItem]
-    scalars: dict[str, PriceItem]
-
-    def value(self, name: str) -> float:
-        return self.scalars[name].value
-
-    def assumptions(self) -> list[str]:
-        out = [k for k, v in self.scalars.items() if v.assumption]
-        out += [
-            f"system_usd_per_gpu.{k}" for k, v in self.system_usd_per_gpu.items() if v.assumption
-        ]
-        return out
-
-
-def load_prices(path: str | Path | None = None) -> Prices:
-    """Shipped default prices, with a user's YAML overlay (same keys) on top."""
-    from gigafleet.yamlio import load_yaml_model
-
-    files = [_shipped()] + ([load_yaml_model(Path(path), PriceFile)] if path else [])
-    systems: dict[str, PriceItem] = {}
-    scalars: dict[str, PriceItem] = {}
-    for f in files:
-        for k, v in f.system_usd_per_gpu.items():
-            systems[k] = _item(v, f"system_usd_per_gpu.{k}")
-        for k in SCALARS:
-            v = getattr(f, k)
-            if v is not None:
-                scalars[k] = _item(v, k)
-    return Prices(systems, scalars)
+    catalog = catalog or load_catalog()
+    if path is not None:
+        catalog = catalog.with_param_file("prices", path)
+    return catalog.params.prices
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +90,7 @@ def cost_inputs(
     from gigafleet.catalog import load_catalog
 
     catalog = catalog or load_catalog()
-    prices = prices or load_prices()
+    prices = prices or load_prices(catalog=catalog)
     row = catalog.system(system)
     acc = catalog.accelerator(row.accelerator)
     given = {k: v for k, v in overrides.items() if v is not None}

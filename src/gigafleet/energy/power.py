@@ -39,8 +39,8 @@ from gigafleet.errors import GigafleetError, unknown_name
 J_PER_KWH = 3.6e6
 
 
-def _params(params: PowerParams | None) -> PowerParams:
-    return params or load_power_params()
+def _params(params: PowerParams | None, catalog: Catalog | None = None) -> PowerParams:
+    return params or load_power_params(catalog)
 
 
 def _accelerator(accelerator: Accelerator | str, catalog: Catalog | None) -> Accelerator:
@@ -70,7 +70,7 @@ def phase_levels(accelerator: Accelerator | str, *, params: PowerParams | None =
                  catalog: Catalog | None = None) -> PhaseLevels:  # fmt: skip
     """The power levels of ``accelerator`` (see power.yaml for their sources)."""
     acc = _accelerator(accelerator, catalog)
-    p = _params(params)
+    p = _params(params, catalog)
     a = p.accelerator
     tdp = acc.tdp_w
     idle = p.idle_w(acc.name, tdp)
@@ -159,7 +159,7 @@ def dvfs_speed(
     ``f_i`` from :func:`clock_fraction`; 1 where the cap is at or above every phase's power
     (``power_cap_w=None``: no cap). Model and sources in the module docstring.
     """
-    p = _params(params)
+    p = _params(params, catalog)
     lv = phase_levels(accelerator, params=p, catalog=catalog)
     c, m, k = _check_fractions(compute_frac, memory_frac, comm_frac)
     if power_cap_w is None:
@@ -236,7 +236,7 @@ def system_power_w(
     ``cooling`` (air or liquid; default from power.yaml by system). Sources: power.yaml.
     """
     cat = catalog or load_catalog()
-    p = _params(params)
+    p = _params(params, cat)
     sysrow = _system(system, cat)
     cool = cooling or p.cooling_of(sysrow.name)
     if cool not in COOLING:
@@ -274,11 +274,13 @@ def system_power_w(
     )
 
 
-def default_pue(cooling: str, *, params: PowerParams | None = None) -> float:
+def default_pue(
+    cooling: str, *, params: PowerParams | None = None, catalog: Catalog | None = None
+) -> float:
     """PUE of an air- or liquid-cooled hall (power.yaml, with sources)."""
     if cooling not in COOLING:
         raise unknown_name("cooling", cooling, COOLING, field="cooling")
-    return _params(params).facility.pue[cooling]
+    return _params(params, catalog).facility.pue[cooling]
 
 
 def _check_pue(pue) -> np.ndarray:

@@ -67,7 +67,7 @@ def serving_power(
     The replica's share of its systems is ``num_gpus / gpus_per_system`` of the system power.
     """
     cat = catalog or load_catalog()
-    p = params or load_power_params()
+    p = params or load_power_params(cat)
     sysrow = cat.system(replica.system)
     acc = cat.accelerator(sysrow.accelerator)
     lv = phase_levels(acc, params=p)

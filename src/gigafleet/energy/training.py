@@ -111,7 +111,7 @@ def step_power(
     """The vectorised core of :func:`training_power`, on a breakdown dict of arrays (what
     ``perf.training.training_step`` returns: the planner calls this directly)."""
     cat = catalog or load_catalog()
-    p = params or load_power_params()
+    p = params or load_power_params(cat)
     sysrow = system if isinstance(system, System) else cat.system(system)
     acc = cat.accelerator(sysrow.accelerator)
     lv = phase_levels(acc, params=p)

@@ -176,7 +176,7 @@ def engine_efficiency(catalog: Catalog, engine: str | None) -> tuple[float, str]
             field="engine",
             allowed=ENGINES,
         )
-    cal = catalog.calibration.get("serving", {}).get("engine_efficiency", {})
+    cal = catalog.params.calibration.serving.engine_efficiency
     if engine in cal:
         return float(cal[engine]), "fitted"
     return 1.0, "uncalibrated"

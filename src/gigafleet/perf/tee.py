@@ -51,18 +51,15 @@ class TeeCosts:
 
 def tee_costs(cpu_tee: str = "any", catalog: Catalog | None = None) -> TeeCosts:
     """Calibrated tolls for a CPU TEE (``sev-snp``, ``tdx``); ``any`` averages them."""
-    cal = (catalog or load_catalog()).calibration.get("tee", {})
-    tolls = cal.get("tolls", {})
-    if not tolls:
-        raise GigafleetError("no TEE calibration in the catalog", field="calibration.tee")
+    tolls = (catalog or load_catalog()).params.calibration.tee.tolls
     keys = ("iteration_toll_s_per_layer", "request_toll_s_per_layer")
     if cpu_tee == "any":
-        return TeeCosts(*(sum(v[k] for v in tolls.values()) / len(tolls) for k in keys))
+        return TeeCosts(*(sum(getattr(v, k) for v in tolls.values()) / len(tolls) for k in keys))
     if cpu_tee not in tolls:
         raise GigafleetError(
             f"unknown CPU TEE {cpu_tee!r}; allowed: any, {', '.join(tolls)}", field="cpu_tee"
         )
-    return TeeCosts(*(tolls[cpu_tee][k] for k in keys))
+    return TeeCosts(*(getattr(tolls[cpu_tee], k) for k in keys))
 
 
 __all__ = ["BOUNCE_BW_BYTES_PER_S", "TeeCosts", "tee_costs"]

@@ -126,27 +126,23 @@ def efficiency_for(catalog: Catalog, generation: str) -> Efficiency:
     A generation that was not fitted uses its ``fallback`` generation (e.g. Rubin uses
     Blackwell) and says so; a precision without fitted rows uses the generation's FP8 value.
     """
-    cal = catalog.calibration.get("training", {})
-    gens = cal.get("gemm_efficiency", {})
-    fallback = cal.get("fallback", {})
+    cal = catalog.params.calibration.training
+    gens = cal.gemm_efficiency
     status = "fitted"
     gen = generation
-    while gen not in gens and gen in fallback:
-        gen = fallback[gen]
+    while gen not in gens and gen in cal.fallback:
+        gen = cal.fallback[gen]
         status = f"extrapolated from {gen}"
     values = gens.get(gen, {})
-    default = float(cal.get("default_efficiency", 0.5))
     if not values:
         status = "uncalibrated (default efficiency)"
-    fp8 = float(values.get("fp8", values.get("bf16", default)))
+    fp8 = float(values.get("fp8", values.get("bf16", cal.default_efficiency)))
     vec = np.array([float(values.get(p, fp8)) for p in PRECISIONS])
-    expert_fixed = float(cal.get("moe_expert_fixed_s", 0.0))
-    mamba_fixed = float(cal.get("mamba_fixed_s", 0.0))
     return Efficiency(
         gemm=vec,
         status=status,
-        expert_fixed_s=expert_fixed,
-        mamba_fixed_s=mamba_fixed,
+        expert_fixed_s=cal.moe_expert_fixed_s,
+        mamba_fixed_s=cal.mamba_fixed_s,
     )
 
 

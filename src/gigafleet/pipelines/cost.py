@@ -24,7 +24,7 @@ NO_SERVER_PRICE = "no default server price"
 def inputs_for(system: str, options: CostOptions, *, catalog: Any, pue: float | None = None):
     """The resolved prices of ``system`` with the user's overrides (``options``)."""
     return cost_inputs(
-        system, prices=load_prices(options.prices), catalog=catalog,
+        system, prices=load_prices(options.prices, catalog=catalog), catalog=catalog,
         system_usd_per_gpu=options.system_usd_per_gpu,
         cloud_usd_per_gpu_hour=options.price_usd_per_gpu_hour, pue=pue,
     )  # fmt: skip
@@ -109,7 +109,9 @@ def serving_cost(
             raise
         out["owned_skipped_reason"] = str(exc)
         if cloud_price is None:
-            cloud_price = load_prices(options.prices).value("cloud_usd_per_gpu_hour")
+            cloud_price = load_prices(options.prices, catalog=catalog).value(
+                "cloud_usd_per_gpu_hour"
+            )
     out["cloud_usd_per_gpu_hour"] = cloud_price
     out["cloud_usd_per_million_output_tokens"] = float(
         cost_per_million_tokens(tps, num_gpus, usd_per_gpu_hour=cloud_price)

@@ -72,7 +72,7 @@ def training_reliability(est, options: ReliabilityOptions, *, catalog: Any) -> d
     rel = effective_training_time(
         NOMINAL_RUN_S if nominal else float(ideal), int(est.num_gpus),
         num_params=float(est.info["params_total"]), system=est.info["system"], catalog=catalog,
-        rates=load_failure_rates(o.failure_rates),
+        rates=load_failure_rates(o.failure_rates, catalog=catalog),
         storage_bw_bytes_per_s=o.storage_tbytes_per_s * 1e12 if o.storage_tbytes_per_s else DEFAULT_STORAGE_BW_BYTES_PER_S,
         node_bw_bytes_per_s=o.node_storage_gbytes_per_s * 1e9 if o.node_storage_gbytes_per_s else DEFAULT_NODE_STORAGE_BW_BYTES_PER_S,
         restart_overhead_s=DEFAULT_RESTART_OVERHEAD_S if o.restart_overhead_s is None else o.restart_overhead_s,

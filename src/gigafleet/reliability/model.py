@@ -7,8 +7,9 @@ its failure rate is the sum over components of (units in the job) x (rate per un
 
 with components ``gpu`` (per GPU), ``hbm`` (per HBM stack), ``host`` and ``software`` (per
 node), ``nic`` and ``switch`` (per scale-out NIC port). The rates are calibrated on the
-Llama 3 interruption table (Dubey et al. 2024, Table 5): ``data/failure_rates.yaml`` says
-how, and ``gigafleet validate reliability`` reports the error on held-out clusters.
+Llama 3 interruption table (Dubey et al. 2024, Table 5): the catalog's ``failure_rates``
+set (``catalog/data/failure_rates.yaml``, overridable by an overlay) says how, and
+``gigafleet validate reliability`` reports the error on held-out clusters.
 
 Failures are taken as a Poisson process (exponential times between failures), the
 assumption of Young (1974) and Daly (2006). Checkpoint write and restore times come from
@@ -27,20 +28,21 @@ effective training time ratio is ETT = T_solve / T_wall.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
+from gigafleet.catalog.params import FAILURE_COMPONENTS, RATE_UNITS
 from gigafleet.errors import GigafleetError
 
-DATA = Path(__file__).parent / "data" / "failure_rates.yaml"
-COMPONENTS = ("gpu", "hbm", "host", "nic", "switch", "software")
-UNITS = ("gpu", "hbm_stack", "node", "nic", "job")
+if TYPE_CHECKING:
+    from gigafleet.catalog import Catalog
+
+COMPONENTS = FAILURE_COMPONENTS
+UNITS = RATE_UNITS
 HOURS_PER_DAY = 24.0
 
 # Defaults with their sources (see also README's reliability section).
@@ -60,42 +62,6 @@ DEFAULT_RESTART_OVERHEAD_S = 600.0
 #: FP32 moments (8) = 14, the mixed-precision Adam state of Rajbhandari et al. 2020 (ZeRO,
 #: Sec. 3.1: "16 bytes" with FP16 gradients, which are not checkpointed).
 DEFAULT_CHECKPOINT_BYTES_PER_PARAM = 14.0
-
-
-class ComponentRate(BaseModel):
-    """One component: its counting unit and either a calibration count or a rate."""
-
-    model_config = ConfigDict(extra="forbid")
-    unit: str
-    count: float | None = Field(default=None, ge=0)
-    rate_per_hour: float | None = Field(default=None, ge=0)
-    rate_per_job_hour: float = Field(default=0.0, ge=0)
-    categories: list[str] = []
-    note: str = ""
-
-
-class Calibration(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    source: str
-    system: str
-    num_gpus: int = Field(gt=0)
-    period_days: float = Field(gt=0)
-    note: str = ""
-
-
-class HbmStacks(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    num: int = Field(gt=0)
-    source: str
-
-
-class FailureRateFile(BaseModel):
-    """The failure-rate file (shipped, or a user's overlay with the same shape)."""
-
-    model_config = ConfigDict(extra="forbid")
-    calibration: Calibration | None = None
-    components: dict[str, ComponentRate] = {}
-    hbm_stacks: dict[str, HbmStacks] = {}
 
 
 @dataclass(frozen=True)
@@ -130,64 +96,38 @@ def _check_component(name: str) -> None:
         raise unknown_name("failure component", name, COMPONENTS, field="components")
 
 
-def _read_rate_file(path: Path) -> FailureRateFile:
-    from gigafleet.yamlio import load_yaml_model
-
-    return load_yaml_model(path, FailureRateFile)
-
-
-@functools.lru_cache(maxsize=8)
-def _shipped() -> FailureRateFile:
-    return _read_rate_file(DATA)
-
-
-def load_failure_rates(path: str | Path | None = None) -> FailureRates:
-    """The shipped rates, with a user's YAML overlay (same shape) applied on top.
+def load_failure_rates(
+    path: str | Path | None = None, *, catalog: Catalog | None = None
+) -> FailureRates:
+    """The failure rates of ``catalog`` (default: the shipped ones with ``$GIGAFLEET_CATALOG``),
+    with a user's YAML file of changes (``--failure-rates FILE``: the fields of
+    ``failure_rates.yaml``) on top.
 
     A component's rate per unit-hour is ``count / (units in the calibration job x hours)``
     (the Llama 3 fit) unless ``rate_per_hour`` is given. An overlay may change a
     component's unit, count or rate, or add HBM stack counts.
     """
-    base = _shipped()
-    comps = {k: v.model_dump(exclude_unset=True) for k, v in base.components.items()}
-    stacks = {k: v.num for k, v in base.hbm_stacks.items()}
-    cal = base.calibration
-    source = cal.source if cal else "user"
-    if path is not None:
-        over = _read_rate_file(Path(path))
-        for name, c in over.components.items():
-            if name not in COMPONENTS:
-                from gigafleet.errors import unknown_name
+    from gigafleet.catalog import load_catalog
 
-                raise unknown_name(
-                    "failure component", name, COMPONENTS, field=f"{path}: components"
-                )
-            merged = {**comps.get(name, {}), **c.model_dump(exclude_unset=True)}
-            if "rate_per_hour" in c.model_fields_set:
-                merged.pop("count", None)
-            comps[name] = merged
-        stacks.update({k: v.num for k, v in over.hbm_stacks.items()})
-        cal = over.calibration or cal
+    catalog = catalog or load_catalog()
+    source = catalog.params.failure_rates.calibration.source
+    if path is not None:
+        catalog = catalog.with_param_file("failure_rates", path)
         source += f" + overlay {path}"
+    fr = catalog.params.failure_rates
+    cal = fr.calibration
+    stacks = {k: v.num for k, v in fr.hbm_stacks.items()}
     per_unit, per_job, units = {}, {}, {}
     for name in COMPONENTS:
-        c = ComponentRate(**comps.get(name, {"unit": "job", "rate_per_hour": 0.0}))
-        if c.unit not in UNITS:
-            raise GigafleetError(
-                f"unknown unit {c.unit!r}; allowed: {', '.join(UNITS)}",
-                field=f"components.{name}.unit",
-            )
+        c = getattr(fr.components, name)
         if c.rate_per_hour is not None:
             rate = c.rate_per_hour
-        elif c.count is not None and cal is not None:
-            counts = component_counts(cal.num_gpus, system=cal.system, hbm_stacks=stacks)
+        else:
+            counts = component_counts(
+                cal.num_gpus, system=cal.system, catalog=catalog, hbm_stacks=stacks
+            )
             exposure = float(counts.of(c.unit)) * cal.period_days * HOURS_PER_DAY
             rate = c.count / exposure
-        else:
-            raise GigafleetError(
-                "needs rate_per_hour, or a count with a calibration block",
-                field=f"components.{name}",
-            )
         per_unit[name], per_job[name], units[name] = rate, c.rate_per_job_hour, c.unit
     return FailureRates(per_unit, per_job, units, stacks, source)
 
@@ -210,15 +150,10 @@ def component_counts(
     from gigafleet.catalog import load_catalog
 
     catalog = catalog or load_catalog()
-    if system is None:
-        system = _shipped().calibration.system  # type: ignore[union-attr]
-    row = catalog.system(system)
+    fr = catalog.params.failure_rates
+    row = catalog.system(fr.calibration.system if system is None else system)
     acc = catalog.accelerator(row.accelerator)
-    stacks = (
-        hbm_stacks
-        if hbm_stacks is not None
-        else {k: v.num for k, v in _shipped().hbm_stacks.items()}
-    )
+    stacks = hbm_stacks if hbm_stacks is not None else {k: v.num for k, v in fr.hbm_stacks.items()}
     n = np.asarray(num_gpus, dtype=float)
     if np.any(n <= 0):
         raise GigafleetError(f"got {num_gpus}; allowed: a positive GPU count", field="num_gpus")
@@ -245,7 +180,7 @@ def failure_rates_by_component_per_s(
     catalog=None,
 ) -> dict[str, np.ndarray]:
     """Interruptions per second of a job, per component: ``n_c(N) * r_c + r_job_c``."""
-    rates = rates or load_failure_rates()
+    rates = rates or load_failure_rates(catalog=catalog)
     comps = components or COMPONENTS
     for c in comps:
         _check_component(c)
@@ -445,7 +380,7 @@ def effective_training_time(
         raise GigafleetError(
             f"got {planned_per_day}; allowed: zero or more", field="planned_per_day"
         )
-    rates = rates or load_failure_rates()
+    rates = rates or load_failure_rates(catalog=catalog)
     parts = failure_rates_by_component_per_s(num_gpus, system=system, rates=rates, catalog=catalog)
     lam = sum(parts.values())
     mtbf = 1.0 / lam

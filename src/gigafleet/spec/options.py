@@ -54,7 +54,9 @@ class ReliabilityOptions(_Options):
         default=None, ge=0, description="Planned interruptions (maintenance) per day [0]."
     )
     failure_rates: Path | None = Field(
-        default=None, description="YAML overriding per-component failure rates."
+        default=None,
+        description="YAML overriding failure rates (the fields of catalog/data/failure_rates.yaml; "
+        "or failure_rates: in a --catalog overlay).",
     )
 
 
@@ -73,7 +75,8 @@ class CostOptions(_Options):
     )
     prices: Path | None = Field(
         default=None,
-        description="YAML overriding default prices (same keys as cost/data/prices.yaml).",
+        description="YAML overriding default prices (the fields of catalog/data/prices.yaml; "
+        "or prices: in a --catalog overlay).",
     )
     avg_power_w: float | None = Field(
         default=None,

@@ -195,7 +195,7 @@ def fit_dvfs_exponent(
 
     path = Path(mlperf_path) if mlperf_path else groundtruth_path("mlperf_inference.csv")
     pair = next(p for p in _maxq_pairs(path) if (p["model"], p["scenario"]) == DVFS_FIT_ROW)
-    base = load_power_params()
+    base = load_power_params(catalog)
     lo, hi = 0.5, 6.0
     for _ in range(50):
         mid = 0.5 * (lo + hi)
@@ -286,7 +286,7 @@ def validate_energy(
             acc = cat.accelerator(sysrow.accelerator)
             from gigafleet.energy.power import phase_levels
 
-            lv = phase_levels(acc)
+            lv = phase_levels(acc, catalog=cat)
             busy = system_power_w(sysrow, gpu_power_w=lv.tdp_w, host_load=1.0, catalog=cat)
             idle = system_power_w(sysrow, gpu_power_w=lv.idle_w, host_load=0.0, catalog=cat)
             swing = float(busy.per_gpu_w - idle.per_gpu_w) * 16384 / 1e6

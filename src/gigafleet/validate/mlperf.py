@@ -43,7 +43,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -362,7 +362,7 @@ def validate_mlperf(
     catalog = catalog or load_catalog()
     rows = read_rows(path or default_data_path())
     benches = load_benchmarks()
-    fit_rows = set(catalog.calibration.get("serving", {}).get("fit_rows", []))
+    fit_rows = set(catalog.params.calibration.serving.fit_rows)
     cache: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = {}
     out: list[ValidationRow] = []
     for i, r in enumerate(rows):
@@ -466,11 +466,9 @@ def fit_engine_efficiency(
 
 def with_efficiency(catalog: Catalog, efficiency: dict[str, float]) -> Catalog:
     """A catalog whose serving calibration uses ``efficiency`` (for fits and tests)."""
-    cal = dict(catalog.calibration)
-    serving = dict(cal.get("serving", {}))
-    serving["engine_efficiency"] = dict(efficiency)
-    cal["serving"] = serving
-    return replace(catalog, calibration=cal)
+    cal = catalog.params.calibration
+    serving = cal.serving.model_copy(update={"engine_efficiency": dict(efficiency)})
+    return catalog.with_params(calibration=cal.model_copy(update={"serving": serving}))
 
 
 __all__ = [

@@ -121,7 +121,7 @@ def validate_reliability(
 ) -> tuple[list[ValidationRow], dict[str, Any]]:
     """Predict every row; returns the rows and the summary (same shape as validate training)."""
     catalog = catalog or load_catalog()
-    rates = rates or load_failure_rates()
+    rates = rates or load_failure_rates(catalog=catalog)
     path = Path(path) if path else PACKAGED
     out: list[ValidationRow] = []
     for r in _rows(path):

@@ -101,8 +101,7 @@ def validate_tee(
 ) -> list[ValidationRow]:
     """Predicted against measured overhead (percentage points) for every numeric row."""
     catalog = catalog or load_catalog()
-    cal = catalog.calibration.get("tee", {})
-    fit_model = cal.get("fit_model", "")
+    fit_model = catalog.params.calibration.tee.fit_model
     rows = _rows(Path(path) if path else groundtruth_path("confidential_computing.csv"))
     tps_rows = [r for r in rows if r["metric"].lower().startswith("tps (tokens/s, batch size 1)")]
     out = []

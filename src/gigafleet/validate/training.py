@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.catalog.params import TrainingCalibration
 from gigafleet.enums import PRECISIONS, RECOMPUTE
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
@@ -285,13 +286,15 @@ def sc21_flops_per_token(model, seq: float) -> float:
 
 
 def predict_row(
-    catalog: Catalog, row: dict[str, str], *, calibration: dict | None = None
+    catalog: Catalog, row: dict[str, str], *, calibration: TrainingCalibration | None = None
 ) -> dict[str, Any]:
-    """Predicted tokens/s per GPU, TFLOP/s per GPU, MFU and step time of one row."""
+    """Predicted tokens/s per GPU, TFLOP/s per GPU, MFU and step time of one row
+    (``calibration``: training constants that replace the catalog's, e.g. during a fit)."""
     r = resolve_row(catalog, row)
     hw = resolve_hardware(catalog, r["system"])
     if calibration is not None:
-        catalog = Catalog(tables=catalog.tables, calibration={"training": calibration})
+        cal = catalog.params.calibration.model_copy(update={"training": calibration})
+        catalog = catalog.with_params(calibration=cal)
     eff = efficiency_for(catalog, hw.generation)
     arch = arch_costs(r["model"])
 
@@ -393,16 +396,12 @@ def validate_training(
     data: str | os.PathLike[str] | None = None,
     *,
     catalog: Catalog | None = None,
-    calibration: dict | None = None,
+    calibration: TrainingCalibration | None = None,
 ) -> tuple[list[ValidationRow], dict[str, Any]]:
     """Predict every row; return the rows and the summary (overall, per study, fit vs held out)."""
     catalog = catalog or load_catalog()
-    cal = calibration or catalog.calibration.get("training", {})
-    fit_rows = (
-        set(cal.get("fit_rows", []))
-        | set(cal.get("fit_rows_mamba", []))
-        | set(cal.get("fit_rows_moe", []))
-    )
+    cal = calibration or catalog.params.calibration.training
+    fit_rows = set(cal.fit_rows) | set(cal.fit_rows_mamba) | set(cal.fit_rows_moe)
     rows = read_rows(data or default_data_path())
     out: list[ValidationRow] = []
     for row in rows:
@@ -447,13 +446,13 @@ def validate_training(
             "by_system": lambda r: r.details.get("system", "?"),
         },
     )
-    summary["fit_rule"] = cal.get("fit_rule")
+    summary["fit_rule"] = cal.fit_rule
     return out, summary
 
 
 def fit_calibration(
     data: str | os.PathLike[str] | None = None, *, catalog: Catalog | None = None
-) -> dict[str, Any]:
+) -> TrainingCalibration:
     """Refit the calibration constants on their named rows.
 
     Each GEMM efficiency (generation, precision) is fitted on the ``fit_rows`` of its group;
@@ -465,45 +464,38 @@ def fit_calibration(
     efficiency also sets attention speed).
     """
     catalog = catalog or load_catalog()
-    cal = dict(catalog.calibration.get("training", {}))
+    cal = catalog.params.calibration.training
     by_id = {r.get("row_id"): r for r in read_rows(data or default_data_path())}
     missing = [
-        rid
-        for rid in (
-            *cal.get("fit_rows", []),
-            *cal.get("fit_rows_mamba", []),
-            *cal.get("fit_rows_moe", []),
-        )
-        if rid not in by_id
+        rid for rid in (*cal.fit_rows, *cal.fit_rows_mamba, *cal.fit_rows_moe) if rid not in by_id
     ]
     if missing:
         raise GigafleetError(
             f"the calibration rows {', '.join(missing)} are not in the data", field="fit_rows"
         )
     params: dict[tuple[str, ...], list[dict[str, str]]] = {}
-    for rid in cal.get("fit_rows", []):
+    for rid in cal.fit_rows:
         r = resolve_row(catalog, by_id[rid])
         gen = catalog.accelerator(catalog.system(r["system"]).accelerator).generation
         params.setdefault(("gemm_efficiency", gen, r["precision"]), []).append(by_id[rid])
-    if cal.get("fit_rows_mamba"):
-        params[("mamba_fixed_s",)] = [by_id[rid] for rid in cal["fit_rows_mamba"]]
-    if cal.get("fit_rows_moe"):
-        params[("moe_expert_fixed_s",)] = [by_id[rid] for rid in cal["fit_rows_moe"]]
+    if cal.fit_rows_mamba:
+        params[("mamba_fixed_s",)] = [by_id[rid] for rid in cal.fit_rows_mamba]
+    if cal.fit_rows_moe:
+        params[("moe_expert_fixed_s",)] = [by_id[rid] for rid in cal.fit_rows_moe]
     bounds = {
         "gemm_efficiency": (0.05, 1.0),
         "moe_expert_fixed_s": (0.0, 1e-3),
         "mamba_fixed_s": (0.0, 5e-3),
     }
 
-    def setting(c: dict[str, Any], key: tuple[str, ...], value: float) -> dict[str, Any]:
-        c = {**c, "gemm_efficiency": {g: dict(v) for g, v in c.get("gemm_efficiency", {}).items()}}
-        if key[0] == "gemm_efficiency":
-            c["gemm_efficiency"].setdefault(key[1], {})[key[2]] = value
-        else:
-            c[key[0]] = value
-        return c
+    def setting(c: TrainingCalibration, key: tuple[str, ...], value: float) -> TrainingCalibration:
+        if key[0] != "gemm_efficiency":
+            return c.model_copy(update={key[0]: value})
+        gemm = {g: dict(v) for g, v in c.gemm_efficiency.items()}
+        gemm.setdefault(key[1], {})[key[2]] = value
+        return c.model_copy(update={"gemm_efficiency": gemm})
 
-    def loss(c: dict[str, Any], rows: list[dict[str, str]]) -> float:
+    def loss(c: TrainingCalibration, rows: list[dict[str, str]]) -> float:
         errs = []
         for row in rows:
             metric, measured = _metric(row)
@@ -531,27 +523,36 @@ def fit_calibration(
     return cal
 
 
-def write_calibration(fitted: dict[str, Any]) -> Path:
-    """Replace the fitted block of the shipped calibration.yaml (atomically; the rules above
-    the ``# fitted:`` marker stay as written)."""
-    import yaml
+#: The constants :func:`fit_calibration` fits (what ``calibrate training`` prints and writes).
+FITTED = ("gemm_efficiency", "mamba_fixed_s", "moe_expert_fixed_s")
+DEFAULT_CALIBRATION_FILE = "gigafleet-calibration.yaml"
 
-    from gigafleet.catalog import DATA_DIR
+
+def fitted_constants(cal: TrainingCalibration) -> dict[str, Any]:
+    """The fitted constants of ``cal`` as plain data (the ``calibration.training`` fields)."""
+    return cal.model_dump(include=set(FITTED))
+
+
+def write_calibration(
+    fitted: dict[str, Any],
+    path: str | os.PathLike[str] = DEFAULT_CALIBRATION_FILE,
+    *,
+    catalog: Catalog | None = None,
+    fitted_on: str = "",
+) -> Path:
+    """Write ``fitted`` (from :func:`fitted_constants`) as a user catalog overlay at ``path``
+    (atomically, never inside the package: :func:`gigafleet.catalog.params.write_overlay`);
+    use it with ``--catalog FILE`` or list it in ``$GIGAFLEET_CATALOG``."""
+    from gigafleet.catalog.params import write_overlay
 
     if any(v is None for v in fitted.values()) or not fitted.get("gemm_efficiency"):
         raise GigafleetError("refusing to write incomplete constants", field="calibration")
-    path = DATA_DIR / "calibration.yaml"
-    head, marker, rest = path.read_text().partition("  # fitted:")
-    if not marker:
-        raise GigafleetError("no '# fitted:' marker in the calibration file", file=str(path))
-    # The fitted block ends where the next top-level entry (or its comment) begins: other
-    # models' constants (e.g. ``tee``) stay as they are.
-    nxt = re.search(r"^(?=[^\s])", rest, flags=re.MULTILINE)
-    tail = "\n" + rest[nxt.start() :] if nxt else ""
-    body = yaml.safe_dump(fitted, sort_keys=True, default_flow_style=None)
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(
-        head + marker + "\n" + "".join("  " + line + "\n" for line in body.splitlines()) + tail
+    about = [
+        "Refitted constants of the training model by `gigafleet calibrate training --write`",
+        "(the rows they are fitted on are named in calibration.training.fit_rows*).",
+    ]
+    if fitted_on:
+        about.append(f"Fitted on: {fitted_on}")
+    return write_overlay(
+        path, {"calibration": {"training": fitted}}, about=about, catalog=catalog or load_catalog()
     )
-    os.replace(tmp, path)
-    return path

@@ -94,8 +94,8 @@ def account(state: ScenarioState) -> ScenarioResult:
                 "kind": s.kind,
                 "region": s.region,
                 "power_mw": s.power_mw,
-                "pue": site_pue(s),
-                "cooling": site_cooling(s),
+                "pue": site_pue(s, state.catalog),
+                "cooling": site_cooling(s, state.catalog),
                 "confidential_computing": s.confidential_computing,
             }
             for s in scn.sites
@@ -143,7 +143,7 @@ def period_row(state: ScenarioState, k: int) -> dict[str, Any]:
                 "gpus_used": float(sum(used.values())),
                 "free_gpus": free,
                 "facility_mw": facility / 1e6,
-                "it_mw": facility / site_pue(site) / 1e6,
+                "it_mw": facility / next(p.pue for p in state.pools if p.site == name) / 1e6,
                 "cap_mw": site.power_mw * scn.policies.power_cap_fraction,
             }
         )

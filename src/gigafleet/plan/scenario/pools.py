@@ -42,18 +42,20 @@ class Pool:
         return self.arrive <= month and (self.retire is None or month < self.retire)
 
 
-def site_cooling(site: Any) -> str:
+def site_cooling(site: Any, catalog: Catalog | None = None) -> str:
     """The site's cooling: given, else that of its first system in the power catalog."""
     from gigafleet.energy.params import load_power_params
 
-    return site.cooling or load_power_params().cooling_of(site.fleet[0].system)
+    return site.cooling or load_power_params(catalog).cooling_of(site.fleet[0].system)
 
 
-def site_pue(site: Any) -> float:
+def site_pue(site: Any, catalog: Catalog | None = None) -> float:
     """The site's PUE: given, else the default of its cooling (air 1.5, liquid 1.10)."""
     from gigafleet.energy import default_pue
 
-    return float(site.pue) if site.pue is not None else float(default_pue(site_cooling(site)))
+    if site.pue is not None:
+        return float(site.pue)
+    return float(default_pue(site_cooling(site, catalog), catalog=catalog))
 
 
 def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
@@ -80,8 +82,8 @@ def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
                     arrive=month_index(dep.arrive),
                     retire=month_index(dep.retire) if dep.retire else None,
                     fabric=dep.fabric,
-                    pue=site_pue(site),
-                    cooling=site_cooling(site),
+                    pue=site_pue(site, catalog),
+                    cooling=site_cooling(site, catalog),
                     tee=site.confidential_computing,
                     price_usd_per_gpu_hour=site.price_usd_per_gpu_hour,
                     usd_per_gpu=dep.usd_per_gpu,

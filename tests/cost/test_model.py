@@ -13,7 +13,7 @@ from gigafleet.cost import (
     owned_cost_per_gpu_hour,
     training_run_cost,
 )
-from gigafleet.cost.model import HOURS_PER_YEAR
+from gigafleet.cost.model import HOURS_PER_YEAR, SCALARS
 from gigafleet.errors import GigafleetError
 
 
@@ -24,7 +24,8 @@ def h100():
 
 def test_every_default_is_sourced_or_marked_an_assumption():
     p = load_prices()
-    for name, item in {**p.scalars, **p.system_usd_per_gpu}.items():
+    scalars = {k: getattr(p, k) for k in SCALARS}
+    for name, item in {**scalars, **p.system_usd_per_gpu}.items():
         assert item.source or (item.assumption and item.why), name
     assert "network_usd_per_port" in p.assumptions()
 

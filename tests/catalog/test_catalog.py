@@ -117,7 +117,7 @@ def test_overlay_from_environment(tmp_path, monkeypatch):
             "accelerators[h100-sxm].hbm_gb: unknown field",
         ),
         ("accelerators:\n  - name: h100-sxm\n    hbm_gib: -5\n", "accelerators[h100-sxm].hbm_gib"),
-        ("gpus:\n  - name: x\n", "unknown catalog table 'gpus'"),
+        ("gpus:\n  - name: x\n", "unknown catalog table or parameter set 'gpus'"),
         ("accelerators:\n  - name: new-one\n    vendor: Acme\n", "accelerators[new-one]"),
         ("systems:\n  - name: dgx-h100\n    accelerator: h1000\n", "unknown accelerator 'h1000'"),
         ("- just a list\n", "must map table names"),
@@ -135,7 +135,7 @@ def test_malformed_overlay_names_file_and_field(tmp_path, text, expect):
 
 
 def test_packaged_groundtruth_matches_shared():
-    shared = Path(__file__).resolve().parents[2] / "shared" / "groundtruth" / "training_runs.csv"
+    shared = Path(__file__).resolve().parents[3] / "shared" / "groundtruth" / "training_runs.csv"
     if not shared.exists():
         pytest.skip("shared/groundtruth not beside this checkout")
     assert PACKAGED.read_bytes() == shared.read_bytes()
