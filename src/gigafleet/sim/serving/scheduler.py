@@ -120,13 +120,13 @@ class IterationScheduler:
                 finishing = []
                 while prefilling:
                     rid = prefilling[0]
-                    x = left[rid]
-                    if x > budget:
-                        left[rid] = x - budget
+                    chunk = left[rid]
+                    if chunk > budget:
+                        left[rid] = chunk - budget
                         prefill_tokens += budget
                         break
-                    prefill_tokens += x
-                    budget -= x
+                    prefill_tokens += chunk
+                    budget -= chunk
                     left[rid] = 0
                     finishing.append(rid)
                     prefilling.popleft()
@@ -158,9 +158,11 @@ class IterationScheduler:
             generation = self.requests.generation
             while heap[0][2] != generation[heap[0][1]]:
                 heapq.heappop(heap)
-            n = heap[0][0] - j + 1
-            if n > 1:
-                dt, span = self._sum_full_iterations(r, j, n, num_decoding, context, dt, extra)
+            num_to_finish = heap[0][0] - j + 1
+            if num_to_finish > 1:
+                dt, span = self._sum_full_iterations(
+                    r, j, num_to_finish, num_decoding, context, dt, extra
+                )
         if not dt >= 0.0:
             raise GigafleetError(
                 f"replica {r.index}: iteration_time returned {dt!r} for "
@@ -185,49 +187,49 @@ class IterationScheduler:
         self,
         r: Replica,
         j: int,
-        n: int,
+        num_to_finish: int,
         num_decoding: int,
         context: float,
         dt: float,
         extra: float,
     ) -> tuple[float, int]:
-        """Add iterations ``j + 1 .. j + n - 1`` of a full replica to iteration ``j``'s ``dt``
-        (stopping early where the KV would overflow, so that the normal path preempts).
-        Returns (seconds, iterations)."""
+        """Add iterations ``j + 1 .. j + num_to_finish - 1`` of a full replica to iteration
+        ``j``'s ``dt`` (stopping early where the KV would overflow, so that the normal path
+        preempts). Returns (seconds, iterations summed, ``j``'s included)."""
         f = r.iteration_time
         block_tokens = r.block_tokens
         used, capacity = r.used_blocks, r.kv_capacity_blocks
-        s = 1
+        summed = 1
         ends = [dt] if self.keep_span_ends else None
         if r.speculative:
             step = num_decoding * r.tokens_per_step
             grow = step / block_tokens
             decode_tokens, draft = num_decoding * r.decode_tokens_per_seq, r.draft_cost_factor
             base = r.context_offset_sum
-            while s < n:
+            while summed < num_to_finish:
                 if used + grow > capacity:
                     break
                 used += grow
-                ci = int(base + step * (j + s))  # as the one-iteration path rounds it
-                dt += f(0, decode_tokens, ci) + draft * f(0, num_decoding, ci) + extra
-                s += 1
+                ctx = int(base + step * (j + summed))  # as the one-iteration path rounds it
+                dt += f(0, decode_tokens, ctx) + draft * f(0, num_decoding, ctx) + extra
+                summed += 1
                 if ends is not None:
                     ends.append(dt)
         else:
             phase = r.block_phase_counts
-            while s < n:
-                g = phase[(1 - j - s) % block_tokens]
-                if g and used + g > capacity:
+            while summed < num_to_finish:
+                new_blocks = phase[(1 - j - summed) % block_tokens]
+                if new_blocks and used + new_blocks > capacity:
                     break
-                used += g
+                used += new_blocks
                 context += num_decoding
                 dt += f(0, num_decoding, context) + extra
-                s += 1
+                summed += 1
                 if ends is not None:
                     ends.append(dt)
         r.used_blocks = used
         r.span_end_offsets_s = ends
-        return dt, s
+        return dt, summed
 
     # -- admission and preemption --------------------------------------------------------
 
@@ -243,7 +245,7 @@ class IterationScheduler:
         stack = r.admission_stack
         while waiting and r.num_running < r.max_num_seqs:
             rid = waiting[0]
-            g = generated[rid]
+            g = generated[rid]  # tokens generated before (a preemption or the KV handoff)
             if rq.kv_arrived[rid]:
                 # KV arrived from a prefill replica: join decode now, as if it had prefilled
                 # at iteration j - 1; this iteration's growth was counted before admission.
@@ -307,9 +309,9 @@ class IterationScheduler:
                 grow = r.block_phase_counts[(1 - j) % r.block_tokens]
             if r.used_blocks + grow <= r.kv_capacity_blocks:
                 return grow
-            rid, g = stack.pop()
-            while g != generation[rid]:
-                rid, g = stack.pop()
+            rid, admitted_as = stack.pop()
+            while admitted_as != generation[rid]:  # stale: it left since
+                rid, admitted_as = stack.pop()
             self._preempt(r, rid, j)
 
     def _preempt(self, r: Replica, rid: int, j: int) -> None:
