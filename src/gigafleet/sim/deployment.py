@@ -1,6 +1,6 @@
 """A serving deployment end to end: the roofline iteration model of each replica
 (perf/inference.py), confidential-computing tolls (perf/tee.py), per-user adapter tiers
-(perf/adapters.py) and the request simulator (sim/serving.py)."""
+(perf/adapters.py) and the request simulator (the sim/serving package)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,192 @@
+"""The mutable state of one serving replica during a run.
+
+A slotted object, not a dataclass of numpy arrays: the scheduler reads and writes a few of
+its attributes per event, and slot access is the cheapest there is. The scheduler
+(:mod:`.scheduler`) and the router (:mod:`.router`) act on it; it has no behaviour of its own.
+
+In the formulas of the package docstring, ``D`` is :attr:`Replica.num_decoding`, ``S``
+:attr:`Replica.context_offset_sum`, ``E`` :attr:`Replica.tokens_per_step`, ``j``
+:attr:`Replica.iteration`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from gigafleet.sim.serving.config import IterationTime, ReplicaConfig
+from gigafleet.sim.serving.kv import PrefixCache
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gigafleet.sim.serving.router import Pool
+
+
+class Replica:
+    """One replica: its settings, queues, KV accounting, iteration in flight and statistics.
+
+    The attributes come in five groups, in this order: settings (read once from its
+    :class:`~gigafleet.sim.serving.config.ReplicaConfig`), queues, running sums (so that no
+    iteration touches every running request), the iteration in flight (one event may sum a
+    run of iterations of a full replica), statistics and wiring.
+
+    Attributes:
+        index: Position in the ``replicas`` list of :func:`~gigafleet.sim.serving.simulate`.
+        role: ``"both"``, ``"prefill"`` or ``"decode"``.
+        is_prefill_only: Role ``"prefill"``: after its prefill a request moves to a decode
+            replica instead of decoding here.
+        iteration_time: ``f(prefill_tokens, decode_tokens, decode_context_tokens) -> s``.
+        extra_iteration_time: ``g(num_distinct_adapters) -> s`` added per iteration, or None.
+        admission_delay: ``h(request, replica, now_s) -> s`` before a routed request may
+            start, or None.
+        speculative: Speculative decoding is on.
+        decode_tokens_per_seq: Tokens each decoding sequence puts through the target model
+            per iteration: ``k + 1`` with ``k`` draft tokens, else 1.
+        draft_cost_factor: ``k * draft_cost_fraction``: the drafts of a step cost this many
+            decode-only iterations (0 without speculation).
+        tokens_per_step: ``E``: tokens a decoding sequence gains per iteration; the integer 1
+            without speculation, which keeps contexts and block counts exact integers.
+        block_tokens: Tokens per KV block.
+        kv_capacity_blocks: KV-cache capacity, blocks.
+        max_num_seqs: Most sequences running at once.
+        max_batched_tokens: Token budget of one iteration (prefill chunks + decode tokens).
+        prefix_cache: Its prefix cache, or None when off.
+
+        waiting: Requests routed here and not running, first come first served (a preempted
+            request goes back to the head).
+        prefilling: Admitted requests still prefilling, in admission order.
+        admission_stack: ``(request, generation)`` of every admission, oldest first;
+            preemption pops the newest live entry (stale ones are skipped and, now and then,
+            dropped).
+        finish_heap: ``(finish iteration, request, generation)`` of decoding sequences.
+        block_phase_counts: Decoding sequences per block phase ``(p0 - j0) mod block_tokens``:
+            a sequence needs a new block at iteration ``j`` exactly when its phase is
+            ``(1 - j) mod block_tokens`` (without speculation).
+        adapter_counts: Running requests per adapter id (adapters in use only).
+
+        num_decoding: ``D``: sequences in decode.
+        context_offset_sum: ``S = sum(p0 - E j0)`` over decoding sequences: their total
+            context at iteration ``j`` is ``C = S + D E j``.
+        used_blocks: KV blocks reserved or grown (fractional with speculation).
+        num_running: Requests admitted and not finished, preempted or handed off
+            (prefilling + decoding).
+        num_assigned: Requests routed here and not yet gone (delayed, waiting or running);
+            the central router keeps it under ``max_num_seqs``.
+        outstanding_tokens: Prompt and output tokens routed here and not yet processed (what
+            the least_loaded router compares); booked at the end of each iteration.
+
+        iteration: ``j`` of the last iteration launched (the last of a run).
+        busy: An iteration is in flight.
+        iteration_start_s: When the iteration (or run) in flight started.
+        iteration_prefill_tokens: Prefill tokens of the iteration in flight.
+        iteration_num_decoding: Decoding sequences of each iteration in flight.
+        iteration_span: Iterations in flight in this event (1 unless summed).
+        span_end_offsets_s: End time of each summed iteration, from the start of the run, or
+            None (kept only for the least_loaded router, which counts the ones already over).
+        prefill_finishing: Requests whose prefill ends with the iteration in flight, or None.
+
+        busy_s: Time spent running iterations, seconds.
+        num_iterations: Iterations run.
+        num_decode_tokens: Tokens emitted by decode iterations (``E`` per sequence per step).
+        num_decode_seq_iterations: Decoding sequences summed over iterations (the mean
+            decode batch is this over :attr:`num_iterations`).
+        pools: The pools this replica serves, the decode pool first (finishing work frees
+            memory).
+    """
+
+    __slots__ = (
+        # settings
+        "index",
+        "role",
+        "is_prefill_only",
+        "iteration_time",
+        "extra_iteration_time",
+        "admission_delay",
+        "speculative",
+        "decode_tokens_per_seq",
+        "draft_cost_factor",
+        "tokens_per_step",
+        "block_tokens",
+        "kv_capacity_blocks",
+        "max_num_seqs",
+        "max_batched_tokens",
+        "prefix_cache",
+        # queues
+        "waiting",
+        "prefilling",
+        "admission_stack",
+        "finish_heap",
+        "block_phase_counts",
+        "adapter_counts",
+        # running sums
+        "num_decoding",
+        "context_offset_sum",
+        "used_blocks",
+        "num_running",
+        "num_assigned",
+        "outstanding_tokens",
+        # the iteration in flight
+        "iteration",
+        "busy",
+        "iteration_start_s",
+        "iteration_prefill_tokens",
+        "iteration_num_decoding",
+        "iteration_span",
+        "span_end_offsets_s",
+        "prefill_finishing",
+        # statistics and wiring
+        "busy_s",
+        "num_iterations",
+        "num_decode_tokens",
+        "num_decode_seq_iterations",
+        "pools",
+    )
+
+    def __init__(self, index: int, cfg: ReplicaConfig) -> None:
+        self.index = index
+        self.role = cfg.role
+        self.is_prefill_only = cfg.role == "prefill"
+        self.iteration_time: IterationTime = cfg.iteration_time
+        self.extra_iteration_time: Callable[[int], float] | None = cfg.extra_iteration_time
+        self.admission_delay: Callable[[int, int, float], float] | None = cfg.admission_delay
+        sp = cfg.speculative
+        self.speculative = sp is not None
+        self.decode_tokens_per_seq = sp.num_draft_tokens + 1 if sp else 1
+        self.draft_cost_factor = sp.num_draft_tokens * sp.draft_cost_fraction if sp else 0.0
+        self.tokens_per_step = sp.tokens_per_step if sp else 1
+        self.block_tokens = int(cfg.block_tokens)
+        self.kv_capacity_blocks = int(cfg.kv_capacity_tokens) // self.block_tokens
+        self.max_num_seqs = int(cfg.max_num_seqs)
+        self.max_batched_tokens = int(cfg.max_batched_tokens)
+        prefix_tokens = int(cfg.prefix_cache_tokens)
+        self.prefix_cache = PrefixCache(prefix_tokens) if prefix_tokens else None
+
+        self.waiting: deque[int] = deque()
+        self.prefilling: deque[int] = deque()
+        self.admission_stack: list[tuple[int, int]] = []
+        self.finish_heap: list[tuple[int, int, int]] = []
+        self.block_phase_counts = [0] * self.block_tokens
+        self.adapter_counts: dict[int, int] = {}
+
+        self.num_decoding = 0
+        self.context_offset_sum = 0
+        self.used_blocks = 0
+        self.num_running = 0
+        self.num_assigned = 0
+        self.outstanding_tokens = 0.0
+
+        self.iteration = 0
+        self.busy = False
+        self.iteration_start_s = 0.0
+        self.iteration_prefill_tokens = 0
+        self.iteration_num_decoding = 0
+        self.iteration_span = 1
+        self.span_end_offsets_s: list[float] | None = None
+        self.prefill_finishing: list[int] | None = None
+
+        self.busy_s = 0.0
+        self.num_iterations = 0
+        self.num_decode_tokens = 0.0
+        self.num_decode_seq_iterations = 0
+        self.pools: list[Pool] = []

@@ -1,0 +1,464 @@
+"""The iteration scheduler of every replica: continuous batching, chunked prefill, admission,
+preemption by recompute (the rules are in the package docstring).
+
+Cost. No iteration touches every running request: a replica keeps ``D`` (sequences in
+decode), the sum ``S = sum(p0 - E j0)`` (so their total context is ``C = S + D E j``), a
+count of sequences per block phase ``(p0 - j0) mod block_tokens`` (a sequence needs a new
+block at iteration ``j`` exactly when its phase is ``(1 - j) mod block_tokens``), and a heap
+of finishing iterations. An iteration costs O(log n) plus O(1) per request that starts,
+finishes or is preempted. When a replica is full (``max_num_seqs`` running, none
+prefilling) nothing can change until its next request finishes, so those iterations are
+summed in one event.
+
+Speed. This is the hot loop: every method here runs per event or per request. Attributes
+are read into locals once per call, and the steps of an iteration stay in one method
+rather than one call each.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+
+from gigafleet.errors import GigafleetError
+from gigafleet.sim.serving.config import KvTransfer
+from gigafleet.sim.serving.events import ITERATION_END, KV_ARRIVED
+from gigafleet.sim.serving.replica import Replica
+from gigafleet.sim.serving.requests import RequestTable
+from gigafleet.sim.serving.trace import TRACE_MAX_ITERATIONS
+
+#: ``(replica, start_s, duration_s, prefill_tokens, num_decoding, num_iterations)``.
+IterationRecord = tuple[int, float, float, int, int, int]
+
+
+class IterationScheduler:
+    """Composes each replica's next iteration when it starts, and books it when it ends.
+
+    One instance serves every replica of a run; the per-replica state lives on each
+    :class:`~gigafleet.sim.serving.replica.Replica`, the per-request state in the
+    :class:`~gigafleet.sim.serving.requests.RequestTable`. :meth:`end_iteration` is the
+    handler of ``ITERATION_END`` events.
+
+    Attributes:
+        requests: The run's requests.
+        schedule: The engine's ``schedule(time_s, kind, payload)``.
+        assign: The router's ``assign(request, replica, now_s)``, called when a replica frees
+            a slot and a pool it serves holds a central queue (set when the router is built).
+        kv_transfer: KV transfer from prefill to decode replicas, or None (no
+            disaggregation).
+        track_adapters: The workload names adapters: keep each replica's adapter counts.
+        keep_span_ends: Keep the end time of each summed iteration (the least_loaded router
+            reads a replica's load in the middle of a run).
+        iteration_trace: One :data:`IterationRecord` per iteration event (the first
+            ``TRACE_MAX_ITERATIONS``) when a trace is written, else None.
+        num_preemptions: Preemptions so far.
+        num_kv_transfers: KV transfers to decode replicas so far.
+    """
+
+    __slots__ = (
+        "requests",
+        "schedule",
+        "assign",
+        "kv_transfer",
+        "track_adapters",
+        "keep_span_ends",
+        "iteration_trace",
+        "num_preemptions",
+        "num_kv_transfers",
+    )
+
+    def __init__(
+        self,
+        requests: RequestTable,
+        *,
+        schedule: Callable[[float, int, object], None],
+        kv_transfer: KvTransfer | None,
+        keep_span_ends: bool,
+        trace: bool,
+    ) -> None:
+        self.requests = requests
+        self.schedule = schedule
+        self.assign: Callable[[int, Replica, float], None] | None = None
+        self.kv_transfer = kv_transfer
+        self.track_adapters = requests.adapter_id is not None
+        self.keep_span_ends = keep_span_ends
+        self.iteration_trace: list[IterationRecord] | None = [] if trace else None
+        self.num_preemptions = 0
+        self.num_kv_transfers = 0
+
+    # -- launching an iteration ---------------------------------------------------------
+
+    def start(self, r: Replica, now: float) -> None:
+        """Compose and launch iteration ``r.iteration + 1``, or leave ``r`` idle if it has no
+        work: (1) grow the KV of every decoding sequence, preempting while it does not fit;
+        (2) admit waiting requests; (3) fill the token budget with prefill chunks; (4) time
+        it, summing the iterations of a full replica up to its next finish."""
+        j = r.iteration + 1
+        block_tokens = r.block_tokens
+        preempted = False
+        if r.num_decoding:
+            if r.speculative:
+                grow = r.num_decoding * r.tokens_per_step / block_tokens
+            else:
+                grow = r.block_phase_counts[(1 - j) % block_tokens]
+            if grow and r.used_blocks + grow > r.kv_capacity_blocks:
+                grow = self._make_room(r, j)
+                preempted = True
+            r.used_blocks += grow
+        # vLLM admits nothing in a step that had to preempt, unless the replica emptied.
+        if r.waiting and r.num_running < r.max_num_seqs and (not preempted or not r.num_running):
+            self._admit(r, j, now)
+        num_decoding = r.num_decoding
+        prefilling = r.prefilling
+        prefill_tokens = 0
+        finishing = None
+        if prefilling:
+            budget = r.max_batched_tokens - num_decoding * r.decode_tokens_per_seq
+            if budget > 0:
+                left = self.requests.prefill_left_tokens
+                finishing = []
+                while prefilling:
+                    rid = prefilling[0]
+                    chunk = left[rid]
+                    if chunk > budget:
+                        left[rid] = chunk - budget
+                        prefill_tokens += budget
+                        break
+                    prefill_tokens += chunk
+                    budget -= chunk
+                    left[rid] = 0
+                    finishing.append(rid)
+                    prefilling.popleft()
+                    if not budget:
+                        break
+        if not prefill_tokens and not num_decoding:
+            r.busy = False
+            return
+        f = r.iteration_time
+        if r.speculative:
+            context = int(r.context_offset_sum + num_decoding * r.tokens_per_step * j)
+            dt = f(prefill_tokens, num_decoding * r.decode_tokens_per_seq, context)
+            if num_decoding:
+                dt += r.draft_cost_factor * f(0, num_decoding, context)
+        else:
+            context = r.context_offset_sum + num_decoding * j
+            dt = f(prefill_tokens, num_decoding, context)
+        extra = (
+            r.extra_iteration_time(len(r.adapter_counts))
+            if r.extra_iteration_time is not None
+            else 0.0
+        )
+        dt += extra
+        span = 1
+        r.span_end_offsets_s = None
+        if not prefill_tokens and not prefilling and r.num_running >= r.max_num_seqs:
+            # Full and nothing prefilling: the batch is fixed until the next finish.
+            heap = r.finish_heap
+            generation = self.requests.generation
+            while heap[0][2] != generation[heap[0][1]]:
+                heapq.heappop(heap)
+            num_to_finish = heap[0][0] - j + 1
+            if num_to_finish > 1:
+                dt, span = self._sum_full_iterations(
+                    r, j, num_to_finish, num_decoding, context, dt, extra
+                )
+        if not dt >= 0.0:
+            raise GigafleetError(
+                f"replica {r.index}: iteration_time returned {dt!r} for "
+                f"({prefill_tokens}, {num_decoding * r.decode_tokens_per_seq}, {context}); "
+                "it must be a finite time >= 0",
+                field="iteration_time",
+            )
+        r.iteration = j + span - 1
+        r.busy = True
+        r.iteration_start_s = now
+        r.iteration_prefill_tokens = prefill_tokens
+        r.iteration_num_decoding = num_decoding
+        r.iteration_span = span
+        r.prefill_finishing = finishing
+        r.num_iterations += span
+        trace = self.iteration_trace
+        if trace is not None and len(trace) < TRACE_MAX_ITERATIONS:
+            trace.append((r.index, now, dt, prefill_tokens, num_decoding, span))
+        self.schedule(now + dt, ITERATION_END, r)
+
+    def _sum_full_iterations(
+        self,
+        r: Replica,
+        j: int,
+        num_to_finish: int,
+        num_decoding: int,
+        context: float,
+        dt: float,
+        extra: float,
+    ) -> tuple[float, int]:
+        """Add iterations ``j + 1 .. j + num_to_finish - 1`` of a full replica to iteration
+        ``j``'s ``dt`` (stopping early where the KV would overflow, so that the normal path
+        preempts). Returns (seconds, iterations summed, ``j``'s included)."""
+        f = r.iteration_time
+        block_tokens = r.block_tokens
+        used, capacity = r.used_blocks, r.kv_capacity_blocks
+        summed = 1
+        ends = [dt] if self.keep_span_ends else None
+        if r.speculative:
+            step = num_decoding * r.tokens_per_step
+            grow = step / block_tokens
+            decode_tokens, draft = num_decoding * r.decode_tokens_per_seq, r.draft_cost_factor
+            base = r.context_offset_sum
+            while summed < num_to_finish:
+                if used + grow > capacity:
+                    break
+                used += grow
+                ctx = int(base + step * (j + summed))  # as the one-iteration path rounds it
+                dt += f(0, decode_tokens, ctx) + draft * f(0, num_decoding, ctx) + extra
+                summed += 1
+                if ends is not None:
+                    ends.append(dt)
+        else:
+            phase = r.block_phase_counts
+            while summed < num_to_finish:
+                new_blocks = phase[(1 - j - summed) % block_tokens]
+                if new_blocks and used + new_blocks > capacity:
+                    break
+                used += new_blocks
+                context += num_decoding
+                dt += f(0, num_decoding, context) + extra
+                summed += 1
+                if ends is not None:
+                    ends.append(dt)
+        r.used_blocks = used
+        r.span_end_offsets_s = ends
+        return dt, summed
+
+    # -- admission and preemption --------------------------------------------------------
+
+    def _admit(self, r: Replica, j: int, now: float) -> None:
+        """Admit waiting requests first come, first served while ``max_num_seqs`` and the free
+        KV blocks allow; each reserves the blocks of the context it prefills."""
+        rq = self.requests
+        waiting = r.waiting
+        block_tokens, capacity = r.block_tokens, r.kv_capacity_blocks
+        prompt, generated, generation = rq.prompt_tokens, rq.generated_tokens, rq.generation
+        prefix_tokens = rq.prefix_tokens
+        cache = r.prefix_cache
+        stack = r.admission_stack
+        while waiting and r.num_running < r.max_num_seqs:
+            rid = waiting[0]
+            g = generated[rid]  # tokens generated before (a preemption or the KV handoff)
+            if rq.kv_arrived[rid]:
+                # KV arrived from a prefill replica: join decode now, as if it had prefilled
+                # at iteration j - 1; this iteration's growth was counted before admission.
+                p0 = prompt[rid] + g - 1
+                if r.speculative:
+                    need = -(-p0 // block_tokens) + r.tokens_per_step / block_tokens
+                else:
+                    need = -(-(p0 + 1) // block_tokens)
+                if r.used_blocks + need > capacity:
+                    break
+                waiting.popleft()
+                rq.kv_arrived[rid] = False
+                j0 = j - 1
+                rq.join_context_tokens[rid] = p0
+                rq.join_iteration[rid] = j0
+                r.context_offset_sum += p0 - r.tokens_per_step * j0
+                r.num_decoding += 1
+                out = rq.output_tokens[rid]
+                if r.speculative:
+                    fin = j0 + math.ceil((out - g) / r.tokens_per_step)
+                else:
+                    r.block_phase_counts[(p0 - j0) % block_tokens] += 1
+                    fin = j0 + out - g
+                heapq.heappush(r.finish_heap, (fin, rid, generation[rid]))
+            else:
+                p0 = prompt[rid] + g
+                need = -(-p0 // block_tokens)
+                if r.used_blocks + need > capacity:
+                    break
+                waiting.popleft()
+                skip = 0
+                if cache is not None and prefix_tokens is not None and prefix_tokens[rid] > 0:
+                    cached = cache.lookup(rq.prefix_id[rid])
+                    if cached:
+                        skip = min(cached, prefix_tokens[rid], p0 - 1)
+                        r.outstanding_tokens -= skip
+                rq.join_context_tokens[rid] = p0
+                rq.prefill_left_tokens[rid] = p0 - skip
+                r.prefilling.append(rid)
+            r.used_blocks += need
+            r.num_running += 1
+            stack.append((rid, generation[rid]))
+            if self.track_adapters:
+                a = rq.adapter_id[rid]
+                if a >= 0:
+                    r.adapter_counts[a] = r.adapter_counts.get(a, 0) + 1
+            if rq.admit_s[rid] < 0:
+                rq.admit_s[rid] = now
+        if len(stack) > 2 * r.num_running + 64:
+            # Finished requests leave stale entries behind; drop them now and then.
+            r.admission_stack = [e for e in stack if e[1] == generation[e[0]]]
+
+    def _make_room(self, r: Replica, j: int) -> float:
+        """Preempt the most recently admitted sequences until this iteration's KV growth
+        fits; returns the growth in blocks."""
+        generation, stack = self.requests.generation, r.admission_stack
+        while True:
+            if r.speculative:
+                grow = r.num_decoding * r.tokens_per_step / r.block_tokens
+            else:
+                grow = r.block_phase_counts[(1 - j) % r.block_tokens]
+            if r.used_blocks + grow <= r.kv_capacity_blocks:
+                return grow
+            rid, admitted_as = stack.pop()
+            while admitted_as != generation[rid]:  # stale: it left since
+                rid, admitted_as = stack.pop()
+            self._preempt(r, rid, j)
+
+    def _preempt(self, r: Replica, rid: int, j: int) -> None:
+        """Free ``rid``'s blocks and send it back to the head of the queue; it will prefill
+        ``prompt + generated`` again (recompute)."""
+        rq = self.requests
+        block_tokens = r.block_tokens
+        p0 = rq.join_context_tokens[rid]
+        left = rq.prefill_left_tokens[rid]
+        if left > 0:
+            # The newest admission: if it is still prefilling it is the last one in line.
+            assert r.prefilling[-1] == rid
+            r.prefilling.pop()
+            r.used_blocks -= -(-p0 // block_tokens)
+            r.outstanding_tokens += p0 - left
+            rq.prefill_left_tokens[rid] = 0
+        else:
+            j0 = rq.join_iteration[rid]
+            m = j - 1 - j0  # decode iterations done
+            prompt = rq.prompt_tokens[rid]
+            if r.speculative:
+                E = r.tokens_per_step
+                r.used_blocks -= -(-p0 // block_tokens) + m * E / block_tokens
+                r.context_offset_sum -= p0 - E * j0
+                g = min(p0 - prompt + 1 + int(m * E), rq.output_tokens[rid] - 1)
+            else:
+                r.used_blocks -= -(-(p0 + m) // block_tokens)
+                r.context_offset_sum -= p0 - j0
+                r.block_phase_counts[(p0 - j0) % block_tokens] -= 1
+                g = p0 - prompt + 1 + m
+            r.num_decoding -= 1
+            rq.generated_tokens[rid] = g
+            r.outstanding_tokens += prompt + g
+        rq.generation[rid] += 1
+        r.num_running -= 1
+        if self.track_adapters:
+            self._adapter_out(r, rid)
+        r.waiting.appendleft(rid)
+        self.num_preemptions += 1
+
+    # -- booking an iteration that ended ------------------------------------------------
+
+    def end_iteration(self, now: float, r: Replica) -> None:
+        """Handler of ``ITERATION_END``: book the tokens of the iteration (or run) that ended,
+        finish the sequences due, move finished prefills on, and start the next iteration."""
+        j = r.iteration
+        span = r.iteration_span
+        num_decoding = r.iteration_num_decoding
+        r.busy_s += now - r.iteration_start_s
+        r.span_end_offsets_s = None  # the whole run is booked below
+        decoded = num_decoding * r.tokens_per_step * span
+        r.num_decode_tokens += decoded
+        r.num_decode_seq_iterations += num_decoding * span
+        r.outstanding_tokens -= r.iteration_prefill_tokens + decoded
+        heap = r.finish_heap
+        if heap and heap[0][0] <= j:
+            generation = self.requests.generation
+            while heap and heap[0][0] <= j:
+                _, rid, g = heapq.heappop(heap)
+                if g == generation[rid]:
+                    self._finish_decode(r, rid, j, now)
+        finishing = r.prefill_finishing
+        if finishing:
+            for rid in finishing:
+                self._finish_prefill(r, rid, j, now)
+            r.prefill_finishing = None
+        self.start(r, now)
+
+    def _finish_decode(self, r: Replica, rid: int, j: int, now: float) -> None:
+        """``rid`` emitted its last token at iteration ``j``: release its blocks."""
+        rq = self.requests
+        j0 = rq.join_iteration[rid]
+        p0 = rq.join_context_tokens[rid]
+        m = j - j0
+        block_tokens = r.block_tokens
+        out = rq.output_tokens[rid]
+        if r.speculative:
+            E = r.tokens_per_step
+            r.used_blocks -= -(-p0 // block_tokens) + m * E / block_tokens
+            r.context_offset_sum -= p0 - E * j0
+            # Credited m E decode tokens; it needed out - g_join of them.
+            r.outstanding_tokens += m * E - (out - (p0 - rq.prompt_tokens[rid] + 1))
+        else:
+            r.used_blocks -= -(-(p0 + m) // block_tokens)
+            r.context_offset_sum -= p0 - j0
+            r.block_phase_counts[(p0 - j0) % block_tokens] -= 1
+        r.num_decoding -= 1
+        rq.generated_tokens[rid] = out
+        rq.finish_s[rid] = now
+        self._leave(r, rid, now)
+
+    def _finish_prefill(self, r: Replica, rid: int, j: int, now: float) -> None:
+        """``rid``'s prefill ended with iteration ``j``, which emitted a token: finish it, hand
+        its KV to a decode replica, or let it join decode here."""
+        rq = self.requests
+        g = rq.generated_tokens[rid] + 1
+        rq.generated_tokens[rid] = g
+        r.outstanding_tokens -= 1
+        p0 = rq.join_context_tokens[rid]
+        prefix_tokens = rq.prefix_tokens
+        cache = r.prefix_cache
+        if cache is not None and prefix_tokens is not None and prefix_tokens[rid] > 0:
+            cache.insert(rq.prefix_id[rid], prefix_tokens[rid])
+        out = rq.output_tokens[rid]
+        if g >= out or r.is_prefill_only:
+            r.used_blocks -= -(-p0 // r.block_tokens)
+            if g >= out:
+                if rq.first_token_s[rid] < 0:
+                    rq.first_token_s[rid] = now
+                rq.finish_s[rid] = now
+            else:
+                rq.kv_arrived[rid] = True
+                self.num_kv_transfers += 1
+                self.schedule(now + self.kv_transfer.seconds(p0), KV_ARRIVED, rid)
+            self._leave(r, rid, now)
+            return
+        if rq.first_token_s[rid] < 0:
+            rq.first_token_s[rid] = now
+        # Join decode at iteration j (as _admit does for a KV that arrived, at j - 1).
+        E = r.tokens_per_step
+        rq.join_iteration[rid] = j
+        r.context_offset_sum += p0 - E * j
+        r.num_decoding += 1
+        if r.speculative:
+            fin = j + math.ceil((out - g) / E)
+        else:
+            r.block_phase_counts[(p0 - j) % r.block_tokens] += 1
+            fin = j + out - g
+        heapq.heappush(r.finish_heap, (fin, rid, rq.generation[rid]))
+
+    def _leave(self, r: Replica, rid: int, now: float) -> None:
+        """``rid`` stops running on ``r`` (finished or handed to a decode replica); a central
+        queue of a pool that ``r`` serves may send it the next request."""
+        self.requests.generation[rid] += 1  # invalidates its admission_stack / finish_heap entries
+        r.num_running -= 1
+        r.num_assigned -= 1
+        if self.track_adapters:
+            self._adapter_out(r, rid)
+        for pool in r.pools:
+            if pool.central_queue and r.num_assigned < r.max_num_seqs:
+                self.assign(pool.central_queue.popleft(), r, now)
+
+    def _adapter_out(self, r: Replica, rid: int) -> None:
+        a = self.requests.adapter_id[rid]
+        if a >= 0:
+            c = r.adapter_counts[a] - 1
+            if c:
+                r.adapter_counts[a] = c
+            else:
+                del r.adapter_counts[a]

@@ -1,0 +1,59 @@
+"""gigafleet serve: JSON and trace output, bad input with exit code 2 and no traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clihelp import gf
+
+
+def test_cli_serve_json_and_trace(tmp_path):
+    trace = tmp_path / "new-folder" / "t.json"  # the folder is created
+    p = gf("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--precision", "fp8", "--rate", "5",
+           "--requests", "300", "--trace", str(trace), "--json")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["metrics"]["num_requests"] == 300
+    events = json.loads(trace.read_text())["traceEvents"]
+    assert any(e.get("ph") == "X" for e in events)
+
+
+def test_cli_serve_bad_input(tmp_path):
+    p = gf("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--rate", "-1")
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "rate_per_s" in p.stderr
+    p = gf("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--tee", "sgx")
+    assert p.returncode == 2 and "tee" in p.stderr
+    p = gf("serve", "--model", "llama3.1-405b", "--system", "dgx-h100", "--requests", "10")
+    assert p.returncode == 2 and "does not fit" in " ".join(p.stderr.split())
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--prompt-tokens", "1e30"], "prompt_tokens"),
+        (["--adapter-rank", "8"], "--adapter-rank needs --adapter-users"),
+        (["--adapter-rank", "0", "--adapter-users", "100"], "rank"),
+    ],
+)
+def test_cli_serve_more_bad_input(args, needle):
+    p = gf("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--requests", "50", *args)
+    assert (
+        p.returncode == 2 and "Traceback" not in p.stderr and needle in " ".join(p.stderr.split())
+    )
+
+
+def test_tee_needs_a_cc_capable_gpu():
+    p = gf(
+        "serve",
+        "--model",
+        "llama3-8b",
+        "--system",
+        "mi300x-platform",
+        "--requests",
+        "50",
+        "--tee",
+        "sev-snp",
+    )
+    assert p.returncode == 2 and "confidential-computing" in " ".join(p.stderr.split())
