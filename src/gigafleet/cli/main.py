@@ -193,7 +193,7 @@ def train(
         cuda_graphs=job.cuda_graphs,
     )  # fmt: skip
     result = apply_training_energy(
-        training_summary(est), est, train_tokens=job.train_tokens, power_cap_w=power_cap_w,
+        training_summary(est, catalog=cat), est, train_tokens=job.train_tokens, power_cap_w=power_cap_w,
         pue=pue, grid_gco2_per_kwh=grid_gco2_per_kwh, catalog=cat,
     )  # fmt: skip
     result.update(rc.training_extras(
@@ -213,8 +213,10 @@ def train(
     rc.print_training_extras(result, _console(), _fmt_time)
 
 
-def training_summary(est) -> dict[str, Any]:
-    """Scalars of a single-strategy estimate, for printing or JSON."""
+def training_summary(est, *, catalog=None) -> dict[str, Any]:
+    """Scalars of a single-strategy estimate, for printing or JSON (power and energy by the
+    energy model, uncapped)."""
+    from gigafleet.energy.training import training_power
     from gigafleet.spec.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 
     s = {
@@ -230,6 +232,7 @@ def training_summary(est) -> dict[str, Any]:
     s["precision"] = PRECISIONS[int(est.strategy["precision"])]
     s["recompute"] = RECOMPUTE[int(est.strategy["recompute"])]
     step = est.item("step_time_s")
+    power = training_power(est, catalog=catalog)
     out = {
         **est.info,
         "num_gpus": int(est.num_gpus),
@@ -245,8 +248,8 @@ def training_summary(est) -> dict[str, Any]:
         "memory_gib_per_gpu": est.item("memory_bytes_per_gpu") / 2**30,
         "hbm_gib": est.hbm_bytes / 2**30,
         "breakdown_s": {k: float(v) for k, v in est.breakdown_s.items()},
-        "power_w_per_gpu": est.item("power_w_per_gpu"),
-        "energy_j_per_step": est.item("energy_j_per_step"),
+        "power_w_per_gpu": power.item("gpu_power_avg_w"),
+        "energy_j_per_step": power.item("it_energy_j_per_step"),
         "time_to_train_s": None if est.time_to_train_s is None else float(est.time_to_train_s),
     }
     out["num_micro_batches"] = float(out.pop("num_micro_batches"))

@@ -85,6 +85,7 @@ def training_extras(
     """The ``reliability`` and ``cost`` blocks of a training report (``model_power_w``: the
     energy model's average IT power per GPU, used unless ``--avg-power-w`` is given)."""
     from gigafleet.cost import break_even_utilization, owned_cost_per_gpu_hour, training_run_cost
+    from gigafleet.energy.training import training_power
     from gigafleet.reliability import (
         DEFAULT_NODE_STORAGE_BW_BYTES_PER_S,
         DEFAULT_RESTART_OVERHEAD_S,
@@ -119,7 +120,9 @@ def training_extras(
         for k in ("ideal_time_s", "wall_time_s", "expected_failures"):
             rel[k] = None
         rel["note"] = "ETT for a nominal 30-day run; give --tokens for the wall-clock time to train"
-    power = avg_power_w or model_power_w or est.item("power_w_per_gpu")
+    power = (
+        avg_power_w or model_power_w or training_power(est, catalog=catalog).item("gpu_power_avg_w")
+    )
     try:
         inputs = cost_inputs_from_options(
             system, catalog=catalog, prices=prices, system_usd_per_gpu=system_usd_per_gpu,

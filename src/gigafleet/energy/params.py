@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gigafleet.catalog import DATA_DIR
 from gigafleet.spec.enums import Cooling
+from gigafleet.yamlio import load_yaml_model
 
 POWER_FILE = DATA_DIR / "power.yaml"
 COOLING = ("air", "liquid")
@@ -91,6 +92,4 @@ class PowerParams(_Strict):
 @functools.lru_cache(maxsize=1)
 def load_power_params() -> PowerParams:
     """The shipped power catalog (validated, cached)."""
-    from gigafleet.yamlio import load_yaml_model
-
     return load_yaml_model(POWER_FILE, PowerParams)

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.hardware import resolve_hardware
-from gigafleet.perf.training import MEMORY_EFFICIENCY, efficiency_for
+from gigafleet.perf.training.constants import MEMORY_EFFICIENCY
+from gigafleet.perf.training.efficiency import efficiency_for
 from gigafleet.spec.enums import PRECISIONS
 
 #: Fixed cost of one batch: tens of kernel launches and the host-side batching, seconds.
