@@ -76,12 +76,12 @@ REASONS: dict[int, str] = {
 }
 
 
-def memory_message(need_bytes: float, hbm_bytes: float) -> str:
+def memory_message(need_bytes: float, *, hbm_bytes: float) -> str:
     """The words of :attr:`Reason.MEMORY` with what one strategy needs and has."""
     return f"does not fit in GPU memory: needs {need_bytes / 2**30:.1f} GiB, has {hbm_bytes / 2**30:.1f} GiB"
 
 
-def explain(code: int, arch_row: ModelArch, hw: Hardware, values: dict[str, Any]) -> str:
+def explain(code: int, *, arch_row: ModelArch, hw: Hardware, values: dict[str, Any]) -> str:
     """A one-line message for a structural constraint, with the numbers of one strategy.
 
     ``values`` holds that strategy's scalars: ``tp``, ``pp``, ``cp``, ``ep``, ``vp``,

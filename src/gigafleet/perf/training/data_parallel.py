@@ -37,7 +37,7 @@ class DataParallel:
     t_opt: Any  # optimizer step
 
 
-def data_parallel(arch: ArchCosts, s: Strategy, ps: Passes, hw: Hardware) -> DataParallel:
+def data_parallel(arch: ArchCosts, *, s: Strategy, ps: Passes, hw: Hardware) -> DataParallel:
     """Dense parameters reduce over ``dp x cp`` ranks (stride ``tp``), routed experts over
     ``tp x dp x cp / ep`` ranks (stride ``ep``)."""
     tp, pp, ep, zero, net = s.tp, s.pp, s.ep, s.zero, hw.net

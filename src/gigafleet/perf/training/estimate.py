@@ -52,7 +52,7 @@ class TrainingEstimate:
             return None
         if code == Reason.MEMORY:
             need = float(np.asarray(self.memory_bytes_per_gpu)[index])
-            return memory_message(need, self.hbm_bytes)
+            return memory_message(need, hbm_bytes=self.hbm_bytes)
         return REASONS[code]
 
     def item(self, name: str, index: int | tuple[int, ...] = ()) -> float:
@@ -182,7 +182,9 @@ def estimate_training(
             )  # fmt: skip
             first = int(np.asarray(code)[at])
             at_values = {k: np.broadcast_to(np.asarray(v), shape)[at] for k, v in values.items()}
-            raise GigafleetError(explain(first, arch_row, hw, at_values), field="strategy")
+            raise GigafleetError(
+                explain(first, arch_row=arch_row, hw=hw, values=at_values), field="strategy"
+            )
     feasible = code == Reason.FEASIBLE
     tps = out["tokens_per_s"]
     ttt = None if train_tokens is None else train_tokens / tps

@@ -28,13 +28,13 @@ class Tokens:
     t: Any  # tokens of the micro-batch on this rank
     tsp: Any  # sequence-parallel share
     norm_res: float  # two norms' read+write and two residual adds, BF16 bytes per token
-    g_cp: Any  # GPUs of the CP group inside one scale-up domain
-    g_ep: Any  # the same for the EP group
+    g_cp: Any  # ranks of the CP group per scale-up domain
+    g_ep: Any  # ranks of the EP group per scale-up domain
     n_ep: Any  # scale-up domains the EP group spans
     t_tp_coll: Any  # TP all-gather + reduce-scatter of one block's activations
 
 
-def tokens(arch: ArchCosts, s: Strategy, net: Network) -> Tokens:
+def tokens(arch: ArchCosts, *, s: Strategy, net: Network) -> Tokens:
     """Tokens per rank and the collective groups: TP ranks are adjacent; CP stride tp; EP
     (ETP=1) adjacent."""
     h = float(arch.hidden)
@@ -66,7 +66,7 @@ class Attention:
     cp_p2p: Any  # ring-attention KV exchange over the CP group (cp - 1 steps)
 
 
-def attention(arch: ArchCosts, s: Strategy, rf: Roofline, tk: Tokens, net: Network) -> Attention:
+def attention(arch: ArchCosts, *, s: Strategy, rf: Roofline, tk: Tokens, net: Network) -> Attention:
     """Projections, the attention core (FlashAttention skips masked blocks: ``seq / 2``
     keys per query), norms, and the ring-attention exchange of context parallelism."""
     t, tsp, tp, h = tk.t, tk.tsp, s.tp, float(arch.hidden)
@@ -110,7 +110,7 @@ class Mlp:
     act_rw: float  # bytes read and written per FFN unit by the activation function
 
 
-def dense_mlp(arch: ArchCosts, s: Strategy, rf: Roofline, tk: Tokens) -> Mlp:
+def dense_mlp(arch: ArchCosts, *, s: Strategy, rf: Roofline, tk: Tokens) -> Mlp:
     """Up (and gate) and down projections; the norm, activation and casts."""
     t, tsp, tp, h = tk.t, tk.tsp, s.tp, float(arch.hidden)
     act_rw = 6.0 if arch.mlp_mats == 3 else 4.0
@@ -134,7 +134,14 @@ class Moe:
 
 
 def moe(
-    arch: ArchCosts, s: Strategy, rf: Roofline, tk: Tokens, mlp: Mlp, eff: Efficiency, net: Network
+    arch: ArchCosts,
+    *,
+    s: Strategy,
+    rf: Roofline,
+    tk: Tokens,
+    mlp: Mlp,
+    eff: Efficiency,
+    net: Network,
 ) -> Moe:
     """Router, grouped expert GEMMs on the local experts, shared experts, permutation."""
     if not arch.num_moe:
@@ -190,7 +197,7 @@ class Mamba:
     ew: Any
 
 
-def mamba(arch: ArchCosts, s: Strategy, rf: Roofline, tk: Tokens) -> Mamba:
+def mamba(arch: ArchCosts, *, s: Strategy, rf: Roofline, tk: Tokens) -> Mamba:
     """In and out projections, the SSD scan, norms and the gated output."""
     if not arch.num_mamba:
         return Mamba(gemm=0.0, scan=0.0, ew=0.0)
@@ -219,7 +226,14 @@ class Head:
 
 
 def head(
-    arch: ArchCosts, s: Strategy, rf: Roofline, tk: Tokens, attn: Attention, mlp: Mlp, moe_: Moe
+    arch: ArchCosts,
+    *,
+    s: Strategy,
+    rf: Roofline,
+    tk: Tokens,
+    attn: Attention,
+    mlp: Mlp,
+    moe_layer: Moe,
 ) -> Head:
     """Logits and loss on the last stage; MTP modules add a block, a projection and logits."""
     t, tp, h = tk.t, s.tp, float(arch.hidden)
@@ -227,7 +241,7 @@ def head(
     logit_gemm = rf.gemm(t, v / tp, h)
     logit_ew = rf.ew(t * v / tp * 4.0 * 3)  # FP32 logits: write, softmax read+write
     mtp = arch.mtp_layers
-    ffn_gemm, ffn_ew = (moe_.gemm, moe_.ew) if arch.num_moe else (mlp.gemm, mlp.ew)
+    ffn_gemm, ffn_ew = (moe_layer.gemm, moe_layer.ew) if arch.num_moe else (mlp.gemm, mlp.ew)
     return Head(
         logit_gemm=logit_gemm,
         logit_ew=logit_ew,

@@ -19,7 +19,7 @@ from gigafleet.perf.training.data_parallel import DataParallel
 from gigafleet.perf.training.strategy import Strategy
 
 
-def saved_activation_bytes(arch: ArchCosts, s: Strategy, t):
+def saved_activation_bytes(arch: ArchCosts, *, s: Strategy, t):
     """Activations one micro-batch of ``t`` tokens per rank saves on one stage for its
     backward pass (BF16 layer inputs and the GEMM inputs of each block, per token)."""
     h, tp, mtp = float(arch.hidden), s.tp, arch.mtp_layers
@@ -57,7 +57,9 @@ def saved_activation_bytes(arch: ArchCosts, s: Strategy, t):
     return act_tok / s.pp * t
 
 
-def memory_per_gpu(arch: ArchCosts, s: Strategy, dpar: DataParallel, *, act_mb_bytes, t, hbm_bytes):
+def memory_per_gpu(
+    arch: ArchCosts, *, s: Strategy, dpar: DataParallel, act_mb_bytes, t, hbm_bytes: float
+):
     """Bytes of HBM one GPU of the first pipeline stage holds at its peak."""
     zero, pp = s.zero, s.pp
     dense_gpu, expert_gpu = dpar.dense_gpu, dpar.expert_gpu

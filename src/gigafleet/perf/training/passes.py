@@ -61,7 +61,7 @@ class Passes:
     total_fb: Any  # all compute: forward, backward, fixed, recompute
 
 
-def forward_backward(arch: ArchCosts, s: Strategy, eff: Efficiency, ly: Layers) -> Passes:
+def forward_backward(arch: ArchCosts, *, s: Strategy, eff: Efficiency, ly: Layers) -> Passes:
     """Sum the layers by type, then derive the backward pass and the recomputation."""
     attn, mlp, moe, mam, hd = ly.attn, ly.mlp, ly.moe, ly.mamba, ly.head
     mtp = arch.mtp_layers

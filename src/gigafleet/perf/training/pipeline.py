@@ -27,7 +27,7 @@ class Stage:
     pp_exposed_mb: Any
 
 
-def stage(arch: ArchCosts, s: Strategy, ly: Layers, ps: Passes, net: Network) -> Stage:
+def stage(arch: ArchCosts, *, s: Strategy, ly: Layers, ps: Passes, net: Network) -> Stage:
     """The stage's compute and its exposed TP, CP, EP and PP communication.
 
     Layers split evenly over the pp stages; the logits, loss and MTP modules sit on the
@@ -76,13 +76,13 @@ def stage(arch: ArchCosts, s: Strategy, ly: Layers, ps: Passes, net: Network) ->
     )
 
 
-def offload_time(s: Strategy, act_mb_bytes, compute_mb, host_link_bw: float):
+def offload_time(s: Strategy, *, act_mb_bytes, compute_mb, host_link_bw: float):
     """Activation offload: the saved activations of ``offload`` of the layers go to host
     memory in the forward pass and come back in the backward pass, behind the compute."""
     return np.maximum(0.0, 2 * s.offload * act_mb_bytes / host_link_bw - compute_mb)
 
 
-def micro_batch_time(s: Strategy, st: Stage, ps: Passes, *, fsdp_mb, offload_mb):
+def micro_batch_time(s: Strategy, *, st: Stage, ps: Passes, fsdp_mb, offload_mb):
     """``t_mb``: the stage's compute plus every exposed transfer of one micro-batch."""
     t_mb = (
         st.compute_mb
@@ -96,6 +96,6 @@ def micro_batch_time(s: Strategy, st: Stage, ps: Passes, *, fsdp_mb, offload_mb)
     return t_mb + (ps.recompute_tp + ps.recompute_a2a) / s.pp
 
 
-def bubble_time(s: Strategy, t_mb):
+def bubble_time(s: Strategy, *, t_mb):
     """Interleaved 1F1B idles ``(pp - 1) / vp`` micro-batches per step."""
     return (s.pp - 1) / s.vp * t_mb

@@ -57,7 +57,7 @@ class Roofline:
         return flops / (self.peak_bf16 * self.e_attn)
 
 
-def roofline(hw: Hardware, eff: Efficiency, pidx: np.ndarray) -> Roofline:
+def roofline(hw: Hardware, *, eff: Efficiency, pidx: np.ndarray) -> Roofline:
     """The rates of ``hw`` at precision index ``pidx``; a precision the accelerator lacks
     takes its BF16 peak (the strategy is flagged infeasible anyway)."""
     acc = hw.accelerator

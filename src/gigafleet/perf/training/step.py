@@ -68,7 +68,7 @@ def training_step(
     memory; ``ep_overlap`` (0/1) hides MoE all-to-all behind deferred weight-gradient GEMMs;
     ``ep_dedup`` (0/1) dispatches tokens once per remote domain (DeepEP / HybridEP);
     ``cuda_graphs`` (0/1) captures the whole iteration, MoE layers included, in CUDA graphs
-    (device-side expert sizes), which removes the per-expert fixed cost (see below).
+    (device-side expert sizes), which removes the per-expert fixed cost (:func:`.layers.moe`).
     ``flash_attention=False`` models the unfused attention of older frameworks: the full
     score matrix is computed, written to HBM and kept for the backward pass (Korthikanti et
     al. 2022: ``5 a s^2 b / t`` bytes per layer) unless recomputed (selective recompute).
@@ -82,42 +82,43 @@ def training_step(
         cuda_graphs=cuda_graphs, lora=lora, uneven_layers=uneven_layers,
         flash_attention=flash_attention,
     )  # fmt: skip
-    code = check(arch, hw.accelerator, s)
-    rf = roofline(hw, eff, s.pidx)
+    code = check(arch, acc=hw.accelerator, s=s)
+    rf = roofline(hw, eff=eff, pidx=s.pidx)
 
     # one micro-batch, forward, per GPU, one layer of each type
-    tk = layers.tokens(arch, s, hw.net)
-    attn = layers.attention(arch, s, rf, tk, hw.net)
-    mlp = layers.dense_mlp(arch, s, rf, tk)
-    moe = layers.moe(arch, s, rf, tk, mlp, eff, hw.net)
+    tk = layers.tokens(arch, s=s, net=hw.net)
+    attn = layers.attention(arch, s=s, rf=rf, tk=tk, net=hw.net)
+    mlp = layers.dense_mlp(arch, s=s, rf=rf, tk=tk)
+    moe = layers.moe(arch, s=s, rf=rf, tk=tk, mlp=mlp, eff=eff, net=hw.net)
     ly = Layers(
-        tokens=tk, attn=attn, mlp=mlp, moe=moe, mamba=layers.mamba(arch, s, rf, tk),
-        head=layers.head(arch, s, rf, tk, attn, mlp, moe),
+        tokens=tk, attn=attn, mlp=mlp, moe=moe, mamba=layers.mamba(arch, s=s, rf=rf, tk=tk),
+        head=layers.head(arch, s=s, rf=rf, tk=tk, attn=attn, mlp=mlp, moe_layer=moe),
     )  # fmt: skip
 
     # all layers: forward, backward, recompute; then one pipeline stage and data parallel
-    ps = forward_backward(arch, s, eff, ly)
-    st = stage(arch, s, ly, ps, hw.net)
-    dpar = data_parallel(arch, s, ps, hw)
-    act_mb_bytes = saved_activation_bytes(arch, s, tk.t)  # one micro-batch on this stage
-    offload_mb = offload_time(s, act_mb_bytes, st.compute_mb, hw.host_link_bw)
-    t_mb = micro_batch_time(s, st, ps, fsdp_mb=dpar.fsdp_mb, offload_mb=offload_mb)
-    bubble = bubble_time(s, t_mb)
+    ps = forward_backward(arch, s=s, eff=eff, ly=ly)
+    st = stage(arch, s=s, ly=ly, ps=ps, net=hw.net)
+    dpar = data_parallel(arch, s=s, ps=ps, hw=hw)
+    act_mb_bytes = saved_activation_bytes(arch, s=s, t=tk.t)  # one micro-batch on this stage
+    offload_mb = offload_time(
+        s, act_mb_bytes=act_mb_bytes, compute_mb=st.compute_mb, host_link_bw=hw.host_link_bw
+    )
+    t_mb = micro_batch_time(s, st=st, ps=ps, fsdp_mb=dpar.fsdp_mb, offload_mb=offload_mb)
+    bubble = bubble_time(s, t_mb=t_mb)
     step = s.num_micro * t_mb + bubble + dpar.dp_exposed + dpar.t_opt
 
     memory = memory_per_gpu(
-        arch, s, dpar, act_mb_bytes=act_mb_bytes, t=tk.t, hbm_bytes=hw.hbm_bytes
+        arch, s=s, dpar=dpar, act_mb_bytes=act_mb_bytes, t=tk.t, hbm_bytes=hw.hbm_bytes
     )
     code = flag(code, memory > hw.hbm_bytes, Reason.MEMORY)
 
     # outputs
     num_micro, pp = s.num_micro, s.pp
     tps = s.gbs * s.seq / step
-    seq = s.seq
     fwd_flops_tok = (
-        arch.forward_flops_per_token(seq)
-        if np.ndim(seq) == 0
-        else np.vectorize(arch.forward_flops_per_token)(seq)
+        arch.forward_flops_per_token(s.seq)
+        if np.ndim(s.seq) == 0
+        else np.vectorize(arch.forward_flops_per_token)(s.seq)
     )
     model_flops_tok = fwd_flops_tok * (2.0 if lora else 3.0)
     tflops_gpu = tps * model_flops_tok / s.num_gpus / 1e12

@@ -112,7 +112,7 @@ def flag(code: np.ndarray, cond, reason: Reason) -> np.ndarray:
     return np.where((code == Reason.FEASIBLE) & cond, int(reason), code)
 
 
-def check(arch: ArchCosts, acc: Accelerator, s: Strategy) -> np.ndarray:
+def check(arch: ArchCosts, *, acc: Accelerator, s: Strategy) -> np.ndarray:
     """The :class:`Reason` code of each strategy for its structure (memory comes later)."""
     code = np.zeros(s.shape)
     tp, pp, cp, ep, vp = s.tp, s.pp, s.cp, s.ep, s.vp
