@@ -429,10 +429,9 @@ def write_overlay(
 
     import yaml
 
-    import gigafleet
-
+    package = Path(__file__).resolve().parents[1]  # the installed gigafleet package
     path = Path(path)
-    if path.resolve().is_relative_to(Path(gigafleet.__file__).resolve().parent):
+    if path.resolve().is_relative_to(package):
         raise GigafleetError(
             "refusing to write inside the installed package; give a path of your own",
             file=str(path),

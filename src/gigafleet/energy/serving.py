@@ -11,6 +11,7 @@ and prefilling the prompts of the sequences that finish (continuous batching).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,8 +78,6 @@ def serving_power(
     b = best if batch is None else int(batch)
     rep = replica
     if rep.prompt_tokens_hint != prompt_tokens:
-        import dataclasses
-
         rep = dataclasses.replace(replica, prompt_tokens_hint=float(prompt_tokens))
     if iteration is None:
         ph = iteration_phases(

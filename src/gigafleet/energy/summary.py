@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from gigafleet.energy.training import PHASES, training_power
+from gigafleet.energy.training import training_power
+from gigafleet.perf.training import PHASES
 
 J_PER_KWH = 3.6e6
 
@@ -39,15 +40,13 @@ def apply_training_energy(
         step = f(tp.step_time_s)
         phase_s: dict[str, float] = {}
         for k, v in result["breakdown_s"].items():
-            ph = PHASES.get(k, "compute")
+            ph = PHASES[k]
             phase_s[ph] = phase_s.get(ph, 0.0) + v
         scale = {
             ph: (f(tp.phase_fractions[ph]) * step / s if s > 0 else 1.0)
             for ph, s in phase_s.items()
         }
-        result["breakdown_s"] = {
-            k: v * scale[PHASES.get(k, "compute")] for k, v in result["breakdown_s"].items()
-        }
+        result["breakdown_s"] = {k: v * scale[PHASES[k]] for k, v in result["breakdown_s"].items()}
         result["step_time_s"] = step
         for k in ("tokens_per_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu"):
             result[k] = result[k] * speed

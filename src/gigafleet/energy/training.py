@@ -1,11 +1,10 @@
-"""Power and energy of a training step, from the step's time breakdown (perf/training.py).
+"""Power and energy of a training step, from the step's time by GPU phase (perf/training).
 
-Each term of ``breakdown_s`` is one phase of the GPU: GEMMs, attention and recomputation
-are compute-bound; memory-bound operators and the optimizer step stream HBM; exposed
-communication (TP, CP, EP, PP, DP, activation offload) waits on links; the pipeline bubble
-is idle. Under a power cap the compute-bound phases slow down by their clock fraction
-(:func:`gigafleet.energy.power.dvfs_speed`), the others keep their time, and the step
-becomes ``sum_i t_i / f_i``. Average GPU power follows from the phase fractions of the
+The training model says how long the GPUs compute, stream HBM, wait on links and idle
+(``phase_s``; :data:`gigafleet.perf.training.PHASES` says which phase each term of its
+``breakdown_s`` is). Under a power cap the compute-bound phases slow down by their clock
+fraction (:func:`gigafleet.energy.power.dvfs_speed`), the others keep their time, and the
+step becomes ``sum_i t_i / f_i``. Average GPU power follows from the phase fractions of the
 (capped) step; peak GPU power is that of the most power-hungry phase present.
 
 Job IT power is the system's power per GPU (GPUs, hosts, NICs, scale-out switch share,
@@ -31,25 +30,8 @@ from gigafleet.energy.power import (
     phase_levels,
     system_power_w,
 )
+from gigafleet.enums import PHASE_NAMES
 from gigafleet.errors import GigafleetError
-
-#: Which phase each term of the step breakdown is (unknown terms count as compute-bound:
-#: the highest power, so an unclassified term never understates power).
-PHASES = {
-    "gemm_s": "compute",
-    "attention_s": "compute",
-    "recompute_s": "compute",
-    "memory_bound_s": "memory",
-    "optimizer_s": "memory",
-    "tp_comm_s": "comm",
-    "cp_comm_s": "comm",
-    "ep_comm_s": "comm",
-    "pp_comm_s": "comm",
-    "dp_comm_s": "comm",
-    "offload_s": "comm",
-    "bubble_s": "idle",
-    "comm_interference_s": "compute",
-}
 
 
 @dataclass
@@ -86,15 +68,19 @@ class TrainingPower:
         return None if v is None else float(np.asarray(v)[index])
 
 
-def _phase_seconds(breakdown_s: dict[str, Any]) -> dict[str, np.ndarray]:
-    out: dict[str, Any] = {"compute": 0.0, "memory": 0.0, "comm": 0.0, "idle": 0.0}
-    for k, v in breakdown_s.items():
-        out[PHASES.get(k, "compute")] = out[PHASES.get(k, "compute")] + np.asarray(v, dtype=float)
-    return out
+def _phase_seconds(phase_s: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``phase_s`` with every phase present (0 when absent)."""
+    unknown = set(phase_s) - set(PHASE_NAMES)
+    if unknown:
+        raise GigafleetError(
+            f"unknown phase {sorted(unknown)[0]!r}; allowed: {', '.join(PHASE_NAMES)}",
+            field="phase_s",
+        )
+    return {k: phase_s.get(k, 0.0) for k in PHASE_NAMES}
 
 
 def step_power(
-    breakdown_s: dict[str, Any],
+    phase_s: dict[str, Any],
     *,
     system: System | str,
     num_gpus,
@@ -108,8 +94,9 @@ def step_power(
     params: PowerParams | None = None,
     catalog: Catalog | None = None,
 ) -> TrainingPower:
-    """The vectorised core of :func:`training_power`, on a breakdown dict of arrays (what
-    ``perf.training.training_step`` returns: the planner calls this directly)."""
+    """The vectorised core of :func:`training_power`, on the step's seconds per GPU phase
+    (``compute``, ``memory``, ``comm``, ``idle``: the ``phase_s`` of what
+    ``perf.training.training_step`` returns; the planner calls this directly)."""
     cat = catalog or load_catalog()
     p = params or load_power_params(cat)
     sysrow = system if isinstance(system, System) else cat.system(system)
@@ -119,7 +106,7 @@ def step_power(
     pue = default_pue(cool, params=p) if pue is None else float(pue)
     grid = p.facility.grid_gco2_per_kwh if grid_gco2_per_kwh is None else float(grid_gco2_per_kwh)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ph = _phase_seconds(breakdown_s)
+        ph = _phase_seconds(phase_s)
         step0 = ph["compute"] + ph["memory"] + ph["comm"] + ph["idle"]
         if power_cap_w is not None:
             if not power_cap_w > lv.idle_w:
@@ -199,7 +186,7 @@ def training_power(
     """Power and energy of the strategies of a :class:`perf.training.TrainingEstimate`.
 
     Args:
-        est: the estimate (its ``breakdown_s``, step time, tokens and FLOPs per token).
+        est: the estimate (its ``phase_s``, step time, tokens and FLOPs per token).
         system: the catalog system (default: the estimate's).
         train_tokens: tokens to train on (default: none, or the estimate's time to train's).
         power_cap_w: board power cap per GPU (DVFS slows the compute-bound phases).
@@ -209,7 +196,7 @@ def training_power(
     """
     tokens_step = np.asarray(est.tokens_per_s) * np.asarray(est.step_time_s)
     return step_power(
-        est.breakdown_s,
+        est.phase_s,
         system=system or est.info["system"],
         num_gpus=est.num_gpus,
         tokens_per_step=tokens_step,

@@ -41,15 +41,15 @@ from gigafleet.errors import GigafleetError
 from gigafleet.perf import collectives as coll
 from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import Hardware, resolve_hardware
-from gigafleet.perf.training import (
+from gigafleet.perf.training.constants import (
     ATTENTION_EFFICIENCY_RATIO,
     GEMM_TILE,
     MEMORY_EFFICIENCY,
     OPERAND_BYTES,
     RESERVED_FIXED_BYTES,
     RESERVED_FRACTION,
-    efficiency_for,
 )
+from gigafleet.perf.training.efficiency import efficiency_for
 
 KV_PRECISIONS = PRECISIONS
 KV_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5625}

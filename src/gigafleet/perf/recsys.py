@@ -28,7 +28,8 @@ from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.enums import PRECISIONS
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.hardware import resolve_hardware
-from gigafleet.perf.training import MEMORY_EFFICIENCY, efficiency_for
+from gigafleet.perf.training.constants import MEMORY_EFFICIENCY
+from gigafleet.perf.training.efficiency import efficiency_for
 
 #: Fixed cost of one batch: tens of kernel launches and the host-side batching, seconds.
 #: Estimate (about 10 us per launch for ~20 kernels, doubled for the input pipeline).

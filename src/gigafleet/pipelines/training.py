@@ -31,7 +31,8 @@ def estimate_job(job: TrainingJob, *, catalog: Any, strict: bool = True):
 
 
 def training_summary(est) -> dict[str, Any]:
-    """Scalars of a single-strategy estimate, for printing or JSON."""
+    """Scalars of a single-strategy estimate, for printing or JSON (power and energy are
+    added by the energy model: :func:`gigafleet.energy.summary.apply_training_energy`)."""
     flags = ("precision", "recompute", "offload", "ep_overlap", "ep_dispatcher", "cuda_graphs")
     s = {k: int(v) for k, v in est.strategy.items() if k not in flags}
     s["cuda_graphs"] = bool(est.strategy["cuda_graphs"])
@@ -55,8 +56,6 @@ def training_summary(est) -> dict[str, Any]:
         "memory_gib_per_gpu": est.item("memory_bytes_per_gpu") / 2**30,
         "hbm_gib": est.hbm_bytes / 2**30,
         "breakdown_s": {k: float(v) for k, v in est.breakdown_s.items()},
-        "power_w_per_gpu": est.item("power_w_per_gpu"),
-        "energy_j_per_step": est.item("energy_j_per_step"),
         "time_to_train_s": None if est.time_to_train_s is None else float(est.time_to_train_s),
     }
     out["num_micro_batches"] = float(out.pop("num_micro_batches"))
@@ -111,7 +110,7 @@ def training_report(
     elif model_power_w:
         power, source = model_power_w, "energy model: IT power per GPU (GPU, host, network)"
     else:
-        power, source = est.item("power_w_per_gpu"), "GPU power (GPU only)"
+        power, source = result["power"]["gpu_power_avg_w"], "GPU power (GPU only)"
     result["reliability"] = rel
     result["cost"] = training_cost(
         system=est.info["system"], num_gpus=int(est.num_gpus), wall_time_s=rel["wall_time_s"],

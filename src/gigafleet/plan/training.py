@@ -23,7 +23,7 @@ from gigafleet.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
-from gigafleet.perf.training import efficiency_for, training_step
+from gigafleet.perf.training import Reason, efficiency_for, training_step
 from gigafleet.plan.space import SpaceLimits, strategy_space
 
 OBJECTIVES = ("time", "energy", "cost")
@@ -207,12 +207,12 @@ def plan_training(
         **space,
     )
     power = step_power(
-        out["breakdown_s"], system=hw.system, num_gpus=space["num_gpus"],
+        out["phase_s"], system=hw.system, num_gpus=space["num_gpus"],
         tokens_per_step=float(global_batch) * float(seq_len),
         flops_per_token=out["model_flops_per_token"], power_cap_w=power_cap_w, pue=pue,
         catalog=catalog,
     )  # fmt: skip
-    feasible = np.asarray(out["reason_code"]) == 0
+    feasible = np.asarray(out["reason_code"]) == Reason.FEASIBLE
     over_site = np.zeros_like(feasible)
     if site_power_mw is not None:
         over_site = feasible & (power.facility_power_peak_w > site_power_mw * 1e6)

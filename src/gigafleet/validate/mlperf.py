@@ -58,7 +58,7 @@ from gigafleet.perf.inference import (
     engine_efficiency,
     serving_replica,
 )
-from gigafleet.perf.training import OPERAND_BYTES
+from gigafleet.perf.training.constants import OPERAND_BYTES
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow
 

@@ -18,6 +18,7 @@ import numpy as np
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 from gigafleet.errors import GigafleetError
+from gigafleet.perf.training import Reason
 from gigafleet.plan.training import plan_training
 from gigafleet.validate.report import ValidationRow, error_stats
 from gigafleet.validate.training import default_data_path, predict_row, read_rows
@@ -33,7 +34,7 @@ def plan_agreement_row(
     ``cache`` holds results by planning problem: releases that repeat a configuration share it.
     """
     p = predict_row(catalog, row)
-    if p["reason_code"] not in (0, 11):
+    if p["reason_code"] not in (Reason.FEASIBLE, Reason.MEMORY):
         raise GigafleetError("the published strategy is not expressible", field="strategy")
     r = p["resolved"]
     published = {

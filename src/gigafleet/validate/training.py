@@ -29,7 +29,7 @@ from gigafleet.enums import PRECISIONS, RECOMPUTE
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
-from gigafleet.perf.training import efficiency_for, training_step
+from gigafleet.perf.training import REASONS, Reason, efficiency_for, training_step
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow, summarize
 
@@ -328,7 +328,7 @@ def predict_row(
 
     for level in range(RECOMPUTE.index(r["recompute"]), len(RECOMPUTE)):
         out = run(level)
-        if int(out["reason_code"]) != 11:
+        if int(out["reason_code"]) != Reason.MEMORY:
             break
     else:  # fits at no level: our memory model is off for this row; keep the study's level
         level = RECOMPUTE.index(r["recompute"])
@@ -418,9 +418,7 @@ def validate_training(
         except GigafleetError as exc:
             vr.skipped_reason = f"cannot express: {exc}"
             continue
-        if p["reason_code"] not in (0, 11):
-            from gigafleet.perf.training import REASONS
-
+        if p["reason_code"] not in (Reason.FEASIBLE, Reason.MEMORY):
             vr.skipped_reason = f"strategy not expressible: {REASONS[p['reason_code']]}"
             continue
         vr.predicted = round(p[metric], 4)
@@ -434,7 +432,7 @@ def validate_training(
             "precision": p["precision"],
             "calibration": p["calibration"],
             "memory_gib": round(p["memory_gib"], 1),
-            "fits_memory": p["reason_code"] == 0,
+            "fits_memory": p["reason_code"] == Reason.FEASIBLE,
             "assumed": r["assumed"],
         }
     summary = summarize(

@@ -1,6 +1,6 @@
 """Pinned predictions, so that accidental changes to the model show up.
 
-Regenerate after an intended change with ``GIGAFLEET_REGEN_GOLDEN=1 pytest tests/test_golden.py``
+Regenerate after an intended change with ``GIGAFLEET_REGEN_GOLDEN=1 pytest tests/perf/training/test_golden.py``
 and say why in the commit message.
 """
 
@@ -12,7 +12,7 @@ import pytest
 
 from gigafleet.perf.training import estimate_training
 
-GOLDEN = Path(__file__).parent / "golden" / "training.json"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "training.json"
 
 CASES = {
     "llama3.1-405b-16k-h100-bf16": dict(

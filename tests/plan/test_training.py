@@ -1,26 +1,11 @@
-"""The planner: the space, the ranking, the explanation, the Pareto front, agreement with experts."""
+"""The training planner: the ranking, the explanation, the Pareto front, costs and power limits."""
 
 import numpy as np
 import pytest
 
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.training import estimate_training
-from gigafleet.plan.space import strategy_space
 from gigafleet.plan.training import pareto_front, plan_training
-
-
-def test_space_is_structurally_valid(catalog):
-    m = catalog.model("llama3-70b")
-    s = strategy_space(m, num_gpus=64, seq_len=8192, global_batch=256, precisions=("bf16", "fp8"))
-    n = s["tp"].size
-    assert n > 1000
-    mp = s["tp"] * s["pp"] * s["cp"]
-    assert np.all(64 % mp == 0)
-    dp = 64 / mp
-    assert np.all(256 % (dp * s["micro_batch"]) == 0)
-    assert np.all(m.num_attention_heads % s["tp"] == 0)
-    assert np.all((s["vp"] == 1) | (s["pp"] > 1))
-    assert set(np.unique(s["precision"])) == {0.0, 1.0}
 
 
 def test_plan_ranks_feasible_strategies_by_objective():
@@ -92,34 +77,23 @@ def test_unsupported_precision():
         )
 
 
-def test_published_strategy_rank(catalog):
-    from gigafleet.validate.plan import plan_agreement_row
-    from gigafleet.validate.training import default_data_path, read_rows
+def test_plan_power_cap_and_site_limit():
+    from gigafleet.plan.training import plan_training
 
-    rows = {r["row_id"]: r for r in read_rows(default_data_path())}
-    a = plan_agreement_row(catalog, rows["TR0149"])  # Llama 3 70B, 64 H100, FP8, TP4 PP8 VP5
-    assert a["published_feasible"]
-    assert 0 <= a["rank_pct"] <= 100
-    assert a["gap_pct"] >= 0  # the planner's best is never slower than a strategy it considered
-
-
-@pytest.fixture(scope="module")
-def agreement(catalog):
-    from gigafleet.validate.plan import validate_plan
-
-    return validate_plan(catalog=catalog)
-
-
-def test_agreement_with_experts_every_row(agreement):
-    rows, summary = agreement
-    assert summary["num_predicted"] >= 0.9 * summary["num_rows"]
-    # the published strategy is in the space, so the planner's best is never predicted slower
-    assert summary["best_slower_than_published"] == 0
-    assert all(r.details["gap_pct"] >= 0 for r in rows if r.error_pct is not None)
-    # most published strategies sit in the planner's top fifth
-    assert summary["in_top_10pct_fraction"] >= 0.6
-    assert summary["rank_pct"]["median_abs_error_pct"] <= 10
-
-
-def test_agreement_target(agreement):
-    assert agreement[1]["in_top_10pct_fraction"] >= 0.8
+    kw = dict(num_gpus=64, seq_len=8192, global_batch=256)
+    free = plan_training("llama3-70b", "dgx-h100", **kw)
+    capped = plan_training("llama3-70b", "dgx-h100", power_cap_w=400.0, **kw)
+    f = free.feasible
+    assert np.all(capped.metrics["step_time_s"][f] > free.metrics["step_time_s"][f])
+    assert np.all(capped.metrics["tokens_per_s"][f] < free.metrics["tokens_per_s"][f])
+    # every strategy on the same GPUs peaks alike: the limit picks between GPU counts
+    kw["num_gpus"] = [32, 64]
+    free = plan_training("llama3-70b", "dgx-h100", **kw)
+    peak = free.metrics["facility_power_peak_w"][free.feasible]
+    limit = float(peak.min() + peak.max()) / 2 / 1e6
+    limited = plan_training("llama3-70b", "dgx-h100", site_power_mw=limit, **kw)
+    assert 0 < limited.num_feasible < free.num_feasible
+    assert limited.info["num_over_site_power"] == free.num_feasible - limited.num_feasible
+    assert np.all(limited.metrics["facility_power_peak_w"][limited.feasible] <= limit * 1e6)
+    with pytest.raises(GigafleetError, match="site_power_mw"):
+        plan_training("llama3-70b", "dgx-h100", site_power_mw=0.0, **kw)
