@@ -57,3 +57,25 @@ def test_tee_needs_a_cc_capable_gpu():
         "sev-snp",
     )
     assert p.returncode == 2 and "confidential-computing" in " ".join(p.stderr.split())
+
+
+def test_cli_serve_cost_per_million_tokens():
+    p = gf("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--requests", "300", "--rate", "5",
+           "--json", "--price-usd-per-gpu-hour", "2.5")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    c, m = r["cost"], r["metrics"]
+    expected = 1e6 * r["gpus"] * 2.5 / 3600 / m["output_tokens_per_s"]
+    assert c["cloud_usd_per_million_output_tokens"] == pytest.approx(expected)
+    assert c["owned_usd_per_million_output_tokens"] > 0
+
+
+EXAMPLE = ("train", "--config", "examples/llama3.1-405b-h100.yaml")
+
+
+def test_serve_power_lines():
+    p = gf("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--precision", "fp8",
+           "--rate", "4", "--requests", "300", "--prompt-tokens", "256", "--output-tokens", "64")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    text = " ".join(p.stdout.split())
+    assert "GPU power (busy / idle)" in text and "energy per output token (IT)" in text

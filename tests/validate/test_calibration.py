@@ -12,6 +12,9 @@ from gigafleet.cli.main import app
 from gigafleet.errors import GigafleetError
 from gigafleet.validate.training import FITTED, fitted_constants, write_calibration
 
+# Validation against published data: slow, still run by .ci/run.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def refit(tmp_path_factory):

@@ -2,6 +2,9 @@
 
 import pytest
 
+# Validation against published data: slow, still run by .ci/run.
+pytestmark = pytest.mark.slow
+
 
 def test_validate_energy_shape_and_target():
     from gigafleet.energy.params import load_power_params

@@ -2,6 +2,9 @@
 
 import pytest
 
+# Validation against published data: slow, still run by .ci/run.
+pytestmark = pytest.mark.slow
+
 
 def test_published_strategy_rank(catalog):
     from gigafleet.validate.plan import plan_agreement_row

@@ -10,6 +10,9 @@ import pytest
 from gigafleet.validate.report import error_stats
 from gigafleet.validate.training import default_data_path, validate_training
 
+# Validation against published data: slow, still run by .ci/run.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def validation(catalog):

@@ -1,11 +1,5 @@
 """Sweeps: executors, shards, resume, DuckDB queries, and bad sweep files."""
 
-import importlib.util
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from gigafleet.errors import GigafleetError
@@ -67,19 +61,6 @@ def test_results_are_the_planner_best(tmp_path):
     assert rows[0][0] == pytest.approx(p.metrics["step_time_s"][p.order[0]])
 
 
-def test_dask_executor_in_process(tmp_path):
-    pytest.importorskip("distributed")
-    out = run_sweep(spec(executor={"kind": "dask", "workers": 2}), tmp_path)
-    assert out["ran"] == 4
-    assert len(query(tmp_path, "SELECT * FROM results")[1]) == 8
-
-
-@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is an optional extra")
-def test_ray_executor_local(tmp_path):
-    out = run_sweep(spec(executor={"kind": "ray", "workers": 2}), tmp_path)
-    assert out["ran"] == 4
-
-
 def test_another_sweep_in_the_same_folder_is_refused(tmp_path):
     run_sweep(spec(points_per_task=4), tmp_path)
     with pytest.raises(GigafleetError, match="holds another sweep"):
@@ -109,35 +90,6 @@ def test_bad_query(tmp_path):
     run_sweep(spec(points_per_task=4), tmp_path)
     with pytest.raises(GigafleetError, match="SQL error"):
         query(tmp_path, "SELEC nonsense")
-
-
-def test_cli_sweep_and_query(tmp_path):
-    f = tmp_path / "s.yaml"
-    import yaml
-
-    f.write_text(yaml.safe_dump(SMALL))
-    root = Path(__file__).resolve().parents[1]
-
-    def run(*a):
-        return subprocess.run(
-            [sys.executable, "-m", "gigafleet", *a], capture_output=True, text=True, cwd=root
-        )
-
-    p = run("sweep", str(f), "--output", str(tmp_path / "o"), "--workers", "1", "--json")
-    assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout)["ran"] == 4
-    q = run(
-        "results",
-        "query",
-        "SELECT count(*) AS n FROM results",
-        "--dir",
-        str(tmp_path / "o"),
-        "--json",
-    )
-    assert json.loads(q.stdout) == [{"n": 8}]
-    f.write_text(yaml.safe_dump({**SMALL, "grid": {**SMALL["grid"], "tensor": [8]}}))
-    bad = run("sweep", str(f), "--output", str(tmp_path / "o2"))
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "tensor" in bad.stderr
 
 
 def test_interrupted_task_leaves_no_partial_shard(tmp_path):

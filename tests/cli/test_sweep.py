@@ -1,0 +1,62 @@
+"""End to end: the CLI on the shipped example and on bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from clihelp import assert_user_error, gf
+from gigafleet.sweep.spec import SweepSpec
+
+
+def test_unwritable_output_is_a_user_error():
+    assert_user_error(
+        gf("sweep", "examples/sweep-405b.yaml", "--output", "/proc/no/such/dir"), "/proc/no"
+    )
+
+
+SMALL = {
+    "name": "small",
+    "grid": {
+        "model": ["llama3-8b", "llama3-70b"],
+        "system": ["dgx-h100"],
+        "num_gpus": [64, 128],
+        "global_batch": [256],
+        "precision": ["fp8"],
+    },
+    "top": 2,
+    "points_per_task": 1,
+}
+
+
+def spec(**over):
+    return SweepSpec.model_validate({**SMALL, **over})
+
+
+def test_cli_sweep_and_query(tmp_path):
+    f = tmp_path / "s.yaml"
+    import yaml
+
+    f.write_text(yaml.safe_dump(SMALL))
+    root = Path(__file__).resolve().parents[1]
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "gigafleet", *a], capture_output=True, text=True, cwd=root
+        )
+
+    p = run("sweep", str(f), "--output", str(tmp_path / "o"), "--workers", "1", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["ran"] == 4
+    q = run(
+        "results",
+        "query",
+        "SELECT count(*) AS n FROM results",
+        "--dir",
+        str(tmp_path / "o"),
+        "--json",
+    )
+    assert json.loads(q.stdout) == [{"n": 8}]
+    f.write_text(yaml.safe_dump({**SMALL, "grid": {**SMALL["grid"], "tensor": [8]}}))
+    bad = run("sweep", str(f), "--output", str(tmp_path / "o2"))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "tensor" in bad.stderr

@@ -1,0 +1,93 @@
+"""End to end: the CLI on the shipped example and on bad input."""
+
+import json
+
+from clihelp import ROOT, assert_user_error, gf
+
+
+def test_validate_training_json_shape():
+    p = gf("validate", "training", "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    for key in ("num_rows", "num_predicted", "median_abs_error_pct", "p90_abs_error_pct"):
+        assert key in d["summary"]
+    row = d["rows"][0]
+    for key in ("row_id", "metric", "measured", "predicted", "error_pct", "skipped_reason"):
+        assert key in row
+
+
+def test_validate_training_other_csv(tmp_path):
+    src = (ROOT / "src/gigafleet/validate/data/training_runs.csv").read_text().splitlines()
+    f = tmp_path / "mine.csv"
+    f.write_text("\n".join(src[:4]) + "\n")
+    d = json.loads(gf("validate", "training", "--data", str(f), "--json").stdout)
+    assert d["summary"]["num_rows"] == 3
+    bad = tmp_path / "bad.csv"
+    bad.write_text("row_id,model\nX,llama3-8b\n")
+    assert_user_error(gf("validate", "training", "--data", str(bad)), "missing columns", str(bad))
+    assert_user_error(
+        gf("validate", "training", "--data", str(tmp_path / "nope.csv")), "cannot read"
+    )
+
+
+def test_bad_csv_cells_skip_the_row_with_a_reason(tmp_path):
+    src = (ROOT / "src/gigafleet/validate/data/training_runs.csv").read_text().splitlines()
+    header = src[0].split(",")
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO("\n".join(src[:2]))))
+    rows[0]["tp"] = "0"
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    f = tmp_path / "bad.csv"
+    f.write_text(out.getvalue())
+    d = json.loads(gf("validate", "training", "--data", str(f), "--json").stdout)
+    assert (
+        d["rows"][0]["skipped_reason"].startswith("cannot express")
+        and "tp" in d["rows"][0]["skipped_reason"]
+    )
+
+
+def test_calibrate_guards(tmp_path):
+    src = (ROOT / "src/gigafleet/validate/data/training_runs.csv").read_text().splitlines()
+    f = tmp_path / "few.csv"
+    f.write_text("\n".join(src[:3]) + "\n")
+    assert_user_error(
+        gf("calibrate", "training", "--data", str(f)), "calibration rows", "are not in the data"
+    )
+    out = tmp_path / "cal.yaml"
+    p = gf("calibrate", "training", "--data", str(f), "--write", "--out", str(out))
+    assert_user_error(p, "calibration rows", "are not in the data")
+    assert not out.exists()  # nothing half-written
+
+
+EXAMPLE = ("train", "--config", "examples/llama3.1-405b-h100.yaml")
+
+
+def test_validate_energy_json():
+    p = gf("validate", "energy", "--json")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    s = r["summary"]
+    assert s["num_predicted"] > 0 and s["median_abs_error_pct"] is not None
+    assert {"row_id", "metric", "measured", "predicted", "error_pct", "skipped_reason"} <= set(
+        r["rows"][0]
+    )
+    t = gf("validate", "energy")
+    assert t.returncode == 0 and "rows predicted" in " ".join(t.stdout.split())
+    assert_user_error(gf("validate", "energy", "--data", "no/such.csv"), "no/such.csv")
+
+
+def test_cli_validate_reliability_json_shape():
+    p = gf("validate", "reliability", "--json")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    for k in ("num_rows", "num_predicted", "median_abs_error_pct", "p90_abs_error_pct"):
+        assert k in r["summary"]
+    for k in ("row_id", "metric", "measured", "predicted", "error_pct", "skipped_reason"):
+        assert k in r["rows"][0]
+    bad = gf("validate", "reliability", "--data", "pyproject.toml")
+    assert_user_error(bad, "missing columns")
