@@ -52,6 +52,7 @@ _KIND = {
     "hosts": "host",
     "nics": "NIC",
     "fabrics": "fabric",
+    "fabric_designs": "fabric design",
     "scaleup": "scale-up domain",
     "systems": "system",
     "models": "model",
