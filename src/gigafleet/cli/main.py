@@ -1154,6 +1154,7 @@ def calibrate_training_cmd(
         print(f"wrote {write_calibration(fitted)}")
 
 
+from gigafleet.cli import fabric as _fabric_commands  # noqa: E402,F401  (registers them)
 from gigafleet.cli import scenario as _scenario_commands  # noqa: E402,F401  (registers them)
 
 
