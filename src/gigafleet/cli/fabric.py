@@ -12,7 +12,7 @@ from gigafleet.cli.main import CatalogOpt, JsonOpt, _catalog, _console, validate
 
 DataOpt = Annotated[
     Path | None,
-    typer.Option("--data", help="CSV with the columns of validate/data/collectives.csv."),
+    typer.Option("--data", help="CSV with the columns of validate/data/fabric_collectives.csv."),
 ]
 
 

@@ -1,7 +1,7 @@
 """Collective bandwidth and fabric behaviour: predicted (perf/collectives + perf/fabric)
 against published measurements.
 
-The CSV (default: ``validate/data/collectives.csv``, which transcribes every row of
+The CSV (default: ``validate/data/fabric_collectives.csv``, which transcribes every row of
 ``shared/groundtruth/collectives.csv`` and adds at-scale figures with their sources) has one
 row per published figure. ``set`` says what the row is to the model: ``fitted`` (a
 constant was taken from it: the NVLink ring and NVLS efficiencies, the per-NIC efficiency
@@ -38,7 +38,7 @@ from gigafleet.errors import GigafleetError
 from gigafleet.validate.groundtruth import read_csv
 from gigafleet.validate.report import ValidationRow, error_stats, summarize
 
-PACKAGED = Path(__file__).parent / "data" / "collectives.csv"
+PACKAGED = Path(__file__).parent / "data" / "fabric_collectives.csv"
 COLUMNS = (
     "row_id", "study", "metric", "measured", "bound", "set", "system", "fabric", "num_gpus",
     "gpus_per_node", "collective", "algorithm", "message_bytes", "pattern", "placement", "statistic",

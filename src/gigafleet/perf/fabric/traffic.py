@@ -64,7 +64,12 @@ def place(job: Job, num_cluster_domains: int, taken: np.ndarray | None = None) -
             field="num_domains",
         )
     if job.placement == "packed":
-        return (job.first_domain + np.arange(job.num_domains)) % num_cluster_domains
+        doms = (job.first_domain + np.arange(job.num_domains)) % num_cluster_domains
+        if taken is not None and np.isin(doms, taken).any():
+            raise GigafleetError(
+                "jobs overlap: a packed job starts on domains another job holds", field="jobs"
+            )
+        return doms
     rng = np.random.default_rng(job.seed + 7919)
     free = np.arange(num_cluster_domains)
     if taken is not None and taken.size:
