@@ -24,7 +24,8 @@ def test_profile_scales_out_bw_by_pattern_and_scale(catalog):
     prof = hw.net.fabric
     n = np.array([1.0, 2.0, 256.0, 2048.0])
     s = np.asarray(prof.factor("ring", n))
-    assert s[0] == 1.0 and s[1] == 1.0 and s[-1] < s[-2] < 1.0
+    # a fragmented job shares a busy cluster: neighbours' rings collide with its own
+    assert s[0] == 1.0 and np.all((s[1:] > 0) & (s[1:] < 1.0))
     # the collective model uses exactly out_bw * s
     flat = dataclasses.replace(hw.net, fabric=None)
     size, g = 1e9, 1.0

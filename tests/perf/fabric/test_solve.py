@@ -28,7 +28,9 @@ def test_fragmented_rings_collide_under_ecmp_not_under_adaptive_routing(catalog)
 
 def test_oversubscribed_spines_slow_cross_pod_traffic(catalog):
     # Meta's pods: 1:7 of the pod's GPU bandwidth leaves the pod
-    s = spec(catalog, "meta-roce-24k", "grand-teton-h100", routing="adaptive")
+    s = spec(
+        catalog, "meta-roce-24k", "grand-teton-h100", routing="adaptive", incast_efficiency=1.0
+    )
     inside = pattern_factor(s, "a2a", 384).factor  # 3,072 GPUs: one pod
     across = pattern_factor(s, "a2a", 768).factor  # two pods: half the traffic crosses
     assert inside == pytest.approx(1.0)
@@ -87,3 +89,13 @@ def test_bad_jobs(catalog):
     # a second packed job placed after the first shares nothing but the spines
     two = solve(s, [Job("ring", 64), Job("ring", 64, first_domain=64)])
     assert [r.factor for r in two] == [1.0, 1.0]
+
+
+def test_fragmented_jobs_in_a_busy_cluster(catalog):
+    from gigafleet.perf.fabric.solve import busy_cluster_factor
+
+    s = spec(catalog, "roce-ecmp", max_gpus=4096)
+    busy = busy_cluster_factor(s, "ring", 16, num_gpus=4096)
+    assert busy.factor < 0.8  # neighbours' rings collide with this one under ECMP
+    ar = busy_cluster_factor(s.replace(routing="adaptive"), "ring", 16, num_gpus=4096)
+    assert ar.factor == 1.0

@@ -22,13 +22,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from gigafleet.perf.fabric.design import FabricSpec
-from gigafleet.perf.fabric.solve import pattern_factor
+from gigafleet.perf.fabric.solve import busy_cluster_factor, pattern_factor
 
 #: Collective kinds of :mod:`gigafleet.perf.collectives` -> flow patterns.
 KINDS = {"ring": "ring", "a2a": "a2a", "p2p": "p2p"}
 
 #: Light in fibre: about 5 microseconds per kilometre (refractive index ~1.47).
 FIBRE_S_PER_KM = 4.9e-6
+
+#: A fragmented job without a known size shares a busy cluster of at most this many GPUs.
+BUSY_CLUSTER_GPUS = 16384
 
 #: All-to-all beyond this many domains is held at its last solved value: expert-parallel
 #: groups stay far below it, and its flow count grows as n^2.
@@ -40,7 +43,10 @@ class FabricProfile:
 
     Args:
         spec: the fabric design on its system.
-        placement: ``packed`` (a topology-aware scheduler) or ``fragmented``.
+        placement: ``packed`` (a topology-aware scheduler puts the job on consecutive
+            domains of an otherwise quiet fabric) or ``fragmented`` (the job's groups land
+            on random domains of a busy cluster whose other domains run the same traffic;
+            see :func:`~gigafleet.perf.fabric.solve.busy_cluster_factor`).
         job_gpus: the job's size, where known: pipeline traffic crosses buildings only in
             jobs larger than one building.
         pp: pipeline stages, where known (default: one stage per building spanned).
@@ -88,15 +94,24 @@ class FabricProfile:
             return 1.0
         key = (kind, n)
         if key not in self._grid:
-            res = pattern_factor(
-                self.spec,
-                KINDS[kind],
-                n,
-                placement=self.placement,
-                num_gpus=max(self.spec.max_gpus, self.job_gpus or 0),
-            )
+            if self.placement == "fragmented":
+                res = busy_cluster_factor(
+                    self.spec, KINDS[kind], n, num_gpus=self.busy_cluster_gpus()
+                )
+            else:
+                res = pattern_factor(
+                    self.spec,
+                    KINDS[kind],
+                    n,
+                    num_gpus=max(self.spec.max_gpus, self.job_gpus or 0),
+                )
             self._grid[key] = res.factor
         return self._grid[key]
+
+    def busy_cluster_gpus(self) -> int:
+        """The busy cluster a fragmented job shares: the job's size where known, else the
+        design's cluster up to :data:`BUSY_CLUSTER_GPUS` (the solve's cost grows with it)."""
+        return self.job_gpus or min(self.spec.max_gpus, BUSY_CLUSTER_GPUS)
 
     def factor(self, kind: str, n) -> float | np.ndarray:
         """``s(kind, n)`` for an array of domain counts ``n`` (broadcasts like ``n``)."""
@@ -253,6 +268,8 @@ def explain_fabric(
             f"{(spec.scale_across_gbits or 0) / 1e3:g} Tb/s per building"
             if spans > 1
             else "stays between neighbouring domains"
+            if profile.placement == "packed"
+            else "runs between stage domains scattered over a busy cluster"
         )
         out.append(
             FabricEffect(

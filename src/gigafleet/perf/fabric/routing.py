@@ -17,9 +17,10 @@ path:
   routing finds the capacity that is left.
 
 Congestion control keeps ``incast_efficiency`` of a link's capacity where flows of two or
-more senders meet: at a receiver's NIC (incast) under any routing, and on a switch port
-under ECMP or pinning (a collision). Adaptive routing keeps the fabric itself free of
-standing congestion, so only the receivers pay there.
+more senders meet and together offer at least its capacity (each sub-flow offering its
+share of its sender's NIC): at a receiver's NIC (incast) under any routing, and on a
+switch port under ECMP or pinning (a collision). Adaptive routing keeps the fabric itself
+free of standing congestion, so only the receivers pay there.
 """
 
 from __future__ import annotations
@@ -162,12 +163,18 @@ def route(
     entry_src = np.repeat(s, lengths)
     sel = watched[paths.links]
     if spec.incast_efficiency < 1 and sel.any():
-        # two or more senders on a link: its lowest and highest sender differ
+        # Congested: two or more senders on a link (its lowest and highest sender differ)
+        # that together offer at least its capacity, each sub-flow offering its share of
+        # its sender's NIC (in proportion to the bytes it carries).
+        per_src = np.bincount(s, weights=nb, minlength=topo.num_gpus)
+        offer = topo.endpoint_gbits * P * nb / per_src[s]
+        demand = np.bincount(paths.links, weights=np.repeat(offer, lengths), minlength=num_links)
         lo = np.full(num_links, np.iinfo(np.int64).max)
         hi = np.full(num_links, -1, dtype=np.int64)
         np.minimum.at(lo, paths.links[sel], entry_src[sel])
         np.maximum.at(hi, paths.links[sel], entry_src[sel])
-        cap = np.where(watched & (hi > lo), cap * spec.incast_efficiency, cap)
+        congested = watched & (hi > lo) & (demand >= cap * (1 - 1e-9))
+        cap = np.where(congested, cap * spec.incast_efficiency, cap)
     return Routed(paths=paths, capacity=cap, owner=owner, nbytes=nb, src=s)
 
 

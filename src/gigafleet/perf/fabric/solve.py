@@ -92,9 +92,8 @@ def solve(
         taken = np.union1d(taken, doms)
         # the budget counts sub-flows: planes and (under hashing) queue pairs multiply flows
         split = spec.num_planes * (1 if spec.routing == "adaptive" else spec.qps_per_connection)
-        s, d, nb = flows(
-            job, doms, g, channels=spec.channels_per_nic, max_flows=max(1, max_flows // split)
-        )
+        budget = max(1, max_flows // (split * len(jobs)))
+        s, d, nb = flows(job, doms, g, channels=spec.channels_per_nic, max_flows=budget)
         parts.append((s, d, nb, np.full(s.size, i)))
     src = np.concatenate([p[0] for p in parts])
     dst = np.concatenate([p[1] for p in parts])
@@ -192,3 +191,26 @@ def pattern_factor(
         f = spec.incast_efficiency if pattern == "a2a" and num_domains > 2 else 1.0
         return JobResult(job, f, f, num, "nic")
     return solve(spec, [job], num_gpus=num_gpus, failed_fraction=failed_fraction, seed=seed)[0]
+
+
+@functools.lru_cache(maxsize=1024)
+def busy_cluster_factor(
+    spec: FabricSpec, pattern: str, num_domains: int, *, num_gpus: int, seed: int = 0
+) -> JobResult:
+    """A fragmented job in a busy cluster (cached): groups of ``num_domains`` domains tile a
+    cluster of ``num_gpus`` GPUs in random order, all running ``pattern`` at once (the
+    neighbours' traffic stands in for the other jobs), and the slowest group sets the
+    factor, as the slowest group holds up a collective."""
+    g = spec.gpus_per_domain
+    cluster = max(num_domains, num_gpus // g)
+    k = max(1, cluster // num_domains)
+    jobs = [Job(pattern, num_domains, placement="fragmented", seed=seed + i) for i in range(k)]
+    res = solve(spec, jobs, num_gpus=cluster * g, seed=seed)
+    worst = min(res, key=lambda r: r.factor)
+    return JobResult(
+        Job(pattern, num_domains, placement="fragmented", seed=seed),
+        worst.factor,
+        float(np.mean([r.throughput for r in res])),
+        sum(r.num_flows for r in res),
+        worst.bottleneck,
+    )
