@@ -79,3 +79,10 @@ def test_what_if_copy_keeps_the_original(catalog):
     other = spec.replace(routing="adaptive", qps_per_connection=8)
     assert spec.routing == "ecmp" and other.routing == "adaptive" and other != spec
     assert hash(spec) != hash(other)
+
+
+def test_a_design_whose_tiers_cannot_hold_its_cluster_fails_on_resolve(tmp_path):
+    # two tiers of 64-port switches hold 64 x 32 = 2,048 GPUs, not 4,096
+    cat = _overlay(tmp_path, switch_radix=64, max_gpus=4096)
+    with pytest.raises(GigafleetError, match=r"fabric_designs\[my-fabric\].tiers"):
+        fabric_spec(cat, cat.system("dgx-h100"), "my-fabric")

@@ -102,3 +102,17 @@ def test_explain_ep_across_hgx_nodes(catalog):
     by = {e.dimension: e for e in explain_fabric(hw.net.fabric, num_gpus=1024, ep=64)}
     assert by["ep"].domains == 8 and by["ep"].factor == pytest.approx(0.95)
     assert "all-to-all" in by["ep"].reason
+
+
+def test_fabric_summary_and_name_check(catalog):
+    from gigafleet.perf.fabric.design import check_fabric_name
+    from gigafleet.perf.fabric.effective import fabric_summary
+
+    hw = resolve_hardware(catalog, "gb300-nvl72", fabric="spectrum-x", num_gpus=4608)
+    d = fabric_summary(hw, num_gpus=4608, pp=8, ep=64)
+    assert d["design"] == "spectrum-x-ra-nvl72" and d["routing"] == "adaptive"
+    assert {e["dimension"] for e in d["effects"]} == {"ep", "dp", "pp"}
+    check_fabric_name(catalog, "spectrum-x")
+    check_fabric_name(catalog, "meta-roce-24k")
+    with pytest.raises(GigafleetError, match="fabric or fabric design"):
+        check_fabric_name(catalog, "infiniband", field="sites[0].fleet[0].fabric")

@@ -8,8 +8,10 @@
 * :mod:`~gigafleet.perf.fabric.maxmin`: max-min fair rates (vectorised progressive filling);
 * :mod:`~gigafleet.perf.fabric.solve`: jobs on the fabric, their factor against line rate;
 * :mod:`~gigafleet.perf.fabric.effective`: the profile the collective model uses, and why
-  the fabric matters (or not) for a strategy;
-* :mod:`~gigafleet.perf.fabric.network`: the effective network of a system, design and job.
+  the fabric matters (or not) for a strategy.
+
+The effective network of a system, design and job is
+``gigafleet.perf.hardware.resolve_hardware(catalog, system, fabric=..., num_gpus=...)``.
 
 Nothing here is imported by ``import gigafleet``; the collective model reaches the flow
 model only through the profile a :class:`~gigafleet.perf.collectives.Network` carries.

@@ -11,6 +11,7 @@ NIC speed, oversubscription) in SI-free plain units (Gb/s, counts).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 from gigafleet.catalog import Catalog
@@ -68,6 +69,15 @@ def _lookup(catalog: Catalog, key: str) -> FabricDesign | None:
     return None
 
 
+def check_fabric_name(catalog: Catalog, name: str, *, field: str = "fabric") -> None:
+    """Raise a :class:`GigafleetError` (with suggestions) unless ``name`` is a fabric
+    technology or a fabric design; for specs that validate a user's ``fabric:`` field."""
+    if name in catalog.fabrics or name in catalog.fabric_designs:
+        return
+    allowed = [*catalog.fabrics.rows, *catalog.fabric_designs.rows]
+    raise unknown_name("fabric or fabric design", name, allowed, field=field)
+
+
 def find_design(catalog: Catalog, system: System, name: str | None = None) -> FabricDesign:
     """The design ``name`` names (a design, or a technology whose default design is taken),
     else the system's default design."""
@@ -123,7 +133,7 @@ def fabric_spec(catalog: Catalog, system: System, name: str | None = None) -> Fa
         )
     g = max(1, min(scaleup.num_gpus, system.num_gpus))
     rails = d.num_rails if d.num_rails is not None else min(g, 8)
-    return FabricSpec(
+    spec = FabricSpec(
         name=d.name,
         technology=d.fabric,
         gpus_per_domain=g,
@@ -152,3 +162,14 @@ def fabric_spec(catalog: Catalog, system: System, name: str | None = None) -> Fa
         ),
         scale_across_km=d.scale_across_km,
     )
+    _check_sizes(spec)
+    return spec
+
+
+@functools.lru_cache(maxsize=256)
+def _check_sizes(spec: FabricSpec) -> None:
+    """Build the design's cluster once: tiers that cannot connect its GPUs, or leaves with
+    too few ports, fail here with the field named, not in the middle of a solve."""
+    from gigafleet.perf.fabric.topology import build_topology
+
+    build_topology(spec)

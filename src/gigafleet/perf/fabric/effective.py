@@ -283,3 +283,37 @@ def explain_fabric(
             )  # fmt: skip
         )
     return out
+
+
+def fabric_summary(
+    hw,
+    *,
+    num_gpus: int,
+    tp: int = 1,
+    pp: int = 1,
+    cp: int = 1,
+    ep: int = 1,
+    breakdown_s: dict[str, float] | None = None,
+    step_time_s: float | None = None,
+) -> dict:
+    """The fabric of one training run as a report row: the design, its routing and the
+    reasons (:func:`explain_fabric`) it matters or not for the run's strategy.
+
+    ``hw`` is the :class:`~gigafleet.perf.hardware.Hardware` the run was estimated with.
+    """
+    prof = hw.net.fabric
+    if prof is None:
+        return {"technology": hw.fabric, "design": None, "effects": []}
+    spec = prof.spec
+    effects = explain_fabric(
+        prof, num_gpus=num_gpus, tp=tp, pp=pp, cp=cp, ep=ep,
+        breakdown_s=breakdown_s, step_time_s=step_time_s,
+    )  # fmt: skip
+    return {
+        "technology": hw.fabric,
+        "design": spec.name,
+        "routing": spec.routing,
+        "placement": prof.placement,
+        "nic_gbits_per_gpu": spec.nic_gbits_per_gpu,
+        "effects": [e.to_dict() for e in effects],
+    }
