@@ -57,7 +57,7 @@ def resolve_hardware(
     (see :mod:`gigafleet.perf.fabric`); ``num_gpus``, ``placement`` and ``pp`` describe
     the job where known (pipeline traffic across buildings, fragmented placement).
     """
-    from gigafleet.perf.fabric.design import fabric_spec
+    from gigafleet.perf.fabric.design import fabric_spec, find_design
     from gigafleet.perf.fabric.effective import FabricProfile
 
     sysrow = system if isinstance(system, System) else catalog.system(system)
@@ -65,13 +65,16 @@ def resolve_hardware(
     up = catalog.scaleup_of(sysrow)
     nic = catalog.nic_of(sysrow)
     try:
-        spec = fabric_spec(catalog, sysrow, fabric)
+        design = find_design(catalog, sysrow, fabric)
+        spec = fabric_spec(catalog, sysrow, design.name)
     except GigafleetError:
-        # a technology no design is the default for: flat bandwidth, as before designs
-        if fabric is not None and fabric in catalog.fabric_designs:
+        # A technology named as a what-if whose designs do not fit this system (none is its
+        # default, or its default's ports are slower than the NIC): flat bandwidth, as
+        # before fabric designs. A named design, or the system's own default, must fit.
+        if fabric is None or fabric not in catalog.fabrics:
             raise
         spec = None
-        fab = catalog.fabric(fabric or sysrow.default_fabric)
+        fab = catalog.fabric(fabric)
         nic_bw = nic.bw_bytes_per_s * sysrow.num_nics / sysrow.num_gpus
     else:
         fab = catalog.fabric(spec.technology)

@@ -19,6 +19,7 @@ from gigafleet.perf.fabric.design import fabric_spec, find_design
         ("dgx-h100", "spectrum-x", "spectrum-x-ra-hgx"),
         ("grand-teton-h100", None, "meta-roce-24k"),
         ("mi300x-platform", None, "roce-ecmp"),
+        ("gb300-nvl72", "roce", "roce-ecmp-800g"),
         ("dgx-h100", "meta-ib-24k", "meta-ib-24k"),
     ],
 )

@@ -51,10 +51,13 @@ def test_without_flow_the_network_is_flat(catalog):
 
 
 def test_technology_without_a_fitting_design_falls_back_to_flat(catalog):
-    # GB300's 800G NIC is faster than plain RoCE's 400G ports: no design, flat bandwidth
-    hw = resolve_hardware(catalog, "gb300-nvl72", fabric="roce")
-    assert hw.net.fabric is None and hw.fabric == "roce" and hw.fabric_design == ""
-    # naming that design outright is an error that says why
+    # HGX B300's 800G NIC on Spectrum-X's 400G-port HGX design would not fit; its default
+    # (the 2 x 400G multi-plane design) does; a technology with no design at all is flat
+    hw = resolve_hardware(catalog, "hgx-b300", fabric="spectrum-x")
+    assert hw.fabric_design == "spectrum-x-ra-nvl72"
+    hw = resolve_hardware(catalog, "gb300-nvl72", fabric="infiniband-hdr")
+    assert hw.net.fabric is None and hw.fabric == "infiniband-hdr" and hw.fabric_design == ""
+    # naming an unfitting design outright is an error that says why
     with pytest.raises(GigafleetError, match="port_gbits_per_s"):
         resolve_hardware(catalog, "gb300-nvl72", fabric="roce-ecmp")
 
