@@ -62,6 +62,7 @@ _KIND = {
     "hosts": "host",
     "nics": "NIC",
     "fabrics": "fabric",
+    "fabric_designs": "fabric design",
     "scaleup": "scale-up domain",
     "systems": "system",
     "models": "model",
@@ -151,6 +152,14 @@ class Catalog:
 
     def fabric(self, name: str) -> Fabric:
         return self.tables["fabrics"].get(name, field="fabric")
+
+    def fabric_or_design(self, name: str, *, field: str = "fabric") -> str:
+        """``name`` if it is a fabric technology or a fabric design, else an error with
+        suggestions from both (what a user's ``fabric:`` field may name)."""
+        if name in self.tables["fabrics"] or name in self.tables["fabric_designs"]:
+            return name
+        allowed = [*self.tables["fabrics"].rows, *self.tables["fabric_designs"].rows]
+        raise unknown_name("fabric or fabric design", name, allowed, field=field)
 
     def scaleup_of(self, system: System) -> ScaleUp:
         return self.tables["scaleup"].get(system.scaleup)

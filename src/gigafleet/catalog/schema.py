@@ -122,6 +122,88 @@ class Fabric(Row):
     in_network_reduction: bool
 
 
+#: How a fabric spreads a flow over the equal-cost paths of a Clos.
+ROUTINGS = ("ecmp", "adaptive", "pinned")
+
+
+class FabricDesign(Row):
+    """A scale-out fabric design: a rail-optimised (or top-of-rack) multi-plane Clos of one to
+    three tiers, its routing and congestion control, and its scale-across links.
+
+    ``fabric`` names the technology row (latency, in-network reduction, per-flow
+    efficiency). Switch ports run at ``port_gbits_per_s``; ``switch_radix`` counts them
+    (``spine_radix`` where the spine chassis differs). ``leaf_oversubscription`` and
+    ``spine_oversubscription`` are downlink over uplink bandwidth at the leaf and at the
+    spine (1 = non-blocking); ``leaf_uplink_factor`` > 1 gives the leaf more uplink than
+    downlink bandwidth (Meta's doubled RTSW uplinks). Each GPU's NIC bandwidth is split over
+    ``num_planes`` identical planes. ``routing``: ``ecmp`` hashes each connection (and each
+    of its ``qps_per_connection`` queue pairs) onto one path; ``adaptive`` (InfiniBand AR,
+    Spectrum-X, packet spraying) spreads it over all of them; ``pinned`` maps it to a fixed
+    uplink by the destination's port on its leaf. ``incast_efficiency`` is the share of a
+    link's capacity the congestion control keeps where flows from several senders meet.
+    ``gpus_per_pod`` caps a spine group (3 tiers) below what the spine radix allows;
+    ``max_gpus`` is the size of the reference cluster. ``default_for`` lists the systems, fabric technologies or ``system+technology`` pairs
+    whose default this design is.
+    """
+
+    fabric: str
+    tiers: int = Field(ge=1, le=3)
+    rail_optimized: bool
+    num_rails: int | None = PositiveOrNone
+    num_planes: int = Field(default=1, gt=0)
+    switch_radix: int = Field(gt=1)
+    spine_radix: int | None = Field(default=None, gt=1)
+    port_gbits_per_s: float = Positive
+    leaf_down_ports: int | None = PositiveOrNone
+    leaf_oversubscription: float = Field(default=1.0, ge=1)
+    spine_oversubscription: float = Field(default=1.0, ge=1)
+    leaf_uplink_factor: float = Field(default=1.0, ge=1)
+    routing: Literal["ecmp", "adaptive", "pinned"]
+    qps_per_connection: int = Field(default=1, gt=0)
+    channels_per_nic: int = Field(default=2, gt=0)
+    incast_efficiency: float = Field(gt=0, le=1)
+    max_gpus: int = Positive
+    gpus_per_pod: int | None = PositiveOrNone
+    nic_gbits_per_s: float | None = PositiveOrNone
+    gpus_per_building: int | None = PositiveOrNone
+    scale_across_tbits_per_s: float | None = PositiveOrNone
+    scale_across_km: float | None = Field(default=None, ge=0)
+    default_for: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_default(cls, data: object) -> object:
+        # an empty CSV cell means "the default", not null
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+    @field_validator("default_for", mode="before")
+    @classmethod
+    def _split_default_for(cls, v: object) -> object:
+        if v is None:
+            return ()
+        if isinstance(v, str):
+            return tuple(a.strip() for a in v.split(";") if a.strip())
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FabricDesign:
+        if self.leaf_uplink_factor > 1 and self.leaf_oversubscription > 1:
+            raise ValueError(
+                "leaf_uplink_factor > 1 (more uplink than downlink) contradicts "
+                "leaf_oversubscription > 1; give one of them"
+            )
+        if self.tiers < 3 and self.spine_oversubscription > 1:
+            raise ValueError("spine_oversubscription needs tiers = 3 (a core above the spines)")
+        if (self.gpus_per_building is None) != (self.scale_across_tbits_per_s is None):
+            raise ValueError(
+                "gpus_per_building and scale_across_tbits_per_s go together "
+                "(buildings and the links between them)"
+            )
+        return self
+
+
 class ScaleUp(Row):
     """A scale-up (NVLink or Infinity Fabric) domain."""
 
@@ -324,6 +406,7 @@ TABLES: dict[str, type[Row]] = {
     "hosts": Host,
     "nics": Nic,
     "fabrics": Fabric,
+    "fabric_designs": FabricDesign,
     "scaleup": ScaleUp,
     "systems": System,
     "models": ModelArch,

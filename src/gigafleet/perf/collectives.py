@@ -13,7 +13,11 @@ github.com/NVIDIA/nccl-tests doc/PERFORMANCE.md):
 
 plus a latency ``alpha`` per tree level, ``ceil(log2 g) a_up + ceil(log2 n) a_out``.
 ``B_up`` is the per-GPU scale-up bandwidth per direction times the ring efficiency below;
-``B_out`` is the GPU's share of its system's NICs times the fabric's efficiency.
+``B_out`` is the GPU's share of its system's NICs times the fabric's efficiency. Where the
+network carries a fabric profile (:mod:`gigafleet.perf.fabric`), ``B_out`` is further
+scaled by the share of line rate the flow model gives that pattern over ``n`` domains
+(ECMP collisions, oversubscription, congestion under incast, scale-across links):
+``B_out s(pattern, n)``.
 
 Every argument may be a numpy array; the functions broadcast.
 """
@@ -21,6 +25,7 @@ Every argument may be a numpy array; the functions broadcast.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -34,9 +39,21 @@ NVLINK_RING_EFFICIENCY = 370.0 / 450.0
 NVLS_ALLREDUCE_EFFICIENCY = 480.0 / 450.0
 
 
+class OutShare(Protocol):
+    """The share of ``out_bw`` a pattern gets over ``n`` domains (see perf/fabric)."""
+
+    def factor(self, kind: str, n) -> float | np.ndarray: ...
+
+    def extra_latency_s(self, kind: str) -> float: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Network:
-    """Bandwidths (bytes/s per GPU per direction, after efficiency) and latencies (s)."""
+    """Bandwidths (bytes/s per GPU per direction, after efficiency) and latencies (s).
+
+    ``fabric``, when set, scales ``out_bw`` by pattern and scale (the flow model); without
+    it the fabric delivers ``out_bw`` to every collective at every scale.
+    """
 
     domain_size: int
     up_bw: float
@@ -45,6 +62,13 @@ class Network:
     out_bw: float
     out_latency: float
     out_in_network_reduction: bool
+    fabric: OutShare | None = None
+
+    def out_bw_for(self, kind: str, n):
+        """``out_bw`` for a ``kind`` (``ring``, ``a2a``, ``p2p``) collective over ``n`` domains."""
+        if self.fabric is None:
+            return self.out_bw
+        return self.out_bw * self.fabric.factor(kind, n)
 
     @property
     def up_allreduce_bw(self) -> float:
@@ -75,7 +99,7 @@ def _latency(g, n, net: Network):
 
 def reduce_scatter_time(nbytes, g, n, net: Network):
     """Reduce-scatter (or all-gather) of a buffer of ``nbytes`` per rank."""
-    t = nbytes * ((g - 1) / g / net.up_bw + (n - 1) / (n * g) / net.out_bw)
+    t = nbytes * ((g - 1) / g / net.up_bw + (n - 1) / (n * g) / net.out_bw_for("ring", n))
     return np.where(g * n > 1, t + _latency(g, n, net), 0.0)
 
 
@@ -86,7 +110,8 @@ def all_reduce_time(nbytes, g, n, net: Network):
     """All-reduce of ``nbytes`` per rank (two phases; NVLS and SHARP where the hardware has them)."""
     out_factor = 1.0 if net.out_in_network_reduction else 2.0
     t = nbytes * (
-        2 * (g - 1) / g / net.up_allreduce_bw + out_factor * (n - 1) / (n * g) / net.out_bw
+        2 * (g - 1) / g / net.up_allreduce_bw
+        + out_factor * (n - 1) / (n * g) / net.out_bw_for("ring", n)
     )
     return np.where(g * n > 1, t + 2 * _latency(g, n, net), 0.0)
 
@@ -95,15 +120,19 @@ def all_to_all_time(nbytes, g, n, net: Network):
     """All-to-all where each rank sends ``nbytes`` spread evenly over the group."""
     total = g * n
     on = nbytes * (g - 1) / total / net.up_bw
-    off = nbytes * (total - g) / total / net.out_bw
+    off = nbytes * (total - g) / total / net.out_bw_for("a2a", n)
     return np.where(total > 1, np.maximum(on, off) + _latency(g, n, net), 0.0)
 
 
 def p2p_time(nbytes, same_domain, net: Network):
     """One point-to-point transfer, over the scale-up domain or the fabric."""
-    return np.where(
-        same_domain, nbytes / net.up_bw + net.up_latency, nbytes / net.out_bw + net.out_latency
-    )
+    if net.fabric is None:
+        out = nbytes / net.out_bw + net.out_latency
+    else:
+        out = (
+            nbytes / net.out_bw_for("p2p", 2) + net.out_latency + net.fabric.extra_latency_s("p2p")
+        )
+    return np.where(same_domain, nbytes / net.up_bw + net.up_latency, out)
 
 
 def moe_dispatch_time(nbytes_per_copy, top_k, g, n, net: Network, *, dedup=False):
@@ -123,6 +152,6 @@ def moe_dispatch_time(nbytes_per_copy, top_k, g, n, net: Network, *, dedup=False
     off = (
         nbytes_per_copy
         * np.where(dedup, np.minimum(domains_off, copies_off), copies_off)
-        / net.out_bw
+        / net.out_bw_for("a2a", n)
     )
     return np.where(total > 1, np.maximum(on, off) + _latency(g, n, net), 0.0)

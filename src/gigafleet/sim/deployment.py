@@ -233,7 +233,7 @@ def check_job(job: ServeJob, catalog: Catalog) -> None:
     catalog.model(job.model)
     catalog.system(job.system)
     if job.fabric:
-        catalog.fabric(job.fabric)
+        catalog.fabric_or_design(job.fabric)
     if job.tee != "none":
         tee_costs(job.tee, catalog)
         acc = catalog.accelerator(catalog.system(job.system).accelerator)

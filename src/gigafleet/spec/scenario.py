@@ -235,7 +235,9 @@ def check_names(scn: Scenario, catalog: Any) -> None:
         for j, dep in enumerate(site.fleet):
             checks.append((("sites", i, "fleet", j, "system"), catalog.system, dep.system))
             if dep.fabric:
-                checks.append((("sites", i, "fleet", j, "fabric"), catalog.fabric, dep.fabric))
+                checks.append(
+                    (("sites", i, "fleet", j, "fabric"), catalog.fabric_or_design, dep.fabric)
+                )
     w = scn.workloads
     for group in ("training", "llm_services", "personalized", "private"):
         for k, item in enumerate(getattr(w, group)):

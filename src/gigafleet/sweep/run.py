@@ -35,7 +35,7 @@ def check_spec(spec: SweepSpec) -> None:
         cat.system(s)
     for f in g.fabric:
         if f is not None:
-            cat.fabric(f)
+            cat.fabric_or_design(f)
     if "cost" in g.objective and not spec.gpu_hour_usd:
         raise GigafleetError("the cost objective needs gpu_hour_usd", field="gpu_hour_usd")
     for name, m in models.items():
