@@ -229,7 +229,14 @@ def validate_inference_cmd(
     con.print(g)
     ds = [r for r in rows if r.group == "deepseek"]
     if ds:
-        d = Table("row", "what", "measured tok/s/GPU", "predicted", "error %", title="DeepSeek-V3 at scale")
+        d = Table(
+            "row",
+            "what",
+            "measured tok/s/GPU",
+            "predicted",
+            "error %",
+            title="DeepSeek-V3 at scale",
+        )
         for r in ds:
             d.add_row(r.row_id, r.details["what"], f"{r.measured:,.0f}", f"{r.predicted:,.0f}",
                       f"{r.error_pct:+.1f}")  # fmt: skip

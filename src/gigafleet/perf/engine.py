@@ -112,7 +112,9 @@ def releases_of(catalog: Catalog, engine: str) -> dict[str, dict[str, Any]]:
     return dict(sorted(rel.items(), key=lambda kv: _release_key(kv[0])))
 
 
-def engine_profile(catalog: Catalog, engine: str | None, release: str | None = None) -> EngineProfile:
+def engine_profile(
+    catalog: Catalog, engine: str | None, release: str | None = None
+) -> EngineProfile:
     """The profile of ``engine`` at ``release`` (default: its latest fitted release).
 
     A release with no fitted entry uses the latest fitted release before it (or the earliest
@@ -141,9 +143,7 @@ def engine_profile(catalog: Catalog, engine: str | None, release: str | None = N
         use = earlier[-1] if earlier else names[0]
     entry = rels[use]
     status = "fitted" if use == (release or use) else f"release {use}'s fit (no fit for {release})"
-    return EngineProfile(
-        engine, use, float(entry["kernel_efficiency"]), **host, status=status
-    )
+    return EngineProfile(engine, use, float(entry["kernel_efficiency"]), **host, status=status)
 
 
 __all__ = [

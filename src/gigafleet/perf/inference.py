@@ -300,7 +300,9 @@ def _check(m: ModelArch, acc, weight_precision, kv_precision, tp, pp, ep, dp, re
         if not isinstance(v, int) or v < 1:
             raise GigafleetError(f"must be a positive integer, got {v!r}", field=name)
     if not isinstance(redundant, int) or redundant < 0:
-        raise GigafleetError(f"must be an integer >= 0, got {redundant!r}", field="redundant_experts")
+        raise GigafleetError(
+            f"must be an integer >= 0, got {redundant!r}", field="redundant_experts"
+        )
     if m.num_attention_heads % tp:
         raise GigafleetError(
             f"tp = {tp} must divide the {m.num_attention_heads} attention heads of {m.name}",
@@ -472,10 +474,9 @@ def serving_replica(
     logit_w_s = h * a.vocab * wb / tp / bw
 
     routed = a.routed_expert_params * slots / n_exp if a.num_experts else 0.0
-    weight_bytes = (
-        (dense_params + a.embed_params + a.output_params) * wb / (tp * pp)
-        + routed * wb / (stage * pp)
-    )
+    weight_bytes = (dense_params + a.embed_params + a.output_params) * wb / (
+        tp * pp
+    ) + routed * wb / (stage * pp)
     workspace = max_batched_tokens * h * WORKSPACE_BYTES_PER_TOKEN_HIDDEN
     free = (
         hw.hbm_bytes

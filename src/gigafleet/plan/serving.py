@@ -29,6 +29,7 @@ for a service, what a fleet sizer (the scenario engine) needs without a simulati
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,9 +109,18 @@ def _build(base: ServeJob, shape: Shape, catalog: Catalog) -> ServingReplica:
     )  # fmt: skip
 
 
-def shape_capacity(rep: ServingReplica, base: ServeJob) -> dict[str, Any] | None:
+def shape_capacity(
+    rep: ServingReplica,
+    base: ServeJob,
+    *,
+    iteration_toll_s: float = 0.0,
+    request_toll_s: float = 0.0,
+    extra_iteration_s: Callable[[int], float] | None = None,
+) -> dict[str, Any] | None:
     """Closed-form capacity of one replica at the SLO (see the module docstring), or None
-    when not even one request meets it."""
+    when not even one request meets it. ``iteration_toll_s`` (confidential computing) and
+    ``extra_iteration_s(batch)`` (per-user adapters) lengthen every step;
+    ``request_toll_s`` adds to every time to first token."""
     t, slo = base.traffic, base.slo
     p, o = float(t.prompt_tokens), float(t.output_tokens)
     ctx = p + o / 2
@@ -126,6 +136,7 @@ def shape_capacity(rep: ServingReplica, base: ServeJob) -> dict[str, Any] | None
 
         def per_token(b: int) -> tuple[float, float]:
             s, n = rep.step(b, ctx, prompt, o, **spec)
+            s += iteration_toll_s + (extra_iteration_s(b) if extra_iteration_s else 0.0)
             return s * b / n, n / s  # seconds per token of one request, tokens/s
 
         lo, hi = 0, min(fit, 8192 * rep.dp)
@@ -144,12 +155,13 @@ def shape_capacity(rep: ServingReplica, base: ServeJob) -> dict[str, Any] | None
     b_dec, step_dec, tps_dec = largest(0.0)
     budget = rep.max_batched_tokens
     chunks = math.ceil(p / max(budget / rep.dp - b / rep.dp, 1.0))
-    ttft_agg = chunks * step if b else math.inf
+    ttft_agg = chunks * step + request_toll_s if b else math.inf
     # prefill replica: a full token budget per iteration; a prompt's chunks within half the
     # TTFT limit (the other half for queueing and the KV transfer)
-    t_pre = rep.iteration_time(int(budget), 0, 0)
+    t_pre = rep.iteration_time(int(budget), 0, 0) + iteration_toll_s
     chunks_pre = math.ceil(p / max(budget / rep.dp, 1.0))
-    prefill_tps = budget / t_pre if chunks_pre * t_pre <= slo.ttft_s / 2 else 0.0
+    ok = chunks_pre * t_pre + request_toll_s <= slo.ttft_s / 2
+    prefill_tps = budget / t_pre if ok else 0.0
     return {
         "batch": b,
         "aggregated_requests_per_s": tps / o if ttft_agg <= slo.ttft_s else 0.0,
@@ -178,16 +190,26 @@ def _estimates(shape: Shape, cap: dict[str, Any], rate: float) -> list[dict[str,
     return out
 
 
-def serving_capacity(base: ServeJob, *, catalog: Catalog | None = None) -> dict[str, Any]:
+def serving_capacity(
+    base: ServeJob,
+    *,
+    catalog: Catalog | None = None,
+    iteration_toll_s: float = 0.0,
+    request_toll_s: float = 0.0,
+    extra_iteration_s: Callable[[int], float] | None = None,
+) -> dict[str, Any]:
     """The best closed-form requests/s per GPU of ``base``'s model on its system at its SLO,
     over every replica shape, aggregated or disaggregated; raises when no shape meets it.
 
     This is what a fleet sizer should call per service and pool (see the module docstring);
-    it runs no simulation.
+    it runs no simulation. The tolls are those of :func:`shape_capacity`. The result holds
+    the ``shape``, the ``replica`` model and its ``batch`` (for the power model).
     """
     catalog = catalog or load_catalog()
     best: dict[str, Any] | None = None
-    for shape, rep, cap in _capacities(base, catalog):
+    tolls = dict(iteration_toll_s=iteration_toll_s, request_toll_s=request_toll_s,
+                 extra_iteration_s=extra_iteration_s)  # fmt: skip
+    for shape, rep, cap in _capacities(base, catalog, **tolls):
         agg = cap["aggregated_requests_per_s"] / rep.num_gpus
         d, pf = cap["decode_requests_per_s"], cap["prefill_requests_per_s"]
         dis = 1.0 / (1.0 / d + 1.0 / pf) / rep.num_gpus if d > 0 and pf > 0 else 0.0
@@ -205,7 +227,7 @@ def serving_capacity(base: ServeJob, *, catalog: Catalog | None = None) -> dict[
     return best
 
 
-def _capacities(base: ServeJob, catalog: Catalog):
+def _capacities(base: ServeJob, catalog: Catalog, **tolls: Any):
     model = catalog.model(base.model)
     system = catalog.system(base.system)
     domain = resolve_hardware(catalog, system, fabric=base.fabric).net.domain_size
@@ -214,7 +236,7 @@ def _capacities(base: ServeJob, catalog: Catalog):
             rep = _build(base, shape, catalog)
         except GigafleetError:
             continue
-        cap = shape_capacity(rep, base)
+        cap = shape_capacity(rep, base, **tolls)
         if cap is not None:
             yield shape, rep, cap
 
@@ -349,4 +371,11 @@ def plan_serving(
     }
 
 
-__all__ = ["OBJECTIVES", "Shape", "plan_serving", "replica_shapes", "serving_capacity", "shape_capacity"]
+__all__ = [
+    "OBJECTIVES",
+    "Shape",
+    "plan_serving",
+    "replica_shapes",
+    "serving_capacity",
+    "shape_capacity",
+]

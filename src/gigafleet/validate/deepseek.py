@@ -31,7 +31,9 @@ def load_rows(path: str | Path | None = None) -> list[dict[str, Any]]:
     return list(data["rows"])
 
 
-def _replica(d: dict[str, Any], catalog: Catalog, hint: float, tokens_per_gpu: int) -> ServingReplica:
+def _replica(
+    d: dict[str, Any], catalog: Catalog, hint: float, tokens_per_gpu: int
+) -> ServingReplica:
     ep = int(d["ep"])
     return serving_replica(
         MODEL, d["system"], tp=1, dp=ep, ep=ep, weight_precision="fp8", kv_precision="bf16",
@@ -59,6 +61,7 @@ def _decode(d: dict[str, Any], catalog: Catalog) -> tuple[float, dict[str, Any]]
     if "batch_per_gpu" in d:
         b = int(d["batch_per_gpu"])
     else:  # the largest batch meeting the per-user speed (or inter-token latency)
+
         def ok(b: int) -> bool:
             _, t, e = at(b)
             if "at_itl_s" in d:

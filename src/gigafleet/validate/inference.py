@@ -187,7 +187,9 @@ def validate_inference(
         ml_rows = held
     summary["error_unit"] = "% of measured tokens/s"
     cc_rows = tee.validate_tee(paths["confidential_computing"], catalog=catalog)
-    cc = summarize(cc_rows, groups={"by_calibration": lambda r: "fitted" if r.fitted else "held_out"})
+    cc = summarize(
+        cc_rows, groups={"by_calibration": lambda r: "fitted" if r.fitted else "held_out"}
+    )
     cc["error_unit"] = "percentage points of overhead"
     summary["confidential_computing"] = cc
     ds_rows: list[ValidationRow] = []

@@ -65,7 +65,10 @@ def known_rows(extra: str | Path | None = None) -> list[dict[str, str]]:
 
 
 def with_engines(
-    catalog: Catalog, values: dict[tuple[str, str], float], *, keep: set[tuple[str, str]] | None = None
+    catalog: Catalog,
+    values: dict[tuple[str, str], float],
+    *,
+    keep: set[tuple[str, str]] | None = None,
 ) -> Catalog:
     """A catalog whose engine releases have the kernel efficiencies ``values``; with ``keep``,
     releases outside it are dropped (they fall back to another release)."""
@@ -133,7 +136,9 @@ def fit_engines(
             if isinstance(dep, str) or r["scenario"].strip() != "Offline":
                 raise GigafleetError(f"fit row {k!r} cannot be fitted: {dep}", field="fit_rows")
             if dep.engine != engine:
-                raise GigafleetError(f"fit row {k!r} ran {dep.engine}, not {engine}", field="fit_rows")
+                raise GigafleetError(
+                    f"fit row {k!r} ran {dep.engine}, not {engine}", field="fit_rows"
+                )
             m = mp.measurement_key(r)
             if m in seen or (exclude is not None and exclude(r, dep)):
                 continue
