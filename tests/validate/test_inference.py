@@ -255,3 +255,15 @@ def test_cli_bad_data_file(tmp_path):
     p = gf("validate", "inference", "--holdout", "weather")
     assert_user_error(p, "--holdout", "round, system, submitter, deployment")
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_cli_calibrate_inference_prints_the_shipped_fit(catalog):
+    p = gf("calibrate", "inference")
+    assert p.returncode == 0, p.stderr
+    fitted = json.loads(p.stdout)
+    shipped = catalog.calibration["serving"]["engines"]["tensorrt-llm"]["releases"]
+    assert fitted["tensorrt-llm@v5.0"] == pytest.approx(
+        shipped["v5.0"]["kernel_efficiency"], abs=2e-3
+    )
+    p = gf("calibrate", "inference", "--write", "--catalog", "x.yaml")
+    assert p.returncode == 2 and "shipped" in p.stderr

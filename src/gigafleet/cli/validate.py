@@ -342,6 +342,27 @@ def calibrate_training_cmd(
         print(f"wrote {write_calibration(fitted)}")
 
 
+@calibrate_app.command("inference")
+def calibrate_inference_cmd(
+    write: Annotated[
+        bool, typer.Option("--write", help="Replace the shipped constants (shipped data only).")
+    ] = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Refit the serving engines' kernel efficiency per release on their named MLPerf rows;
+    print them (and --write them)."""
+    from gigafleet.validate.mlperf_fit import fit_engines, write_engines
+
+    if write and catalog:
+        raise GigafleetError(
+            "the shipped constants are fitted on the shipped catalog only", field="--write"
+        )
+    fitted = fit_engines(load_catalog(catalog))
+    print(json.dumps({f"{e}@{r}": v for (e, r), v in sorted(fitted.items())}, indent=2))
+    if write:
+        print(f"wrote {write_engines(fitted)}")
+
+
 def _print_reliability_validation(rows, summary, console) -> None:
     from rich.table import Table
 

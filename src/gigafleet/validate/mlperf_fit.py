@@ -149,6 +149,34 @@ def fit_engines(
     return out
 
 
+def write_engines(values: dict[tuple[str, str], float], path: str | Path | None = None) -> Path:
+    """Rewrite the ``kernel_efficiency`` lines of the shipped calibration file in place
+    (comments and layout kept); every release must already have its entry."""
+    from gigafleet.catalog import DATA_DIR
+
+    path = Path(path) if path else DATA_DIR / "calibration.yaml"
+    lines = path.read_text().splitlines()
+    engine = release = None
+    done = set()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if indent == 4 and stripped.endswith(":"):
+            engine = stripped[:-1]
+        elif indent == 8 and stripped.endswith(":"):
+            release = stripped[:-1]
+        elif stripped.startswith("kernel_efficiency:") and (engine, release) in values:
+            lines[i] = (
+                f"{line[: line.index('kernel_efficiency:')]}kernel_efficiency: {values[(engine, release)]}"
+            )
+            done.add((engine, release))
+    missing = set(values) - done
+    if missing:
+        raise GigafleetError(f"no calibration entry for {sorted(missing)}", file=str(path))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def group_of(by: str) -> Callable[[dict[str, str], mp.Deployment], str]:
     """The holdout group of a row (and its deployment)."""
     if by not in HOLDOUT_GROUPS:
@@ -225,4 +253,5 @@ __all__ = [
     "known_rows",
     "validate_holdout",
     "with_engines",
+    "write_engines",
 ]
