@@ -4,7 +4,13 @@ parallelism), then simulation of the fewest-GPU candidates."""
 import pytest
 
 from gigafleet.errors import GigafleetError
-from gigafleet.plan.serving import Shape, plan_serving, replica_shapes, serving_capacity
+from gigafleet.plan.serving import (
+    Shape,
+    deployment_fields,
+    plan_serving,
+    replica_shapes,
+    serving_capacity,
+)
 from gigafleet.sim.deployment import run_serving
 from gigafleet.spec.serving import ServeJob
 
@@ -92,6 +98,10 @@ def test_serving_capacity_is_closed_form():
     assert cap["shape"].dp > 1
     assert cap["output_tokens_per_s_per_gpu"] > 1000
     assert cap["tpot_model_s"] <= 0.05 or cap["disaggregated"]
+    fields = deployment_fields(cap, 4)
+    assert fields["dp"] == cap["shape"].dp and fields["replicas"] == 4
+    assert (fields["prefill_replicas"] > 0) == cap["disaggregated"]
+    ServeJob.model_validate({**DEEPSEEK, **fields})  # a valid deployment of the same shape
     hopper = serving_capacity(ServeJob.model_validate({**DEEPSEEK, "system": "dgx-h100"}))
     assert hopper["shape"].ep >= 16  # the model does not fit a TP8 H100 node: wide EP
     assert hopper["output_tokens_per_s_per_gpu"] > 500

@@ -115,11 +115,11 @@ def shape_capacity(
     *,
     iteration_toll_s: float = 0.0,
     request_toll_s: float = 0.0,
-    extra_iteration_s: Callable[[int], float] | None = None,
+    extra_iteration_s: Callable[[int, ServingReplica], float] | None = None,
 ) -> dict[str, Any] | None:
     """Closed-form capacity of one replica at the SLO (see the module docstring), or None
     when not even one request meets it. ``iteration_toll_s`` (confidential computing) and
-    ``extra_iteration_s(batch)`` (per-user adapters) lengthen every step;
+    ``extra_iteration_s(batch, replica)`` (per-user adapters) lengthen every step;
     ``request_toll_s`` adds to every time to first token."""
     t, slo = base.traffic, base.slo
     p, o = float(t.prompt_tokens), float(t.output_tokens)
@@ -136,7 +136,7 @@ def shape_capacity(
 
         def per_token(b: int) -> tuple[float, float]:
             s, n = rep.step(b, ctx, prompt, o, **spec)
-            s += iteration_toll_s + (extra_iteration_s(b) if extra_iteration_s else 0.0)
+            s += iteration_toll_s + (extra_iteration_s(b, rep) if extra_iteration_s else 0.0)
             return s * b / n, n / s  # seconds per token of one request, tokens/s
 
         lo, hi = 0, min(fit, 8192 * rep.dp)
@@ -196,7 +196,7 @@ def serving_capacity(
     catalog: Catalog | None = None,
     iteration_toll_s: float = 0.0,
     request_toll_s: float = 0.0,
-    extra_iteration_s: Callable[[int], float] | None = None,
+    extra_iteration_s: Callable[[int, ServingReplica], float] | None = None,
 ) -> dict[str, Any]:
     """The best closed-form requests/s per GPU of ``base``'s model on its system at its SLO,
     over every replica shape, aggregated or disaggregated; raises when no shape meets it.
@@ -213,18 +213,39 @@ def serving_capacity(
         agg = cap["aggregated_requests_per_s"] / rep.num_gpus
         d, pf = cap["decode_requests_per_s"], cap["prefill_requests_per_s"]
         dis = 1.0 / (1.0 / d + 1.0 / pf) / rep.num_gpus if d > 0 and pf > 0 else 0.0
+        share = 1.0 / pf / (1.0 / d + 1.0 / pf) if d > 0 and pf > 0 else 0.0
         for per_gpu, disagg in ((agg, False), (dis, True)):
             if per_gpu > 0 and (best is None or per_gpu > best["requests_per_s_per_gpu"]):
-                best = {"requests_per_s_per_gpu": per_gpu,
-                        "output_tokens_per_s_per_gpu": per_gpu * base.traffic.output_tokens,
-                        "shape": shape, "disaggregated": disagg, "replica": rep,
-                        "batch": cap["decode_batch" if disagg else "batch"], **cap}  # fmt: skip
+                best = {
+                    **cap,
+                    "requests_per_s_per_gpu": per_gpu,
+                    "output_tokens_per_s_per_gpu": per_gpu * base.traffic.output_tokens,
+                    "shape": shape,
+                    "disaggregated": disagg,
+                    "replica": rep,
+                    "prefill_share": share if disagg else 0.0,
+                    "batch": cap["decode_batch" if disagg else "batch"],
+                }
     if best is None:
         raise GigafleetError(
             f"no replica of {base.model} on {base.system} meets TTFT {base.slo.ttft_s} s / "
             f"TPOT {base.slo.tpot_s} s", field="slo",
         )  # fmt: skip
     return best
+
+
+def deployment_fields(cap: dict[str, Any], replicas: int) -> dict[str, Any]:
+    """The ServeJob fields that deploy ``replicas`` replicas of a :func:`serving_capacity`
+    result (shape, batch limit per attention-DP rank, the prefill share when disaggregated)."""
+    s: Shape = cap["shape"]
+    n_p = 0
+    if cap.get("disaggregated") and replicas > 1:
+        n_p = min(max(1, round(replicas * cap["prefill_share"])), replicas - 1)
+    return dict(
+        tp=s.tp, ep=s.ep, dp=s.dp, redundant_experts=s.redundant_experts,
+        two_batch_overlap=s.two_batch_overlap, replicas=replicas, prefill_replicas=n_p,
+        max_num_seqs=max(1, math.ceil(cap["batch"] / s.dp)),
+    )  # fmt: skip
 
 
 def _capacities(base: ServeJob, catalog: Catalog, **tolls: Any):
@@ -374,6 +395,7 @@ def plan_serving(
 __all__ = [
     "OBJECTIVES",
     "Shape",
+    "deployment_fields",
     "plan_serving",
     "replica_shapes",
     "serving_capacity",
