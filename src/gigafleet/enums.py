@@ -29,9 +29,14 @@ ROUTERS: tuple[str, ...] = get_args(Router)
 Arrival = Literal["poisson", "bursty", "diurnal", "trace"]
 ARRIVALS: tuple[str, ...] = get_args(Arrival)
 
-Engine = Literal["tensorrt-llm", "vllm"]
-#: Serving engines with a fitted efficiency (catalog calibration ``serving.engine_efficiency``).
+Engine = Literal["tensorrt-llm", "vllm", "sglang"]
+#: Serving engines (perf/engine.py: host behaviour; calibration ``serving.engines``: fitted
+#: kernel efficiency per release).
 ENGINES: tuple[str, ...] = get_args(Engine)
+
+Draft = Literal["model", "mtp"]
+#: Where speculative drafts come from: a small draft model, or the model's MTP modules.
+DRAFTS: tuple[str, ...] = get_args(Draft)
 
 Tee = Literal["none", "sev-snp", "tdx", "any"]
 TEES: tuple[str, ...] = get_args(Tee)

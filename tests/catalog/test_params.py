@@ -30,7 +30,7 @@ def test_shipped_sets_are_typed_and_sourced(catalog):
         assert item.source or (item.assumption and item.why), k
     assert all(s.source for s in p.failure_rates.hbm_stacks.values())
     assert p.failure_rates.calibration.source
-    assert p.calibration.training.fit_rows and p.calibration.serving.fit_rows
+    assert p.calibration.training.fit_rows and p.calibration.serving.engines
 
 
 def test_power_overlay_moves_the_energy_result(tmp_path, monkeypatch):
@@ -106,8 +106,8 @@ def test_failure_rate_overlay_rate_replaces_count(tmp_path, catalog):
         ("power:\n  dvfs:\n    exponent: fast\n", 3, ["power.dvfs.exponent", "valid number"]),
         ("prices:\n  pue: .inf\n", 2, ["prices.pue.value", "finite number"]),
         ("prices:\n  pue: {value: .nan, source: x}\n", 2, ["prices.pue.value", "finite number"]),
-        ("calibration:\n  serving:\n    engine_efficiency: {sglang: 0.5}\n", 3,
-         ["calibration.serving.engine_efficiency.sglang", "tensorrt-llm"]),
+        ("calibration:\n  serving:\n    engines: {trtllm: {}}\n", 3,
+         ["calibration.serving.engines.trtllm", "tensorrt-llm"]),
         ("failure_rates:\n  components:\n    fan: {unit: node, rate_per_hour: 1}\n", 3,
          ["failure_rates.components.fan", "unknown field", "gpu, hbm, host"]),
         ("failure_rates:\n  components:\n    gpu: {unit: rack}\n", 3,

@@ -112,11 +112,22 @@ class TeeCalibration(_Strict):
     tolls: dict[Literal["sev-snp", "tdx"], TeeTolls] = Field(min_length=1)
 
 
-class ServingCalibration(_Strict):
-    """The fraction of the roofline iteration speed each serving engine reaches."""
+class EngineRelease(_Strict):
+    """One release of a serving engine: its fitted kernel efficiency and the rows it was
+    fitted on (MLPerf results_location prefixed by the round)."""
 
-    fit_rows: list[str]
-    engine_efficiency: dict[Engine, Fraction]
+    kernel_efficiency: float = Field(gt=0, le=2)
+    fit_rows: list[str] = []
+
+
+class EngineCalibration(_Strict):
+    releases: dict[str, EngineRelease] = {}
+
+
+class ServingCalibration(_Strict):
+    """Kernel efficiency per serving engine and release (perf/engine.py)."""
+
+    engines: dict[Engine, EngineCalibration] = {}
 
 
 class Calibration(_Strict):

@@ -151,7 +151,8 @@ def _strategy_text(s: dict[str, Any]) -> str:
 SERVE = spec_options(
     ServeJob,
     ["model", "system", "precision", "engine", "traffic.rate_per_s", "traffic.num_requests",
-     "traffic.prompt_tokens", "traffic.output_tokens", "slo.ttft_s", "slo.tpot_s"],
+     "traffic.prompt_tokens", "traffic.output_tokens", "slo.ttft_s", "slo.tpot_s",
+     "speculative_tokens", "acceptance_rate", "draft"],
     flags=FLAGS,
     helps={"traffic.num_requests": "Requests per trial simulation [2000]."},
 )  # fmt: skip
@@ -174,8 +175,9 @@ def plan_serve(
     *,
     job: dict[str, Any],
 ) -> None:
-    """Find the best deployment (replicas, TP/EP, batch limit, aggregated or disaggregated)
-    that meets the SLOs at a given load: fewest GPUs, least energy or least cost."""
+    """Find the best deployment (replicas; TP, or wide EP with DP attention; batch limit;
+    aggregated or disaggregated) that meets the SLOs at a given load: fewest GPUs, least
+    energy or least cost."""
     from rich.table import Table
 
     from gigafleet.plan.serving import plan_serving
@@ -192,10 +194,10 @@ def plan_serve(
     if as_json:
         print_json(r)
         return
-    t = Table("GPUs", "replicas", "TP", "EP", "max seqs", "disaggregated", "SLO met", "TTFT p99", "TPOT p99", "J/token",
+    t = Table("GPUs", "replicas", "shape", "max seqs/rank", "disaggregated", "SLO met", "TTFT p99", "TPOT p99", "J/token",
               title=f"Deployments of {r['model']} on {r['system']} meeting the SLO at {r['rate_per_s']} req/s")  # fmt: skip
     for d in r["candidates"][:10]:
-        t.add_row(str(d["gpus"]), str(d["replicas"]), str(d["tp"]), str(d["ep"]), str(d["max_num_seqs"]),
+        t.add_row(str(d["gpus"]), str(d["replicas"]), d["shape"], str(d["max_num_seqs"]),
                   f"yes ({d['prefill_replicas']} prefill)" if d["disaggregated"] else "no",
                   f"{100 * d['slo_attainment']:.1f}%", fmt_time(d["ttft_p99_s"]), fmt_time(d["tpot_p99_s"]),
                   f"{d['energy_j_per_output_token']:.2f}")  # fmt: skip
@@ -204,6 +206,7 @@ def plan_serve(
     b = r["best"]
     cost = f", ${b['cost_usd_per_hour']:,.2f}/hour" if b["cost_usd_per_hour"] else ""
     con.print(
-        f"[bold]Best by {r['objective']}:[/bold] {b['replicas']} x TP{b['tp']} ({b['gpus']} GPUs, "
+        f"[bold]Best by {r['objective']}:[/bold] {b['replicas']} x {b['shape']} ({b['gpus']} GPUs, "
+        f"{b['output_tokens_per_s_per_gpu']:,.0f} output tokens/s per GPU, "
         f"{b['energy_j_per_output_token']:.2f} J/token{cost})"
     )

@@ -37,10 +37,11 @@ FLAGS = {
 }
 JOB = spec_options(
     ServeJob,
-    ["model", "system", "replicas", "tp", "ep", "precision", "engine", "traffic.rate_per_s",
-     "traffic.num_requests", "traffic.arrival", "traffic.trace", "traffic.prompt_tokens",
-     "traffic.output_tokens", "traffic.length_sigma", "slo.ttft_s", "slo.tpot_s",
-     "prefill_replicas", "speculative_tokens", "adapters.num_users", "adapters.rank", "tee"],
+    ["model", "system", "replicas", "tp", "ep", "dp", "redundant_experts", "two_batch_overlap",
+     "precision", "engine", "traffic.rate_per_s", "traffic.num_requests", "traffic.arrival",
+     "traffic.trace", "traffic.prompt_tokens", "traffic.output_tokens", "traffic.length_sigma",
+     "slo.ttft_s", "slo.tpot_s", "prefill_replicas", "speculative_tokens", "acceptance_rate",
+     "draft", "adapters.num_users", "adapters.rank", "tee"],
     flags=FLAGS,
 )  # fmt: skip
 ServeConfigOpt = Annotated[
@@ -98,7 +99,7 @@ def print_serving(r: dict[str, Any]) -> None:
     con = console()
     rep = r["replica"]
     con.print(
-        f"[bold]{r['model']} on {r['system']}[/bold]: {r['replicas']} replicas x TP{rep['tp']} EP{rep['ep']} "
+        f"[bold]{r['model']} on {r['system']}[/bold]: {r['replicas']} replicas x TP{rep['tp']} EP{rep['ep']} DP{rep['dp']} "
         f"({r['gpus']} GPUs), {rep['precision']} weights, KV cache {rep['kv_capacity_tokens']:,} tokens per replica"
     )
     m = r["metrics"]

@@ -165,17 +165,31 @@ InferenceDataOpt = Annotated[
 ]
 
 
+HoldoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--holdout",
+        help="Refit the engine constants without each group and predict it: round, system, "
+        "submitter or deployment.",
+    ),
+]
+
+
 @validate_app.command("inference")
 def validate_inference_cmd(
-    data: InferenceDataOpt = None, catalog: CatalogOpt = None, as_json: JsonOpt = False
+    data: InferenceDataOpt = None,
+    holdout: HoldoutOpt = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """MLPerf Inference LLM results (Offline and Server tokens/s) and confidential-computing
-    overheads (Zhu et al. 2024, error in percentage points)."""
+    """MLPerf Inference LLM results (Offline, Server and Interactive tokens/s), DeepSeek-V3
+    served at scale, and confidential-computing overheads (Zhu et al. 2024, error in
+    percentage points)."""
     from rich.table import Table
 
     from gigafleet.validate.inference import validate_inference
 
-    rows, summary = validate_inference(data, catalog=load_catalog(catalog))
+    rows, summary = validate_inference(data, catalog=load_catalog(catalog), holdout=holdout)
     if as_json:
         print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
         return
@@ -198,13 +212,34 @@ def validate_inference_cmd(
         for r in skipped:
             s.add_row(r.row_id, r.skipped_reason or "")
         con.print(s)
-    g = Table("group", "rows", "median |err| %", "p90 |err| %", title="MLPerf errors")
+    g = Table("group", "measurements", "median |err| %", "p90 |err| %", title="MLPerf errors")
+    for name, st in summary["held_out_by_deployment"].items():
+        g.add_row(f"held out by deployment: {name}", str(st["num"]),
+                  str(st["median_abs_error_pct"]), str(st["p90_abs_error_pct"]))  # fmt: skip
     for key in ("by_scenario_calibration", "by_accelerator"):
         for name, st in summary[key].items():
             g.add_row(
                 name, str(st["num"]), str(st["median_abs_error_pct"]), str(st["p90_abs_error_pct"])
             )
+    if "holdout" in summary:
+        for name, st in summary["holdout"]["by_scenario"].items():
+            g.add_row(f"refit without each {summary['holdout']['by']}: {name}", str(st["num"]),
+                      str(st["median_abs_error_pct"]), str(st["p90_abs_error_pct"]))  # fmt: skip
     con.print(g)
+    ds = [r for r in rows if r.group == "deepseek"]
+    if ds:
+        d = Table(
+            "row",
+            "what",
+            "measured tok/s/GPU",
+            "predicted",
+            "error %",
+            title="DeepSeek-V3 at scale",
+        )
+        for r in ds:
+            d.add_row(r.row_id, r.details["what"], f"{r.measured:,.0f}", f"{r.predicted:,.0f}",
+                      f"{r.error_pct:+.1f}")  # fmt: skip
+        con.print(d)
     c = Table("row", "measured %", "predicted %", "error pp", "set", title="Confidential computing")
     for r in rows:
         if r.error_pct is not None and r.group == "confidential computing":
@@ -214,12 +249,13 @@ def validate_inference_cmd(
             )  # fmt: skip
     con.print(c)
     cc = summary["confidential_computing"]
-    sc = summary["by_scenario_calibration"]
+    held = summary["held_out_by_deployment"]
     con.print(
-        f"[bold]MLPerf: {summary['num_predicted']}/{summary['num_rows']} rows predicted "
-        f"({100 * summary['predicted_fraction']:.0f}%); held-out Offline median |error| "
-        f"{sc.get('offline/held_out', {}).get('median_abs_error_pct')}%, Server "
-        f"{sc.get('server/held_out', {}).get('median_abs_error_pct')}%. Confidential computing: "
+        f"[bold]MLPerf: {summary['num_predicted']}/{summary['num_llm_rows']} LLM rows predicted "
+        f"({100 * summary['predicted_fraction']:.0f}%), {summary['num_measurements']} "
+        f"measurements; held out by deployment: Offline median |error| "
+        f"{held.get('offline', {}).get('median_abs_error_pct')}%, Server "
+        f"{held.get('server', {}).get('median_abs_error_pct')}%. Confidential computing: "
         f"{cc['num_predicted']}/{cc['num_rows']} rows, median |error| "
         f"{cc['median_abs_error_pct']} pp[/bold]"
     )
@@ -374,6 +410,32 @@ def calibrate_training_cmd(
     if write:
         on = f"{path}" + "".join(f", --catalog {c}" for c in catalog or ())
         print(f"wrote {write_calibration(fitted, out, catalog=cat, fitted_on=on)}")
+
+
+@calibrate_app.command("inference")
+def calibrate_inference_cmd(
+    write: Annotated[
+        bool,
+        typer.Option("--write", help="Also write them as a catalog overlay file (see --out)."),
+    ] = False,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Where --write puts the overlay; use it with --catalog FILE or $GIGAFLEET_CATALOG.",
+        ),
+    ] = Path("gigafleet-serving-calibration.yaml"),
+    catalog: CatalogOpt = None,
+) -> None:
+    """Refit the serving engines' kernel efficiency per release on their named MLPerf rows;
+    print them (and --write them)."""
+    from gigafleet.validate.mlperf_fit import fit_engines, write_engines
+
+    cat = load_catalog(catalog)
+    fitted = fit_engines(cat)
+    print(json.dumps({f"{e}@{r}": v for (e, r), v in sorted(fitted.items())}, indent=2))
+    if write:
+        print(f"wrote {write_engines(fitted, out, catalog=cat)}")
 
 
 def _print_reliability_validation(rows, summary, console) -> None:

@@ -1,37 +1,54 @@
 """LLM serving: the time of one forward iteration on a replica, and its KV-cache capacity.
 
-A replica holds one copy of the model on ``tp x pp`` GPUs (experts spread over ``ep`` of
-them). One iteration processes ``P`` new prompt tokens (chunked prefill) and one token for
-each of ``D`` running sequences whose KV contexts sum to ``C`` tokens (continuous batching,
-Yu et al. OSDI'22; Agrawal et al. 2024, Sarathi-Serve). With ``T = P + D``, each GPU spends,
-layer by layer, the larger of its compute and its memory traffic (roofline):
+A replica holds one copy of the model on ``tp x pp x dp`` GPUs: ``dp`` attention
+data-parallel ranks of ``tp`` GPUs each per pipeline stage (DP attention, as DeepSeek,
+SGLang and TensorRT-LLM deploy wide expert parallelism), the routed experts of each MoE layer
+spread over ``ep`` of a stage's GPUs. One iteration processes ``P`` new prompt tokens
+(chunked prefill) and one token for each of ``D`` running sequences whose KV contexts sum to
+``C`` tokens (continuous batching, Yu et al. OSDI'22; Agrawal et al. 2024, Sarathi-Serve),
+spread evenly over the ``dp`` ranks. With ``T = P + D`` and ``T_r = T / dp`` tokens per
+rank, each GPU spends, layer by layer, the larger of its compute and its memory traffic
+(roofline):
 
-* GEMMs: ``max((T + 128) F / (P_peak e), (W + T b) / (B e_mem))``: ``F`` FLOPs per token,
-  ``W`` weight bytes (read once per iteration: why batching pays), ``b`` activation bytes
-  per token; ``(T + 128)/T`` is the shape efficiency of a thin GEMM (128-wide tiles);
-* MoE experts: only the experts the batch routes to are read: ``E_local (1 - (1 - k/E)^T)``;
-* attention: prefill ``P min(P, L)/2`` query-key pairs per layer (prompts of about ``L``
-  tokens, causal) at attention efficiency; decode reads the KV cache, ``C`` tokens, at HBM
-  bandwidth;
-* elementwise operators at HBM bandwidth; TP all-reduce (two per layer) and EP
-  all-to-all over the scale-up domain;
-* the logits of the ``D`` decoding sequences;
-* the whole iteration divided by the serving engine's efficiency ``e_engine``
-  (``serving.engine_efficiency`` in catalog/data/calibration.yaml: TensorRT-LLM and vLLM,
-  each fitted on one named MLPerf Inference v4.1 Offline result, the other results held
-  out; see gigafleet/validate/mlperf.py). It stands for what the roofline leaves out
-  (host scheduling, launch gaps, kernels below their roofline); ``engine=None`` gives the
-  bare roofline.
+* dense GEMMs (attention projections, dense MLPs, shared experts): ``max((T_r + 128) F /
+  (tp P_peak e), (W / tp + T_r b) / (B e_mem))``: ``W`` weight bytes (read once per
+  iteration: why batching pays); ``(T_r + 128)/T_r`` the shape efficiency of a thin GEMM;
+* routed experts: a GPU holds ``(E + R)/ep`` expert slots (``R`` redundant copies of hot
+  experts, placed by an expert-placement balancer) and reads only those the batch routes to,
+  ``1 - (1 - k/E)^T`` of them; its tokens are ``T k / ep`` times ``1 + r`` on the busiest
+  rank (:func:`expert_imbalance`), in tiles of 128 per expert;
+* attention: prefill ``P min(P, L)/2`` query-key pairs per layer; decode reads the KV cache
+  (``C`` tokens) at HBM bandwidth, or, for MLA in its absorbed form, runs
+  ``2 h (d_c + d_r + d_c)`` FLOPs per key on the latent (compute-bound: FlashMLA, see
+  :data:`MLA_DECODE_EFFICIENCY`);
+* elementwise operators at HBM bandwidth; TP all-reduce (two per layer) within a rank;
+* the MoE all-to-all, **per GPU**: a GPU dispatches its ``T / (tp dp)`` tokens (each to
+  ``k`` experts, one copy per remote scale-up domain with node-aware dispatch) and receives
+  the combine, ``(b_dispatch + b_combine) w`` bytes per token copy (FP8 dispatch with FP8
+  weights, BF16 combine: DeepSeek Day-6 overview), over the scale-up domain and the fabric
+  (:func:`gigafleet.perf.collectives.moe_dispatch_time`);
+* the logits of the decoding sequences.
 
-Efficiencies come from the training calibration (same kernels), so serving predictions
-are extrapolated from training measurements; ``ServingReplica.calibration`` says so.
-The per-iteration function is plain Python arithmetic on precomputed coefficients, because
-the request simulator calls it once per iteration (millions of times).
+Two-micro-batch overlap (``two_batch_overlap``: DeepSeek-V3 report Sec. 3.4, SGLang TBO)
+splits the iteration in halves and runs one half's communication under the other's
+compute: ``2 (w + m - eta min(w, m))`` with ``w``, ``m`` the compute and communication of a
+half (:data:`TBO_OVERLAP`). Each half reads the weights again, so it loses at small batches
+(SGLang measured -27% at 32 tokens per device, +25% at 256).
+
+The serving engine then adds what the roofline leaves out (:mod:`gigafleet.perf.engine`):
+its kernel efficiency divides the compute terms, its host work and kernel launches bound
+the iteration from below. ``engine=None`` is the bare roofline.
+
+GEMM and attention efficiencies come from the training calibration (same kernels), so the
+serving predictions extrapolate from training measurements plus the engine fit;
+``ServingReplica.calibration`` says so. The per-iteration function is plain Python arithmetic
+on precomputed coefficients: the request simulator calls it millions of times.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from gigafleet.catalog import Catalog, load_catalog
@@ -40,6 +57,7 @@ from gigafleet.enums import ENGINES, PRECISIONS
 from gigafleet.errors import GigafleetError
 from gigafleet.perf import collectives as coll
 from gigafleet.perf.arch import arch_costs
+from gigafleet.perf.engine import KERNELS_PER_LAYER, LAUNCH_S, EngineProfile, engine_profile
 from gigafleet.perf.hardware import Hardware, resolve_hardware
 from gigafleet.perf.training.constants import (
     ATTENTION_EFFICIENCY_RATIO,
@@ -56,6 +74,33 @@ KV_BYTES = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5625}
 #: Activation workspace per batched token and hidden unit (bytes): residual, norm and MLP
 #: intermediates of the widest layer in flight, BF16. Estimate.
 WORKSPACE_BYTES_PER_TOKEN_HIDDEN = 24.0
+#: MLA decode attention in its absorbed form reaches 580 of the 990 TFLOP/s BF16 peak of an
+#: H800 when compute-bound (FlashMLA README, github.com/deepseek-ai/FlashMLA, release of
+#: 2025-02; the 2025-04 kernel reaches 660). Taken for every generation (estimate elsewhere).
+MLA_DECODE_EFFICIENCY = 580.0 / 990.0
+#: Expert load imbalance: the per-rank token count has coefficient of variation
+#: ``cv / sqrt(slots per rank)`` and the busiest of ``ep`` ranks sits ``sqrt(2 ln ep)`` of them
+#: above the mean (max of ``ep`` normals). ``cv`` per expert slot is derived from TensorRT-LLM's
+#: measurement on DeepSeek-R1, EP32 on GB200, local batch 256 (NVIDIA/TensorRT-LLM tech blog 4,
+#: Table 1): per rank std/mean 491.6/1024 at 8 slots without a balancer (cv = 0.48 x sqrt 8 =
+#: 1.36) and 52.0/1024 at 9 slots with EPLB (0.051 x 3 = 0.152). The same formula gives
+#: max/mean - 1 = 1.26 and 0.13 there against 1.564 and 0.109 measured.
+#: Two-micro-batch overlap hides this share of the shorter of a half-batch's compute and
+#: communication: ``2 (w + m - eta min(w, m))`` (eta = 1 would be perfect overlap). Fitted on
+#: SGLang's TBO ablation for DeepSeek-V3 decode on 72 H100 at 256 tokens per device (+25.5%,
+#: lmsys.org/blog/2025-05-05-large-scale-ep); the same value gives -22% at 32 tokens per
+#: device (published -27%), +28% for prefill (published +27% to +35%) and +28% for simulated
+#: MTP at 128 (published +35%).
+TBO_OVERLAP = 0.54
+EXPERT_LOAD_CV = {False: 491.6 / 1024 * math.sqrt(8), True: 52.0 / 1024 * math.sqrt(9)}
+
+
+def expert_imbalance(ep: int, slots_per_rank: float, *, balanced: bool) -> float:
+    """``r = (max - mean) / mean`` of routed tokens over ``ep`` ranks (see
+    :data:`EXPERT_LOAD_CV`): ``cv / sqrt(m) * sqrt(2 ln ep)``; 0 without expert parallelism."""
+    if ep <= 1:
+        return 0.0
+    return EXPERT_LOAD_CV[balanced] / math.sqrt(slots_per_rank) * math.sqrt(2.0 * math.log(ep))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,141 +113,175 @@ class ServingReplica:
     tp: int
     pp: int
     ep: int
+    dp: int
     num_gpus: int
     weight_precision: str
     kv_precision: str
     calibration: str
+    engine: EngineProfile
     weight_bytes_per_gpu: float
     kv_bytes_per_token: float  # whole replica (what moves in a KV transfer)
     kv_capacity_tokens: int
-    max_batched_tokens: int
+    max_batched_tokens: int  # per iteration, all dp ranks together
     tdp_w: float
     # Prefill tokens of one iteration come from prompts of about this length; a token
     # attends to half of its own prompt on average (causal), not to the whole chunk.
     prompt_tokens_hint: float
-    # coefficients (per iteration, seconds)
-    efficiency: float  # the serving engine's share of roofline speed (1: bare roofline)
-    _dense_flop_s: float  # compute seconds per token of all dense GEMMs (incl. tile padding /T)
+    two_batch_overlap: bool
+    expert_imbalance: float  # r of the busiest expert-parallel rank
+    mtp_draft_fraction: float  # one MTP module's step as a share of a decode iteration
+    # query tokens per decoding sequence (k + 1 when verifying k drafts): compute-bound
+    # attention (MLA) scales with it, the KV read does not
+    decode_queries: float
+    # coefficients (seconds; "per token" means per token of the whole replica unless noted)
+    _inv_kernel_efficiency: float  # 1 / the engine's kernel efficiency (useful GEMM rows)
+    _dense_flop_s: float  # compute seconds per rank token of dense GEMMs (training efficiency)
     _dense_mem_fixed: float  # weight-read seconds of dense GEMMs
-    _dense_mem_tok: float  # activation-traffic seconds per token
-    _expert_flop_s: float  # compute seconds per token of routed experts
-    _expert_w_s: float  # seconds to read one layer's experts (the GPU's share)
+    _dense_mem_tok: float  # activation traffic per rank token
+    _expert_flop_s: float  # compute seconds per token of routed experts (busiest rank)
+    _expert_w_s: float  # seconds to read one layer's expert slots on a GPU
     _route_keep: float  # (1 - k/E): probability one token skips a given expert
+    _expert_share: float  # k/E: token copies per expert per token
     _num_moe: int
-    _attn_prefill_s: float  # seconds per (prefill token x key)
-    _attn_decode_s: float  # seconds per decode context token (max of flops, KV read)
-    _attn_window_s: float  # seconds per decoding sequence for sliding-window layers
-    _ew_tok: float  # elementwise seconds per token
+    _attn_prefill_s: float  # per (prefill rank token x key)
+    _attn_decode_flop_s: float  # per decode context rank token and query, compute
+    _attn_decode_mem_s: float  # per decode context rank token, KV read
+    _attn_window_s: float  # per decoding rank sequence, sliding-window layers
+    _ew_tok: float  # elementwise seconds per rank token
+    _ew_moe_tok: float  # elementwise seconds of routed experts per token
     _comm_fixed: float
-    _comm_tok: float
+    _comm_rank_tok: float  # TP all-reduce and stage transfers per rank token
+    _comm_ep_tok: float  # all-to-all per token, node-aware (prefill kernels)
+    _comm_ep_direct_tok: float  # all-to-all per token, one send per expert (decode kernels)
     _logit_flop_s: float
     _logit_w_s: float
+    _launch_s: float  # CPU time to enqueue an eager iteration's kernels
+
+    def _gpu(self, p: float, d: float, c: float) -> tuple[float, float]:
+        """GPU seconds of one iteration: (compute and memory, communication)."""
+        t = p + d
+        dp = self.dp
+        tr = t / dp
+        inv = self._inv_kernel_efficiency
+        # a partly filled 128-row tile costs a full one at any engine's efficiency
+        work = max((tr * inv + GEMM_TILE) * self._dense_flop_s,
+                   self._dense_mem_fixed + tr * self._dense_mem_tok)  # fmt: skip
+        if self._num_moe:
+            touched = 1.0 - self._route_keep**t  # share of experts the batch routes to
+            te = t * self._expert_share / touched  # tokens per routed-to expert
+            work += self._num_moe * max(
+                t * (inv + GEMM_TILE / te) * self._expert_flop_s, self._expert_w_s * touched
+            )
+        work += (p / dp) * 0.5 * self.prompt_tokens_hint * self._attn_prefill_s
+        work += (c / dp) * max(self.decode_queries * self._attn_decode_flop_s,
+                               self._attn_decode_mem_s) + (d / dp) * self._attn_window_s  # fmt: skip
+        work += max(max(d / dp, 1.0) * self._logit_flop_s, self._logit_w_s)
+        work += tr * self._ew_tok + t * self._ew_moe_tok
+        ep_tok = self._comm_ep_tok if p else self._comm_ep_direct_tok
+        comm = self._comm_fixed + tr * self._comm_rank_tok + t * ep_tok
+        return work, comm
+
+    def _gpu_time(self, p: float, d: float, c: float) -> float:
+        if self.two_batch_overlap and p + d >= 2:
+            w, m = self._gpu(0.5 * p, 0.5 * d, 0.5 * c)
+            return 2.0 * (w + m - TBO_OVERLAP * min(w, m))
+        w, m = self._gpu(p, d, c)
+        return w + m
 
     def iteration_time(
         self, prefill_tokens: int, decode_tokens: int, decode_context_tokens: int
     ) -> float:
         """Seconds for one iteration (see the module docstring for the formula)."""
-        t = prefill_tokens + decode_tokens
-        if t <= 0:
+        if prefill_tokens + decode_tokens <= 0:
             return 0.0
-        pad = (t + GEMM_TILE) / t  # thin-GEMM shape efficiency
-        dense = max(t * pad * self._dense_flop_s, self._dense_mem_fixed + t * self._dense_mem_tok)
-        moe = 0.0
-        if self._num_moe:
-            touched = 1.0 - self._route_keep**t  # share of experts the batch routes to
-            moe = self._num_moe * max(t * pad * self._expert_flop_s, self._expert_w_s * touched)
-        attn = prefill_tokens * 0.5 * self.prompt_tokens_hint * self._attn_prefill_s
-        attn += decode_context_tokens * self._attn_decode_s + decode_tokens * self._attn_window_s
-        logits = 0.0
-        if decode_tokens or prefill_tokens:
-            rows = max(decode_tokens, 1)
-            logits = max(rows * self._logit_flop_s, self._logit_w_s)
-        comm = self._comm_fixed + t * self._comm_tok
-        return (dense + moe + attn + t * self._ew_tok + logits + comm) / self.efficiency
+        gpu = self._gpu_time(prefill_tokens, decode_tokens, decode_context_tokens)
+        eng = self.engine
+        if prefill_tokens or not eng.cuda_graphs:  # eager: the GPU waits for the launches
+            gpu = max(gpu, self._launch_s)
+        host = eng.host_s_per_iteration + eng.host_s_per_sequence * (decode_tokens / self.dp + 1)
+        return max(gpu, host) if eng.host_overlap else gpu + host
 
     def phase_times(
         self, prefill_tokens: int, decode_tokens: int, decode_context_tokens: int
     ) -> dict[str, float]:
         """The terms of :meth:`iteration_time` by what bounds them, for the power model:
-        ``compute`` (GEMMs and prefill attention on their FLOPs), ``memory`` (weight and KV
-        reads, elementwise), ``comm`` (all-reduce, all-to-all, stage transfers) and ``idle``
-        (host overhead). They sum to the iteration time."""
-        t = prefill_tokens + decode_tokens
+        ``compute`` (GEMMs and attention on their FLOPs), ``memory`` (weight and KV reads,
+        elementwise), ``comm`` (all-reduce, all-to-all, stage transfers) and ``idle`` (host
+        work and launch gaps the GPU waits for). They sum to the iteration time."""
+        p, d, c = float(prefill_tokens), float(decode_tokens), float(decode_context_tokens)
         out = {"compute": 0.0, "memory": 0.0, "comm": 0.0, "idle": 0.0}
+        t = p + d
         if t <= 0:
             return out
+        total = self.iteration_time(prefill_tokens, decode_tokens, decode_context_tokens)
 
         def put(flop_s: float, mem_s: float) -> None:
-            key = "compute" if flop_s >= mem_s else "memory"
-            out[key] += max(flop_s, mem_s)
+            out["compute" if flop_s >= mem_s else "memory"] += max(flop_s, mem_s)
 
-        pad = (t + GEMM_TILE) / t
-        put(t * pad * self._dense_flop_s, self._dense_mem_fixed + t * self._dense_mem_tok)
+        dp = self.dp
+        tr = t / dp
+        inv = self._inv_kernel_efficiency
+        put((tr * inv + GEMM_TILE) * self._dense_flop_s,
+            self._dense_mem_fixed + tr * self._dense_mem_tok)  # fmt: skip
         if self._num_moe:
             touched = 1.0 - self._route_keep**t
-            put(
-                self._num_moe * t * pad * self._expert_flop_s,
-                self._num_moe * self._expert_w_s * touched,
-            )
-        out["compute"] += prefill_tokens * 0.5 * self.prompt_tokens_hint * self._attn_prefill_s
-        out["memory"] += (
-            decode_context_tokens * self._attn_decode_s
-            + decode_tokens * self._attn_window_s
-            + t * self._ew_tok
-        )
-        rows = max(decode_tokens, 1)
-        put(rows * self._logit_flop_s, self._logit_w_s)
-        out["comm"] += self._comm_fixed + t * self._comm_tok
-        # the engine's shortfall stretches every phase alike: the power mix is unchanged
-        return {k: v / self.efficiency for k, v in out.items()}
+            te = t * self._expert_share / touched
+            put(self._num_moe * t * (inv + GEMM_TILE / te) * self._expert_flop_s,
+                self._num_moe * self._expert_w_s * touched)  # fmt: skip
+        out["compute"] += (p / dp) * 0.5 * self.prompt_tokens_hint * self._attn_prefill_s
+        put((c / dp) * self.decode_queries * self._attn_decode_flop_s,
+            (c / dp) * self._attn_decode_mem_s)  # fmt: skip
+        out["memory"] += (d / dp) * self._attn_window_s
+        out["memory"] += tr * self._ew_tok + t * self._ew_moe_tok
+        put(max(d / dp, 1.0) * self._logit_flop_s, self._logit_w_s)
+        ep_tok = self._comm_ep_tok if p else self._comm_ep_direct_tok
+        out["comm"] += self._comm_fixed + tr * self._comm_rank_tok + t * ep_tok
+        busy = sum(out.values())
+        gpu = self._gpu_time(p, d, c)
+        scale = gpu / busy if busy > 0 else 0.0  # two-batch overlap hides part of the sum
+        out = {k: v * scale for k, v in out.items()}
+        out["idle"] = max(total - gpu, 0.0)
+        return out
+
+    def step(self, batch: int, context_tokens: float, prompt_tokens: float,
+             output_tokens: float, *, beams: int = 1, draft_tokens: int = 0,
+             acceptance_rate: float = 0.0, draft_fraction: float = 0.0) -> tuple[float, float]:  # fmt: skip
+        """One steady-state step at ``batch`` running requests: (seconds, output tokens).
+
+        Each step decodes every request (``beams`` sequences each, sharing the prompt), and
+        prefills the prompts of the requests that finish meanwhile. With ``draft_tokens``
+        ``k`` drafted at ``acceptance_rate`` ``a`` (speculative decoding or MTP), a step
+        verifies ``k + 1`` tokens per sequence, runs ``k`` draft passes of ``draft_fraction``
+        of a decode iteration and emits ``E = (1 - a^(k+1)) / (1 - a)`` tokens (Leviathan et
+        al. 2023, eq. 1)."""
+        k = draft_tokens
+        a = acceptance_rate
+        emitted = float(k + 1) if a >= 1.0 else (1.0 - a ** (k + 1)) / (1.0 - a)
+        seqs = batch * beams
+        prefill = batch * emitted * prompt_tokens / max(output_tokens, 1.0)
+        ctx = int(seqs * context_tokens)
+        rep = dataclasses.replace(self, decode_queries=float(k + 1)) if k else self
+        t = rep.iteration_time(int(round(prefill)), seqs * (k + 1), ctx)
+        if k:
+            t += k * draft_fraction * self.iteration_time(0, seqs, ctx)
+        return t, batch * emitted
 
     def decode_throughput(
         self, batch: int, context_tokens: float, prompt_tokens: float, output_tokens: float
     ) -> float:
         """Steady-state output tokens/s at ``batch`` running sequences: each iteration decodes
         ``batch`` tokens and prefills the prompts of the ``batch/output_tokens`` that finished."""
-        prefill = batch * prompt_tokens / max(output_tokens, 1.0)
-        t = self.iteration_time(int(round(prefill)), batch, int(batch * context_tokens))
-        return batch / t
+        t, n = self.step(batch, context_tokens, prompt_tokens, output_tokens)
+        return n / t
 
 
 def engine_efficiency(catalog: Catalog, engine: str | None) -> tuple[float, str]:
-    """The calibrated efficiency of ``engine`` and its status; ``None``: the bare roofline."""
-    if engine is None:
-        return 1.0, "not applied"
-    if engine not in ENGINES:
-        raise GigafleetError(
-            f"unknown serving engine {engine!r}; allowed: {', '.join(ENGINES)}",
-            field="engine",
-            allowed=ENGINES,
-        )
-    cal = catalog.params.calibration.serving.engine_efficiency
-    if engine in cal:
-        return float(cal[engine]), "fitted"
-    return 1.0, "uncalibrated"
+    """The fitted kernel efficiency of ``engine``'s latest release and its status."""
+    prof = engine_profile(catalog, engine)
+    return prof.kernel_efficiency, prof.status
 
 
-def serving_replica(
-    model: str | ModelArch,
-    system: str | System,
-    *,
-    tp: int = 1,
-    pp: int = 1,
-    ep: int = 1,
-    weight_precision: str = "bf16",
-    kv_precision: str | None = None,
-    max_batched_tokens: int = 8192,
-    prompt_tokens_hint: float = 1024.0,
-    catalog: Catalog | None = None,
-    fabric: str | None = None,
-    engine: str | None = "tensorrt-llm",
-) -> ServingReplica:
-    """Build the iteration model of one replica; bad degrees raise :class:`GigafleetError`."""
-    catalog = catalog or load_catalog()
-    m = model if isinstance(model, ModelArch) else catalog.model(model)
-    hw: Hardware = resolve_hardware(catalog, system, fabric=fabric)
-    acc = hw.accelerator
-    kv_precision = kv_precision or weight_precision
+def _check(m: ModelArch, acc, weight_precision, kv_precision, tp, pp, ep, dp, redundant, mbt):
     if weight_precision not in PRECISIONS:
         raise GigafleetError(
             f"unknown {weight_precision!r}; allowed: {', '.join(PRECISIONS)}",
@@ -217,114 +296,187 @@ def serving_replica(
             f"{acc.name} does not support {weight_precision}; allowed: {', '.join(acc.precisions)}",
             field="weight_precision",
         )
-    for name, v in (("tp", tp), ("pp", pp), ("ep", ep), ("max_batched_tokens", max_batched_tokens)):
+    for name, v in (("tp", tp), ("pp", pp), ("ep", ep), ("dp", dp), ("max_batched_tokens", mbt)):
         if not isinstance(v, int) or v < 1:
             raise GigafleetError(f"must be a positive integer, got {v!r}", field=name)
+    if not isinstance(redundant, int) or redundant < 0:
+        raise GigafleetError(
+            f"must be an integer >= 0, got {redundant!r}", field="redundant_experts"
+        )
     if m.num_attention_heads % tp:
         raise GigafleetError(
             f"tp = {tp} must divide the {m.num_attention_heads} attention heads of {m.name}",
             field="tp",
         )
-    if m.moe is None and ep > 1:
-        raise GigafleetError(f"ep = {ep} needs a MoE model; {m.name} is dense", field="ep")
-    if m.moe is not None and (m.moe.num_experts % ep or (tp * pp) % ep):
+    if m.moe is None and (ep > 1 or dp > 1 or redundant):
+        what = "ep" if ep > 1 else ("dp" if dp > 1 else "redundant_experts")
         raise GigafleetError(
-            f"ep = {ep} must divide the {m.moe.num_experts} experts and the replica's {tp * pp} GPUs",
-            field="ep",
+            f"{what} > 1 needs a MoE model; {m.name} is dense (serve more replicas instead)",
+            field=what,
         )
+    if m.moe is not None:
+        slots = m.moe.num_experts + redundant
+        stage = tp * dp
+        if slots % ep or stage % ep:
+            raise GigafleetError(
+                f"ep = {ep} must divide the {slots} expert slots ({m.moe.num_experts} experts + "
+                f"{redundant} redundant) and the {stage} GPUs of a stage (tp x dp)",
+                field="ep",
+            )
+        if dp > 1 and ep != stage:
+            raise GigafleetError(
+                f"with attention data parallelism the experts spread over every GPU of a "
+                f"stage: ep must be tp x dp = {stage}, got {ep}",
+                field="ep",
+            )
     if pp > m.num_layers:
         raise GigafleetError(f"pp = {pp} exceeds the {m.num_layers} layers of {m.name}", field="pp")
+
+
+def serving_replica(
+    model: str | ModelArch,
+    system: str | System,
+    *,
+    tp: int = 1,
+    pp: int = 1,
+    ep: int = 1,
+    dp: int = 1,
+    weight_precision: str = "bf16",
+    kv_precision: str | None = None,
+    max_batched_tokens: int = 8192,
+    prompt_tokens_hint: float = 1024.0,
+    catalog: Catalog | None = None,
+    fabric: str | None = None,
+    engine: str | None = "tensorrt-llm",
+    engine_release: str | None = None,
+    redundant_experts: int = 0,
+    two_batch_overlap: bool = False,
+    expert_imbalance_override: float | None = None,
+) -> ServingReplica:
+    """Build the iteration model of one replica; bad degrees raise :class:`GigafleetError`.
+
+    ``max_batched_tokens`` is per attention-DP rank (what an engine is configured with); the
+    replica batches ``dp`` times that per iteration. ``redundant_experts`` extra expert slots
+    imply an expert-placement balancer (EPLB), which lowers the load imbalance;
+    ``expert_imbalance_override`` replaces the modelled imbalance (0: perfectly balanced
+    routing, as DeepSeek's profiles simulate).
+    """
+    catalog = catalog or load_catalog()
+    m = model if isinstance(model, ModelArch) else catalog.model(model)
+    hw: Hardware = resolve_hardware(catalog, system, fabric=fabric)
+    acc = hw.accelerator
+    kv_precision = kv_precision or weight_precision
+    _check(m, acc, weight_precision, kv_precision, tp, pp, ep, dp, redundant_experts,
+           max_batched_tokens)  # fmt: skip
+    prof = engine_profile(catalog, engine, engine_release)
+    ke = prof.kernel_efficiency
 
     a = arch_costs(m)
     eff = efficiency_for(catalog, hw.generation)
     pidx = PRECISIONS.index(weight_precision)
-    peak = acc.dense_flops(weight_precision)
+    peak = acc.dense_flops(weight_precision) * float(eff.gemm[pidx])  # GEMMs: ke in _gpu
     peak_bf16 = acc.dense_flops("bf16")
-    e_gemm = float(eff.gemm[pidx])
-    e_attn = float(eff.gemm[0]) * ATTENTION_EFFICIENCY_RATIO
+    attn_rate = peak_bf16 * float(eff.gemm[0]) * ATTENTION_EFFICIENCY_RATIO * ke
     bw = hw.hbm_bw * MEMORY_EFFICIENCY
     wb = float(OPERAND_BYTES[pidx])
     kvb = KV_BYTES[kv_precision]
     h = a.hidden
-    n_gpu = tp * pp
-    # Time: the pp stages of one iteration run in turn, so an iteration costs the whole
-    # model split over tp (pipelining several batches is not modelled: pp buys memory, not
-    # speed). Memory: each GPU holds 1/(tp pp) of it.
+    stage = tp * dp
+    n_gpu = stage * pp
+    # Time: the pp stages of one iteration run in turn, so an iteration costs the whole model
+    # split over a stage (pipelining several batches is not modelled: pp buys memory, not
+    # speed). Memory: each GPU holds its stage's share.
 
-    # Dense GEMMs (attention projections, dense MLPs, shared experts, Mamba projections).
+    # Dense GEMMs: every rank runs them on its own tokens, split over its tp GPUs.
     dense_params = a.dense_params - a.embed_params - a.output_params
-    dense_flops_tok = 2.0 * dense_params / tp
-    dense_weight_bytes = dense_params * wb / tp
     sublayers = a.num_attn + a.num_mlp + a.num_moe + a.num_mamba
     io_tok = 2.0 * (4 * h) * sublayers / tp  # GEMM inputs and outputs, BF16
-    # Routed experts: spread over the tp GPUs of a stage (ep of them hold whole experts,
-    # each sharded tp/ep ways); a batch reads only the experts its tokens route to.
+
+    # Routed experts over the stage's GPUs: (E + R)/ep slots per EP rank, each sharded over
+    # stage/ep GPUs; the busiest rank gets 1 + r times the mean tokens.
     n_moe = a.num_moe + a.mtp_param_layers * (a.num_moe > 0)
-    per_expert_params = a.expert_params / max(a.num_experts, 1)
-    expert_w_s = a.expert_params * wb / tp / bw  # all experts of one layer
-    expert_flop_s = (2.0 * a.top_k * per_expert_params / tp) / (peak * e_gemm)
+    n_exp = max(a.num_experts, 1)
+    per_expert_params = a.expert_params / n_exp
+    slots = a.num_experts + redundant_experts
+    imb = expert_imbalance(ep, slots / ep, balanced=redundant_experts > 0) if a.num_experts else 0.0
+    if expert_imbalance_override is not None:
+        imb = float(expert_imbalance_override)
+    expert_w_s = slots * per_expert_params * wb / stage / bw  # one layer's slots on a GPU
+    expert_flop_s = 2.0 * a.top_k * per_expert_params / stage * (1.0 + imb) / peak
     route_keep = 1.0 - a.top_k / a.num_experts if a.num_experts else 1.0
 
-    # Attention and KV cache. GQA heads split over tp (replicated when tp exceeds them);
-    # MLA caches its compressed latent on every TP rank (DeepSeek-V3 report, Sec. 2.1.1).
-    # Sliding-window layers keep only ``window`` tokens per sequence: no per-token KV.
+    # Attention and KV cache. GQA heads split over tp (replicated when tp exceeds them); MLA
+    # caches its compressed latent on every TP rank of a DP rank (DeepSeek-V3 report,
+    # Sec. 2.1.1). Sliding-window layers keep only ``window`` tokens per sequence.
     full = a.num_attn - a.num_sliding
+    core_layer = a.core_flops_per_key / tp  # per (query token x key) per layer
     if a.mla:
-        per_layer_gpu = m.attention.kv_lora_rank + m.attention.qk_rope_head_dim
+        att = m.attention
+        per_layer_gpu = att.kv_lora_rank + att.qk_rope_head_dim
         per_layer_replica = per_layer_gpu
+        # absorbed decode: scores over d_c + d_r, values over d_c (FlashMLA deep dive)
+        mla_key = 2.0 * a.num_heads * (2 * att.kv_lora_rank + att.qk_rope_head_dim) / tp
+        decode_flop_s = mla_key * full / (peak_bf16 * MLA_DECODE_EFFICIENCY * ke)
     else:
         per_layer_gpu = 2.0 * max(a.num_kv_heads / tp, 1.0) * m.dim_head
         per_layer_replica = 2.0 * a.num_kv_heads * m.dim_head
-    kv_gpu_bytes_tok = per_layer_gpu * full / pp * kvb  # what one GPU stores per token
-    kv_read_tok = (
-        per_layer_gpu * full * kvb
-    )  # what an iteration reads per context token (all stages)
-    core_layer = a.core_flops_per_key / tp  # per (query token x key) per layer
-    attn_prefill_s = core_layer * a.num_attn / (peak_bf16 * e_attn)
-    attn_decode_s = max(core_layer * full / (peak_bf16 * e_attn), kv_read_tok / bw)
+        decode_flop_s = core_layer * full / attn_rate
+    kv_gpu_bytes_tok = per_layer_gpu * full / pp * kvb  # what one GPU stores per rank token
+    kv_read_tok = per_layer_gpu * full * kvb  # read per context token, all stages
+    attn_prefill_s = core_layer * a.num_attn / attn_rate
     attn_window_s = (
-        a.window * a.num_sliding * max(core_layer / (peak_bf16 * e_attn), per_layer_gpu * kvb / bw)
+        a.window * a.num_sliding * max(core_layer / attn_rate, per_layer_gpu * kvb / bw)
     )  # per decoding sequence
 
     # Elementwise: norms, residuals, activations, token shuffling, KV writes.
-    ew_bytes = (
+    ew_rank = (
         sublayers * 10.0 * h / tp
         + a.num_mlp * 6.0 * a.ffn / tp
-        + n_moe * a.top_k * (16.0 * a.expert_width + 6.0 * a.expert_ffn) / tp
         + a.num_mamba * (a.mamba_bytes + a.mamba_ssd_bytes) / tp
         + kv_read_tok
     )
-    ew_tok = ew_bytes / bw
+    ew_moe = n_moe * a.top_k * (16.0 * a.expert_width + 6.0 * a.expert_ffn) / stage
 
     # Communication: one all-reduce after each TP-split sublayer (Megatron TP at inference;
-    # an MoE layer with ep = tp combines through its all-to-all instead), the MoE all-to-all
-    # over ep, and a point-to-point transfer between consecutive stages.
+    # an MoE layer whose experts span the TP group combines through its all-to-all), the MoE
+    # all-to-all per GPU, and a point-to-point transfer between consecutive stages.
     net = hw.net
-    g_tp, n_tp = coll.group_layout(tp, 1, net.domain_size)
-    ar_fixed = float(coll.all_reduce_time(0.0, g_tp, n_tp, net))
-    ar_per_byte = float(coll.all_reduce_time(1e9, g_tp, n_tp, net)) / 1e9 - ar_fixed / 1e9
-    n_ar = a.num_attn + a.num_mlp + a.num_mamba + (a.num_moe if ep < tp else 0)
-    comm_fixed = n_ar * ar_fixed if tp > 1 else 0.0
-    comm_tok = n_ar * ar_per_byte * 2.0 * h if tp > 1 else 0.0
+    comm_fixed = comm_rank = comm_ep = comm_direct = 0.0
+    if tp > 1:
+        g_tp, n_tp = coll.group_layout(tp, 1, net.domain_size)
+        ar_fixed = float(coll.all_reduce_time(0.0, g_tp, n_tp, net))
+        ar_per_byte = float(coll.all_reduce_time(1e9, g_tp, n_tp, net)) / 1e9 - ar_fixed / 1e9
+        n_ar = a.num_attn + a.num_mlp + a.num_mamba + (a.num_moe if ep < tp else 0)
+        comm_fixed += n_ar * ar_fixed
+        comm_rank += n_ar * ar_per_byte * 2.0 * h
     if ep > 1 and a.num_experts:
         g_ep, n_ep = coll.group_layout(ep, 1, net.domain_size)
-        # moe_dispatch_time includes the collective's start-up latency: that is paid once per
-        # dispatch (per layer and iteration), not once per token.
-        lat = float(coll.moe_dispatch_time(0.0, a.top_k, g_ep, n_ep, net))
-        per = float(coll.moe_dispatch_time(2.0 * a.expert_width, a.top_k, g_ep, n_ep, net)) - lat
+        # Dispatch FP8 with FP8/FP4 weights (BF16 otherwise), combine BF16. Iterations that
+        # prefill use node-aware kernels (one copy per remote domain: DeepEP normal mode);
+        # decode-only iterations send one copy per expert, point to point (DeepEP
+        # low-latency mode; DeepSeek-V3 report Sec. 3.4.2). The start-up latency is paid
+        # once per dispatch and per combine (per layer and iteration), not per token.
+        act = 1.0 if weight_precision != "bf16" else 2.0
+        lat = float(coll.moe_dispatch_time(0.0, a.top_k, g_ep, n_ep, net, dedup=True))
+        nbytes = (act + 2.0) * a.expert_width
+        per = float(coll.moe_dispatch_time(nbytes, a.top_k, g_ep, n_ep, net, dedup=True)) - lat
+        direct = float(coll.moe_dispatch_time(nbytes, a.top_k, g_ep, n_ep, net)) - lat
         comm_fixed += 2 * n_moe * lat
-        comm_tok += 2 * n_moe * per
+        # each GPU moves its own share of the tokens: T / (tp dp), the busiest receives 1 + r
+        comm_ep += n_moe * per * (1.0 + imb) / stage
+        comm_direct += n_moe * direct * (1.0 + imb) / stage
     if pp > 1:
         comm_fixed += (pp - 1) * net.out_latency
-        comm_tok += (pp - 1) * 2.0 * h / net.out_bw
+        comm_rank += (pp - 1) * 2.0 * h / net.out_bw
 
     # Logits of the decoding sequences (one row at least: the prefill's last token samples).
-    logit_flop_s = 2.0 * h * a.vocab / tp / (peak * e_gemm)
+    logit_flop_s = 2.0 * h * a.vocab / tp / (peak * ke)
     logit_w_s = h * a.vocab * wb / tp / bw
 
-    weight_bytes = (
-        (dense_params + a.embed_params + a.output_params + a.routed_expert_params) * wb / n_gpu
-    )
+    routed = a.routed_expert_params * slots / n_exp if a.num_experts else 0.0
+    weight_bytes = (dense_params + a.embed_params + a.output_params) * wb / (
+        tp * pp
+    ) + routed * wb / (stage * pp)
     workspace = max_batched_tokens * h * WORKSPACE_BYTES_PER_TOKEN_HIDDEN
     free = (
         hw.hbm_bytes
@@ -337,12 +489,13 @@ def serving_replica(
         need = (hw.hbm_bytes - free) / 2**30
         raise GigafleetError(
             f"{m.name} does not fit on {n_gpu} x {acc.name} at {weight_precision}: needs {need:.1f} GiB "
-            f"per GPU, has {hw.hbm_bytes / 2**30:.1f} GiB; raise tp or pp, or lower the precision",
+            f"per GPU, has {hw.hbm_bytes / 2**30:.1f} GiB; raise tp, pp or ep, or lower the precision",
             field="tp",
         )
-    kv_capacity = int(free / kv_gpu_bytes_tok) if kv_gpu_bytes_tok else 10**12
-    kv_elems_replica = per_layer_replica * full
-    efficiency, status = engine_efficiency(catalog, engine)
+    kv_capacity = dp * int(free / kv_gpu_bytes_tok) if kv_gpu_bytes_tok else 10**12
+    # one MTP module (a block and the shared output head) against the whole decode pass
+    mtp_frac = 2.0 / (m.num_layers + 1) if m.mtp_layers else 0.0
+    release = f" {prof.release}" if prof.release else ""
     return ServingReplica(
         model=m.name,
         system=hw.system,
@@ -350,60 +503,87 @@ def serving_replica(
         tp=tp,
         pp=pp,
         ep=ep,
+        dp=dp,
         num_gpus=n_gpu,
         weight_precision=weight_precision,
         kv_precision=kv_precision,
-        calibration=f"GEMM efficiency {eff.status} on training; engine efficiency ({engine}) "
-        f"{status} on MLPerf Inference v4.1",
+        calibration=f"GEMM efficiency {eff.status} on training; engine kernel efficiency "
+        f"({prof.name}{release}) {prof.status} on MLPerf Inference",
+        engine=prof,
         weight_bytes_per_gpu=weight_bytes,
-        kv_bytes_per_token=kv_elems_replica * kvb,
+        kv_bytes_per_token=per_layer_replica * full * kvb,
         kv_capacity_tokens=kv_capacity,
-        max_batched_tokens=max_batched_tokens,
+        max_batched_tokens=max_batched_tokens * dp,
         tdp_w=acc.tdp_w,
         prompt_tokens_hint=float(prompt_tokens_hint),
-        efficiency=efficiency,
-        _dense_flop_s=dense_flops_tok / (peak * e_gemm),
-        _dense_mem_fixed=dense_weight_bytes / bw,
+        two_batch_overlap=bool(two_batch_overlap),
+        expert_imbalance=imb,
+        mtp_draft_fraction=mtp_frac,
+        decode_queries=1.0,
+        _inv_kernel_efficiency=1.0 / ke,
+        _dense_flop_s=2.0 * dense_params / tp / peak,
+        _dense_mem_fixed=dense_params * wb / tp / bw,
         _dense_mem_tok=io_tok / bw,
         _expert_flop_s=expert_flop_s,
         _expert_w_s=expert_w_s,
         _route_keep=route_keep,
+        _expert_share=a.top_k / n_exp,
         _num_moe=n_moe,
         _attn_prefill_s=attn_prefill_s,
-        _attn_decode_s=attn_decode_s,
+        _attn_decode_flop_s=decode_flop_s,
+        _attn_decode_mem_s=kv_read_tok / bw,
         _attn_window_s=attn_window_s,
-        _ew_tok=ew_tok,
+        _ew_tok=ew_rank / bw,
+        _ew_moe_tok=ew_moe / bw,
         _comm_fixed=comm_fixed,
-        _comm_tok=comm_tok,
+        _comm_rank_tok=comm_rank,
+        _comm_ep_tok=comm_ep,
+        _comm_ep_direct_tok=comm_direct,
         _logit_flop_s=logit_flop_s,
         _logit_w_s=logit_w_s,
+        _launch_s=KERNELS_PER_LAYER * a.num_layers * LAUNCH_S,
     )
 
 
 def best_offline_throughput(
-    replica: ServingReplica, *, prompt_tokens: float, output_tokens: float, max_batch: int = 4096
+    replica: ServingReplica,
+    *,
+    prompt_tokens: float,
+    output_tokens: float,
+    max_batch: int = 4096,
+    beams: int = 1,
+    draft_tokens: int = 0,
+    acceptance_rate: float = 0.0,
+    draft_fraction: float = 0.0,
 ) -> tuple[float, int]:
     """Output tokens/s of one replica with all requests queued (MLPerf Offline): the best
-    steady-state batch that fits the KV cache (each sequence holds its prompt and, on
-    average, half its output), and that batch."""
+    steady-state batch (requests, ``max_batch`` per attention-DP rank) that fits the KV cache
+    (each request holds its prompt and, on average, half of each beam's output), and that
+    batch."""
     replica = dataclasses.replace(replica, prompt_tokens_hint=float(prompt_tokens))
     context = prompt_tokens + output_tokens / 2
-    fit = int(replica.kv_capacity_tokens // max(prompt_tokens + output_tokens, 1))
+    per_request = prompt_tokens + beams * output_tokens
+    fit = int(replica.kv_capacity_tokens // max(per_request, 1))
+    dp = replica.dp
     best, best_b = 0.0, 1
     b = 1
-    while b <= min(max_batch, max(fit, 1)):
-        tps = replica.decode_throughput(b, context, prompt_tokens, output_tokens)
-        if tps > best:
-            best, best_b = tps, b
-        b = b * 2 if b < 64 else b + 64
+    while b <= min(max_batch * dp, max(fit, 1)):
+        t, n = replica.step(b, context, prompt_tokens, output_tokens, beams=beams,
+                            draft_tokens=draft_tokens, acceptance_rate=acceptance_rate,
+                            draft_fraction=draft_fraction)  # fmt: skip
+        if n / t > best:
+            best, best_b = n / t, b
+        b = b * 2 if b < 64 * dp else b + 64 * dp
     return best, best_b
 
 
 __all__ = [
     "ENGINES",
     "KV_PRECISIONS",
+    "MLA_DECODE_EFFICIENCY",
     "ServingReplica",
     "best_offline_throughput",
     "engine_efficiency",
+    "expert_imbalance",
     "serving_replica",
 ]

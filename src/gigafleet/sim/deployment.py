@@ -86,9 +86,11 @@ def run_serving(
     """Simulate the deployment; return the simulator's summary plus the model's figures."""
     catalog = catalog or load_catalog()
     rep = serving_replica(
-        job.model, job.system, tp=job.tp, pp=job.pp, ep=job.ep, weight_precision=job.precision,
-        kv_precision=job.kv_precision, max_batched_tokens=job.max_batched_tokens, catalog=catalog,
-        fabric=job.fabric, engine=job.engine,
+        job.model, job.system, tp=job.tp, pp=job.pp, ep=job.ep, dp=job.dp,
+        weight_precision=job.precision, kv_precision=job.kv_precision,
+        max_batched_tokens=job.max_batched_tokens, catalog=catalog, fabric=job.fabric,
+        engine=job.engine, redundant_experts=job.redundant_experts,
+        two_batch_overlap=job.two_batch_overlap,
     )  # fmt: skip
     model = catalog.model(job.model)
     rng = np.random.default_rng(job.seed)
@@ -97,12 +99,18 @@ def run_serving(
     n = len(wl.arrival_s)
     delay = np.zeros(n)
     info: dict[str, Any] = {}
-    iteration = rep.iteration_time
+    # a verification step runs k + 1 queries per sequence (compute-bound attention scales)
+    verify = (
+        dataclasses.replace(rep, decode_queries=float(job.speculative_tokens + 1))
+        if job.speculative_tokens
+        else rep
+    )
+    iteration = verify.iteration_time
     if job.tee != "none":
         tee = tee_costs(job.tee, catalog)
         it_toll = tee.iteration_toll(model.num_layers)
         delay += tee.request_toll(model.num_layers)
-        base = rep.iteration_time
+        base = verify.iteration_time
 
         def iteration(p: int, d: int, c: int) -> float:
             return base(p, d, c) + it_toll
@@ -129,11 +137,12 @@ def run_serving(
             "added_ttft_mean_s": plan.mean_load_s,
         }
     admission = (lambda i, r, now: float(delay[i])) if np.any(delay) else None
-    spec = (
-        sv.SpecDecode(job.speculative_tokens, job.acceptance_rate, DRAFT_COST_FRACTION)
-        if job.speculative_tokens
-        else None
-    )
+    spec = None
+    if job.speculative_tokens:
+        # MTP drafts cost one MTP module each; verification runs k + 1 queries per sequence
+        mtp = job.draft == "mtp"
+        draft_cost = rep.mtp_draft_fraction if mtp else DRAFT_COST_FRACTION
+        spec = sv.SpecDecode(job.speculative_tokens, job.acceptance_rate, draft_cost)
     # the adapter cache takes its share of the free HBM from the KV cache
     kv_capacity = (
         int(rep.kv_capacity_tokens * (1 - ADAPTER_HBM_SHARE))
@@ -159,8 +168,8 @@ def run_serving(
             sv.ReplicaConfig(
                 iteration_time=iteration,
                 kv_capacity_tokens=kv_capacity,
-                max_num_seqs=job.max_num_seqs,
-                max_batched_tokens=job.max_batched_tokens,
+                max_num_seqs=job.max_num_seqs * rep.dp,  # per attention-DP rank
+                max_batched_tokens=rep.max_batched_tokens,
                 prefix_cache_tokens=job.prefix_cache_tokens,
                 role=role,
                 power_busy_w=power.busy_w,
@@ -206,6 +215,7 @@ def run_serving(
             "tp": rep.tp,
             "pp": rep.pp,
             "ep": rep.ep,
+            "dp": rep.dp,
             "precision": rep.weight_precision,
             "kv_precision": rep.kv_precision,
             "kv_capacity_tokens": rep.kv_capacity_tokens,
@@ -247,6 +257,10 @@ def check_job(job: ServeJob, catalog: Catalog) -> None:
                 f"{acc.name} has no GPU confidential-computing mode here (NVIDIA Hopper and later)",
                 field="tee",
             )
+    if job.draft == "mtp" and not catalog.model(job.model).mtp_layers:
+        raise GigafleetError(
+            f"{job.model} has no MTP modules to draft with; allowed: draft 'model'", field="draft"
+        )
     if job.traffic.arrival == "trace" and not os.path.exists(job.traffic.trace or ""):
         raise GigafleetError(f"no such trace file: {job.traffic.trace}", field="traffic.trace")
 

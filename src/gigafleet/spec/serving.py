@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gigafleet.enums import Arrival, Engine, Precision, Router, Tee
+from gigafleet.enums import Arrival, Draft, Engine, Precision, Router, Tee
 
 
 class Traffic(BaseModel):
@@ -74,20 +74,49 @@ class ServeJob(BaseModel):
     replicas: int = Field(default=1, gt=0, description="Model copies.")
     tp: int = Field(default=1, gt=0, description="Tensor parallel degree per replica.")
     pp: int = Field(default=1, gt=0, description="Pipeline parallel degree per replica.")
-    ep: int = Field(default=1, gt=0, description="Expert parallel degree per replica.")
+    ep: int = Field(
+        default=1,
+        gt=0,
+        description="Expert parallel degree: experts spread over ep of a stage's tp x dp GPUs.",
+    )
+    dp: int = Field(
+        default=1,
+        gt=0,
+        description="Attention data-parallel ranks per replica (DP attention with wide EP; "
+        "the replica spans tp x pp x dp GPUs).",
+    )
+    redundant_experts: int = Field(
+        default=0,
+        ge=0,
+        description="Extra expert slots for hot experts (expert-placement balancer, EPLB).",
+    )
+    two_batch_overlap: bool = Field(
+        default=False,
+        description="Overlap one half-batch's MoE all-to-all with the other's compute.",
+    )
     precision: Precision = Field(default="bf16", description="Weight precision: bf16, fp8, fp4.")
     engine: Engine = Field(
         default="tensorrt-llm", description="Serving engine: tensorrt-llm, vllm."
     )
     kv_precision: Precision | None = None
-    max_num_seqs: int = Field(default=256, gt=0)
-    max_batched_tokens: int = Field(default=8192, gt=0)
+    max_num_seqs: int = Field(
+        default=256, gt=0, description="Running sequences per attention-DP rank."
+    )
+    max_batched_tokens: int = Field(
+        default=8192, gt=0, description="Tokens per iteration per attention-DP rank."
+    )
     router: Router = "least_loaded"
     prefill_replicas: int = Field(
         default=0, ge=0, description="Disaggregated prefill replicas (0: aggregated)."
     )
     speculative_tokens: int = Field(default=0, ge=0, description="Draft tokens per step [0: off].")
-    acceptance_rate: float = Field(default=0.7, ge=0, lt=1)
+    acceptance_rate: float = Field(
+        default=0.7, ge=0, lt=1, description="Probability each draft token is accepted."
+    )
+    draft: Draft = Field(
+        default="model",
+        description="Drafts from a small draft model, or from the model's own MTP modules.",
+    )
     prefix_cache_tokens: int = Field(default=0, ge=0)
     tee: Tee = Field(default="none", description="Confidential computing: none, sev-snp, tdx, any.")
     fabric: str | None = None

@@ -1,41 +1,45 @@
 """MLPerf Inference LLM results: predicted tokens/s against the published ones.
 
-Each row of ``shared/groundtruth/mlperf_inference.csv`` (one published result: submitter,
-system, benchmark, scenario, tokens/s) is mapped to a deployment the serving model can run,
-and its throughput is predicted:
+Each row of an MLPerf results CSV (``shared/groundtruth/mlperf_inference.csv`` for v4.1,
+``mlperf_inference_v50.csv`` for v5.0: submitter, system, benchmark, scenario, tokens/s) is
+mapped to a deployment the serving model can run, and its throughput is predicted:
 
-* **Benchmark.** ``llama2-70b-99`` / ``-99.9`` and ``mixtral-8x7b`` with the request mix and
-  Server limits of ``validate/data/mlperf_datasets.yaml`` (sourced there; the mean input
-  lengths are our estimates from per-sample lengths, the output means are published).
-* **Hardware.** The accelerator string resolves to a catalog accelerator (aliases), then to
-  the first catalog system built from it. A row whose accelerator is not in the catalog, or
-  is only sold in PCIe boxes the catalog cannot describe, is skipped with that reason.
-* **Precision** (rule :func:`precision_for`). Closed-division LLM submissions quantise: NVIDIA's
-  v4.1 configs set ``use_fp8 = True`` for every Hopper system although the results table
-  prints ``fp16`` (github.com/mlcommons/inference_results_v4.1 closed/NVIDIA/configs/
+* **Benchmark.** Every LLM benchmark of ``validate/data/mlperf_datasets.yaml`` (Llama 2 70B
+  and its interactive variant, Mixtral 8x7B, Llama 3.1 405B, GPT-J) with its request mix and
+  latency limits, each number sourced there. Benchmarks listed under ``not_modelled`` are
+  skipped with their reason.
+* **Hardware.** The accelerator string resolves to a catalog accelerator (aliases; a
+  "Virtualized" prefix is dropped and recorded), then to a catalog system built from it
+  that holds a node's GPUs (or at least one replica's). CPU-only rows and PCIe cards without
+  a sourced catalog entry are skipped with that reason.
+* **Precision** (rule :func:`precision_for`). Closed-division LLM submissions quantise:
+  NVIDIA's v4.1 configs set ``use_fp8 = True`` for every Hopper system although the results
+  table prints ``fp16`` (github.com/mlcommons/inference_results_v4.1 closed/NVIDIA/configs/
   llama2-70b/Offline/__init__.py), AMD submitted FP8 weights and KV cache on MI300X, and
   NVIDIA's single-B200 result used FP4 (tomshardware.com, "Nvidia publishes first Blackwell
   B200 MLPerf results", Aug 2024). So: FP4 weights on Blackwell, FP8 elsewhere; FP8 KV cache.
+  The v5.0 table prints the precisions, and they agree with the rule on every GPU row.
 * **Parallelism** (rule :func:`tensor_parallel_for`). The smallest power-of-two TP (within a
   node) at which the weights take at most half of each GPU's memory, leaving the rest to the
   KV cache. It reproduces NVIDIA's v4.1 configs (TP2 on H100-SXM-80GB and H100-NVL-94GB, TP1
   on H200, GH200 and B200) and AMD's one model copy per MI300X. Experts are split over the
-  TP ranks (EP = 1). Replicas = GPUs / TP; a multi-node row is more replicas.
+  TP ranks. Replicas = GPUs / TP; a multi-node row is more replicas.
+* **Engine** (rule :func:`engine_of`): the software field names TensorRT or vLLM; a row that
+  names neither runs the vendor's MLPerf stack (TensorRT-LLM on NVIDIA, vLLM on AMD: AMD's
+  v5.1 blog names vLLM as its partners' engine) and says so. The engine's release is the
+  round's (:mod:`gigafleet.perf.engine`).
 * **Offline** = replicas x the best steady-state tokens/s of one replica over the batches
-  that fit its KV cache (:func:`gigafleet.perf.inference.best_offline_throughput`).
-* **Server** = replicas x the highest Poisson arrival rate per replica at which the
-  request-level simulator (:mod:`gigafleet.sim.serving`: continuous batching, chunked prefill,
-  paged KV) keeps the 99th-percentile TTFT and TPOT of a 600 s run (loadgen's shortest valid
-  Server run) within the benchmark's limits, times the mean output length (what loadgen
-  reports for a valid run). Each replica sees its share of
-  the arrivals (independent replicas; loadgen's single queue can only do better).
-* **Calibration.** One constant per serving engine, ``serving.engine_efficiency`` in
-  catalog/data/calibration.yaml: the fraction of the roofline iteration speed that engine
-  reaches, fitted on the rows named there (``fit_rows``); every other row is held out and
-  reported separately (``summary.by_calibration``).
+  that fit its KV cache (:func:`gigafleet.perf.inference.best_offline_throughput`); GPT-J
+  decodes 4 beams per request and reports samples/s x 69 tokens.
+* **Server / Interactive** = replicas x the highest Poisson arrival rate per replica that
+  meets the scenario's latency limits in the request simulator
+  (:mod:`gigafleet.validate.mlperf_latency`).
+* **Calibration.** The engines' kernel efficiency per release (``serving.engines`` in
+  catalog/data/calibration.yaml), fitted on the rows named there (:mod:`.mlperf_fit`).
 
-Open-division rows are skipped: that division allows a different model (pruned, sparsified,
-re-quantised), so the benchmark model is not what ran.
+Open-division rows are skipped (the model may be modified), and so are power-capped (MaxQ)
+rows (the GPUs run below their default power limit). A row whose power was measured but not
+capped is predicted.
 """
 
 from __future__ import annotations
@@ -47,18 +51,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from gigafleet.catalog import Catalog, load_catalog
-from gigafleet.enums import ENGINES, PRECISIONS
+from gigafleet.enums import PRECISIONS
 from gigafleet.errors import GigafleetError
-from gigafleet.perf.inference import (
-    ServingReplica,
-    best_offline_throughput,
-    engine_efficiency,
-    serving_replica,
-)
-from gigafleet.perf.training.constants import OPERAND_BYTES
+from gigafleet.perf.engine import engine_profile
+from gigafleet.perf.inference import ServingReplica, best_offline_throughput, serving_replica
+from gigafleet.perf.training import OPERAND_BYTES
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow
 
@@ -69,25 +67,27 @@ COLUMNS = (
     "accelerators_per_node", "nodes", "total_accelerators", "weight_data_types", "software",
     "performance_result", "performance_units", "result_id",
 )  # fmt: skip
+SCENARIOS = ("Offline", "Server", "Interactive")
 
 #: Share of a GPU's memory the weights may take when choosing TP (the rest holds the KV
 #: cache); see :func:`tensor_parallel_for`.
 WEIGHT_SHARE = 0.5
 #: PCIe cards (and edge modules): no sourced catalog entry, no PCIe interconnect model.
 PCIE_ONLY = ("pcie", "l40s", "rtx", "geforce", "jetson", "orin")
-#: Server search: each step simulates SERVER_DURATION_S of Poisson arrivals, the shortest
-#: valid Server run (github.com/mlcommons/inference loadgen/mlperf.conf
-#: ``*.Server.min_duration = 600000`` ms; submitters may run longer, NVIDIA's v4.1 llama2-70b
-#: configs set 2,400 s), and, like loadgen, takes the percentiles over every request of the
-#: run. Bisection on the rate between SERVER_LOW and 1 times the Offline rate.
-SERVER_DURATION_S = 600.0
-SERVER_LOW = 0.6
-SERVER_SEARCH_STEPS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """p99 latency limits of a scenario (None where the scenario has none)."""
+
+    ttft_s: float | None = None
+    tpot_s: float | None = None
+    e2e_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Benchmark:
-    """One MLPerf LLM benchmark: its model, request mix and Server limits."""
+    """One MLPerf LLM benchmark: its model, request mix and latency limits."""
 
     name: str
     model: str
@@ -97,18 +97,40 @@ class Benchmark:
     mean_output_tokens: float
     output_cv: float
     max_output_tokens: int
-    ttft_p99_s: float
-    tpot_p99_s: float
+    server: Limits
+    interactive: Limits | None = None
+    num_beams: int = 1
+
+    @property
+    def ttft_p99_s(self) -> float | None:
+        return self.server.ttft_s
+
+    @property
+    def tpot_p99_s(self) -> float | None:
+        return self.server.tpot_s
+
+    def limits(self, scenario: str) -> Limits | None:
+        return self.interactive if scenario == "Interactive" else self.server
+
+
+def _limits(d: dict[str, Any] | None) -> Limits | None:
+    if not d:
+        return None
+    return Limits(d.get("ttft_p99_s"), d.get("tpot_p99_s"), d.get("e2e_p99_s"))
 
 
 @functools.cache
-def load_benchmarks(path: str | None = None) -> dict[str, Benchmark]:
-    """Benchmarks by every name MLPerf gives them (``llama2-70b-99`` and ``-99.9`` are one)."""
+def _datasets(path: str | None = None) -> dict[str, Any]:
     from gigafleet.yamlio import read_yaml
 
     data, _ = read_yaml(Path(path) if path else DATASETS)
+    return data
+
+
+def load_benchmarks(path: str | None = None) -> dict[str, Benchmark]:
+    """Benchmarks by every name MLPerf gives them (``llama2-70b-99`` and ``-99.9`` are one)."""
     out: dict[str, Benchmark] = {}
-    for key, d in data["datasets"].items():
+    for key, d in _datasets(path)["datasets"].items():
         b = Benchmark(
             name=key,
             model=d["model"],
@@ -118,12 +140,21 @@ def load_benchmarks(path: str | None = None) -> dict[str, Benchmark]:
             mean_output_tokens=float(d["mean_output_tokens"]),
             output_cv=float(d["output_tokens_cv"]),
             max_output_tokens=int(d["max_output_tokens"]),
-            ttft_p99_s=float(d["server"]["ttft_p99_s"]),
-            tpot_p99_s=float(d["server"]["tpot_p99_s"]),
+            server=_limits(d["server"]),
+            interactive=_limits(d.get("interactive")),
+            num_beams=int(d.get("num_beams", 1)),
         )
         for name in d["benchmark_names"]:
             out[name] = b
     return out
+
+
+def not_modelled_reason(benchmark: str, path: str | None = None) -> str | None:
+    """Why a benchmark the dataset table lists under ``not_modelled`` is skipped."""
+    for prefix, why in (_datasets(path).get("not_modelled") or {}).items():
+        if benchmark.startswith(prefix):
+            return why
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,22 +169,34 @@ class Deployment:
     weight_precision: str
     kv_precision: str
     engine: str
+    release: str = ""  # the engine release: the MLPerf round of the submission
+    engine_named: bool = True
+    virtualized: bool = False
 
     def describe(self) -> str:
+        named = "" if self.engine_named else ", engine not named"
         return (
             f"{self.num_replicas} x TP{self.tp} {self.weight_precision} on {self.system} "
-            f"({self.engine})"
+            f"({self.engine} {self.release}{named})"
         )
 
+    @property
+    def per_gpu_key(self) -> str:
+        """The per-GPU deployment: what a fitted row shares with rows that are not held out."""
+        return f"{self.accelerator}/{self.model}/TP{self.tp}/{self.weight_precision}/{self.engine}"
 
-def engine_of(software: str) -> str:
-    """The serving engine a row's software field names."""
+
+def engine_of(software: str, vendor: str = "NVIDIA") -> tuple[str, bool]:
+    """The serving engine a row's software field names, and whether it names one (else the
+    vendor's MLPerf stack: TensorRT-LLM on NVIDIA, vLLM on AMD)."""
     s = software.lower()
     if "vllm" in s:
-        return "vllm"
+        return "vllm", True
     if "tensorrt" in s:
-        return "tensorrt-llm"
-    return "unknown"
+        return "tensorrt-llm", True
+    if "sglang" in s:
+        return "sglang", True
+    return ("vllm" if vendor == "AMD" else "tensorrt-llm"), False
 
 
 def precision_for(generation: str) -> str:
@@ -172,11 +215,14 @@ def tensor_parallel_for(weight_bytes: float, hbm_bytes: float, num_heads: int, m
     return max_tp
 
 
-def _system_of(catalog: Catalog, accelerator: str, per_node: int) -> str | None:
-    """The first catalog system of ``accelerator`` with at least ``per_node`` GPUs."""
-    for row in catalog.tables["systems"]:
-        if row.accelerator == accelerator and row.num_gpus >= per_node:
-            return row.name
+def _system_of(catalog: Catalog, accelerator: str, per_node: int, tp: int) -> str | None:
+    """The first catalog system of ``accelerator`` with a node's GPUs, else with one
+    replica's (replicas need no link between them: a 2 x GH200 node is two superchips)."""
+    rows = [r for r in catalog.tables["systems"] if r.accelerator == accelerator]
+    for need in (per_node, tp):
+        for row in rows:
+            if row.num_gpus >= need:
+                return row.name
     return None
 
 
@@ -184,12 +230,17 @@ def deployment_for(row: dict[str, str], bench: Benchmark, catalog: Catalog) -> D
     """The deployment a row is modelled as, or why it cannot be."""
     if row["division"].strip().lower() != "closed":
         return "open division: the model may be modified (pruned, sparsified, re-quantised)"
-    if "maxq" in row["system"].lower() or row.get("has_power", "").strip().lower() == "true":
+    if "maxq" in row["system"].lower():
         return (
             "power-capped (MaxQ) run: the GPUs run below their default power limit, which the "
-            "model does not represent"
+            "MLPerf table does not give"
         )
-    acc_name = row["accelerator"]
+    acc_name = row["accelerator"].strip()
+    if acc_name.upper() in ("N/A", ""):
+        return "CPU-only system: the serving model is for GPUs"
+    virtual = acc_name.lower().startswith("virtualized ")
+    if virtual:
+        acc_name = acc_name[len("virtualized ") :]
     if any(k in acc_name.lower() for k in PCIE_ONLY):
         return (
             f"{acc_name}: a PCIe card; the catalog has no sourced entry for it (not in "
@@ -201,15 +252,16 @@ def deployment_for(row: dict[str, str], bench: Benchmark, catalog: Catalog) -> D
         return f"accelerator {acc_name!r} is not in the catalog"
     per_node = int(float(row["accelerators_per_node"]))
     total = int(float(row["total_accelerators"]))
-    system = _system_of(catalog, acc.name, per_node)
-    if system is None:
-        return f"no catalog system holds {per_node} x {acc.name}"
     m = catalog.model(bench.model)
     wp = precision_for(acc.generation)
     if acc.dense_flops(wp) is None:
         wp = "fp8" if acc.dense_flops("fp8") else "bf16"
     weight_bytes = m.params_total * float(OPERAND_BYTES[PRECISIONS.index(wp)])
     tp = tensor_parallel_for(weight_bytes, acc.hbm_bytes, m.num_attention_heads, per_node)
+    system = _system_of(catalog, acc.name, per_node, tp)
+    if system is None:
+        return f"no catalog system holds {per_node} x {acc.name}"
+    engine, named = engine_of(row["software"], acc.vendor)
     return Deployment(
         system=system,
         accelerator=acc.name,
@@ -218,19 +270,11 @@ def deployment_for(row: dict[str, str], bench: Benchmark, catalog: Catalog) -> D
         num_replicas=max(total // tp, 1),
         weight_precision=wp,
         kv_precision="fp8",
-        engine=engine_of(row["software"]),
+        engine=engine,
+        release=row["mlperf_version"].strip(),
+        engine_named=named,
+        virtualized=virtual,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Scaled:
-    """An iteration-time model slowed by an engine efficiency (a picklable callable)."""
-
-    replica: ServingReplica
-    efficiency: float
-
-    def __call__(self, prefill: int, decode: int, context: int) -> float:
-        return self.replica.iteration_time(prefill, decode, context) / self.efficiency
 
 
 def _replica(dep: Deployment, bench: Benchmark, catalog: Catalog) -> ServingReplica:
@@ -238,105 +282,24 @@ def _replica(dep: Deployment, bench: Benchmark, catalog: Catalog) -> ServingRepl
         dep.model,
         dep.system,
         tp=dep.tp,
+        ep=1,
         weight_precision=dep.weight_precision,
         kv_precision=dep.kv_precision,
         prompt_tokens_hint=bench.mean_input_tokens,
         catalog=catalog,
-        engine=None,  # the engine efficiency is applied (and fitted) here
+        engine=dep.engine,
+        engine_release=dep.release,
     )
 
 
-def predict_offline(
-    dep: Deployment, bench: Benchmark, catalog: Catalog, efficiency: float = 1.0
-) -> tuple[float, int]:
+def predict_offline(dep: Deployment, bench: Benchmark, catalog: Catalog) -> tuple[float, int]:
     """Tokens/s of the whole system with every request queued, and the batch per replica."""
     rep = _replica(dep, bench, catalog)
     tps, batch = best_offline_throughput(
-        rep, prompt_tokens=bench.mean_input_tokens, output_tokens=bench.mean_output_tokens
-    )
-    return tps * efficiency * dep.num_replicas, batch
-
-
-def _lengths(mean: float, cv: float, top: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Lognormal lengths of coefficient of variation ``cv`` in [1, top], rescaled so that
-    their mean is ``mean`` after the clipping (clipping alone would shorten them)."""
-    sigma = math.sqrt(math.log1p(cv * cv))
-    x = rng.lognormal(-0.5 * sigma * sigma, sigma, size=n)  # mean 1
-    scale = mean
-    for _ in range(20):
-        y = np.clip(np.rint(x * scale), 1, top)
-        if abs(y.mean() - mean) < 0.5:
-            break
-        scale *= mean / y.mean()
-    return y.astype(np.int64)
-
-
-def _meets_server_limits(
-    rate: float, cfg: Any, bench: Benchmark, lengths: tuple[np.ndarray, np.ndarray]
-) -> bool:
-    """Whether one replica at ``rate`` requests/s for :data:`SERVER_DURATION_S` keeps the p99
-    TTFT and TPOT of all its requests within the benchmark's limits."""
-    from gigafleet.sim import serving as sv
-
-    n = max(int(math.ceil(rate * SERVER_DURATION_S)), 2)
-    prompts, outputs = lengths[0][:n], lengths[1][:n]
-    gaps = np.random.default_rng(7).exponential(1.0 / rate, size=n)
-    wl = sv.Workload(arrival_s=np.cumsum(gaps), prompt_tokens=prompts, output_tokens=outputs)
-    res = sv.simulate(wl, [cfg])
-    tpot = res.tpot_s[np.isfinite(res.tpot_s)]
-    return bool(
-        np.percentile(res.ttft_s, 99) <= bench.ttft_p99_s
-        and (tpot.size == 0 or np.percentile(tpot, 99) <= bench.tpot_p99_s)
-    )
-
-
-def predict_server(
-    dep: Deployment, bench: Benchmark, catalog: Catalog, efficiency: float = 1.0
-) -> tuple[float, dict[str, Any]]:
-    """Tokens/s of the whole system at the highest arrival rate that meets the Server limits.
-
-    Bisection on the Poisson arrival rate per replica between :data:`SERVER_LOW` and 1 times
-    its Offline request rate (the Offline steady state is the most a replica can finish);
-    each step simulates a :data:`SERVER_DURATION_S` run (lognormal lengths with the
-    benchmark's means and spreads, fixed seeds: deterministic). The rate is that of a replica
-    alone with its share of the arrivals.
-    """
-    from gigafleet.sim import serving as sv
-
-    rep = _replica(dep, bench, catalog)
-    tps, batch = best_offline_throughput(
-        rep, prompt_tokens=bench.mean_input_tokens, output_tokens=bench.mean_output_tokens
-    )
-    tps *= efficiency
-    cfg = sv.ReplicaConfig(
-        iteration_time=_Scaled(rep, efficiency),
-        kv_capacity_tokens=rep.kv_capacity_tokens,
-        max_num_seqs=max(batch, 1),
-        max_batched_tokens=rep.max_batched_tokens,
-    )
-    top = tps / bench.mean_output_tokens  # requests/s of one replica with everything queued
-    n = int(math.ceil(top * SERVER_DURATION_S)) + 1
-    rng = np.random.default_rng(11)
-    lengths = (
-        _lengths(bench.mean_input_tokens, bench.input_cv, bench.max_input_tokens, n, rng),
-        _lengths(bench.mean_output_tokens, bench.output_cv, bench.max_output_tokens, n, rng),
-    )
-    lo, hi = SERVER_LOW * top, top
-    if not _meets_server_limits(lo, cfg, bench, lengths):
-        lo, hi = 0.0, lo
-    for _ in range(SERVER_SEARCH_STEPS):
-        mid = 0.5 * (lo + hi)
-        if _meets_server_limits(mid, cfg, bench, lengths):
-            lo = mid
-        else:
-            hi = mid
-    info = {
-        "batch_per_replica": batch,
-        "offline_requests_per_s_per_replica": top,
-        "server_requests_per_s_per_replica": lo,
-        "server_to_offline": lo / top,
-    }
-    return lo * bench.mean_output_tokens * dep.num_replicas, info
+        rep, prompt_tokens=bench.mean_input_tokens, output_tokens=bench.mean_output_tokens,
+        beams=bench.num_beams,
+    )  # fmt: skip
+    return tps * dep.num_replicas, batch
 
 
 def default_data_path() -> Path:
@@ -349,139 +312,158 @@ def read_rows(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     return read_csv(path, COLUMNS, kind="an MLPerf results CSV")
 
 
+def row_key(row: dict[str, str]) -> str:
+    """A stable name for a row: its round and results location (result ids are not
+    published for every round)."""
+    loc = row.get("results_location", "").strip()
+    if not loc:
+        loc = f"{row['submitter']}/{row['system']}/{row['model']}/{row['scenario']}"
+    return f"{row['mlperf_version'].strip()} {loc}"
+
+
+def measurement_key(row: dict[str, str]) -> str:
+    """One independent measurement: a -99 / -99.9 pair of one submission (same system,
+    scenario and result) is one run published twice."""
+    bench = row["model"].strip()
+    for suffix in ("-99.9", "-99"):
+        if bench.endswith(suffix):
+            bench = bench[: -len(suffix)]
+    if row["scenario"].strip() == "Offline":
+        bench = bench.replace("-interactive", "")
+    return "|".join((row["mlperf_version"].strip(), row["submitter"].strip(),
+                     row["system"].strip(), bench, row["scenario"].strip(),
+                     row["performance_result"].strip()))  # fmt: skip
+
+
 def row_id(row: dict[str, str], index: int) -> str:
-    return (
-        f"ML{index + 1:03d}/{row['result_id']}/{row['submitter']}/{row['model']}/{row['scenario']}"
-    )
+    rid = row["result_id"].strip()
+    rid = rid if rid and "not available" not in rid else row["mlperf_version"].strip()
+    return f"ML{index + 1:03d}/{rid}/{row['submitter']}/{row['model']}/{row['scenario']}"
+
+
+def _skip_reason(r: dict[str, str], benches: dict[str, Benchmark]) -> str | None:
+    units = r["performance_units"].strip().lower()
+    if units != "tokens/s":
+        return f"result in {r['performance_units']!r}, not tokens/s"
+    if "as published in summary" in r.get("notes", "").lower():
+        return "the source table printed this result in samples/s or queries/s"
+    name = r["model"].strip()
+    if name not in benches:
+        why = not_modelled_reason(name)
+        if why:
+            return f"benchmark {name!r} is not modelled: {why}"
+        return f"benchmark {name!r} has no dataset entry; known: {', '.join(sorted(benches))}"
+    scenario = r["scenario"].strip()
+    if scenario not in SCENARIOS:
+        return f"scenario {scenario!r} is not an MLPerf LLM scenario ({', '.join(SCENARIOS)})"
+    if benches[name].limits(scenario) is None and scenario != "Offline":
+        return f"{name} has no {scenario} scenario"
+    return None
 
 
 def validate_mlperf(
-    path: str | os.PathLike[str] | None = None, *, catalog: Catalog | None = None
+    path: str | os.PathLike[str] | None = None,
+    *,
+    catalog: Catalog | None = None,
+    rows: list[dict[str, str]] | None = None,
+    only: set[int] | None = None,
 ) -> list[ValidationRow]:
-    """Predicted against published tokens/s for every row (skipped rows say why)."""
+    """Predicted against published tokens/s for every row (skipped rows say why).
+
+    ``rows`` replaces reading ``path``; ``only`` predicts only the rows at those indices
+    (the others come back unpredicted; holdout refits use it).
+    """
+    from gigafleet.validate.mlperf_fit import fitted_row_keys
+
     catalog = catalog or load_catalog()
-    rows = read_rows(path or default_data_path())
+    rows = rows if rows is not None else read_rows(path or default_data_path())
     benches = load_benchmarks()
-    fit_rows = set(catalog.params.calibration.serving.fit_rows)
+    fitted = fitted_row_keys(catalog)
     cache: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = {}
     out: list[ValidationRow] = []
     for i, r in enumerate(rows):
-        rid = row_id(r, i)
         scenario = r["scenario"].strip()
         metric = f"{scenario.lower()}_tokens_per_s"
-        vr = ValidationRow(rid, metric, None, None, None, group=f"mlperf {scenario.lower()}")
+        vr = ValidationRow(
+            row_id(r, i), metric, None, None, None, group=f"mlperf {scenario.lower()}"
+        )
         out.append(vr)
         try:
             vr.measured = float(r["performance_result"])
         except ValueError:
             vr.skipped_reason = "no numeric result"
             continue
-        if r["performance_units"].strip().lower() != "tokens/s":
-            vr.skipped_reason = f"result in {r['performance_units']!r}, not tokens/s"
+        vr.skipped_reason = _skip_reason(r, benches)
+        if vr.skipped_reason:
             continue
-        if "as published in summary" in r.get("notes", "").lower():
-            vr.skipped_reason = "the source table printed this result in samples/s or queries/s"
-            continue
-        bench = benches.get(r["model"].strip())
-        if bench is None:
-            vr.skipped_reason = f"benchmark {r['model']!r} has no dataset entry; known: {', '.join(sorted(benches))}"
-            continue
-        if scenario not in ("Offline", "Server"):
-            vr.skipped_reason = f"scenario {scenario!r} is not modelled (Offline, Server)"
-            continue
+        bench = benches[r["model"].strip()]
         dep = deployment_for(r, bench, catalog)
         if isinstance(dep, str):
             vr.skipped_reason = dep
             continue
-        eff, status = (
-            engine_efficiency(catalog, dep.engine)
-            if dep.engine in ENGINES
-            else (1.0, "uncalibrated")
-        )
-        key = (dep, bench.name, scenario, eff)
+        if only is not None and i not in only:
+            vr.skipped_reason = "not in the held-out group"
+            continue
+        prof = engine_profile(catalog, dep.engine, dep.release)
+        key = (dep.system, dep.accelerator, dep.model, dep.tp, dep.num_replicas,
+               dep.weight_precision, dep.engine, prof.release, prof.kernel_efficiency,
+               bench.name, scenario)  # fmt: skip
         if key not in cache:
             try:
                 if scenario == "Offline":
-                    tps, batch = predict_offline(dep, bench, catalog, eff)
+                    tps, batch = predict_offline(dep, bench, catalog)
                     cache[key] = (tps, {"batch_per_replica": batch})
                 else:
-                    tps, info = predict_server(dep, bench, catalog, eff)
-                    cache[key] = (tps, info)
+                    from gigafleet.validate.mlperf_latency import predict_latency_bound
+
+                    cache[key] = predict_latency_bound(dep, bench, catalog, scenario)
             except GigafleetError as exc:
                 cache[key] = (math.nan, {"error": str(exc)})
         tps, info = cache[key]
         if not math.isfinite(tps):
             vr.skipped_reason = f"cannot be deployed as modelled: {info['error']}"
             continue
+        vr.skipped_reason = None
         vr.predicted = round(tps, 1)
         vr.error_pct = round(100.0 * (tps / vr.measured - 1.0), 2)
-        vr.fitted = f"{r['result_id']}/{scenario}" in fit_rows
+        vr.fitted = row_key(r) in fitted
         vr.details = {
-            "submitter": r["submitter"],
+            "round": r["mlperf_version"].strip(),
+            "submitter": r["submitter"].strip(),
             "model": bench.model,
             "benchmark": r["model"],
             "scenario": scenario,
             "system": r["system"],
             "accelerator": dep.accelerator,
+            "catalog_system": dep.system,
             "deployment": dep.describe(),
+            "per_gpu_deployment": dep.per_gpu_key,
             "engine": dep.engine,
-            "engine_efficiency": eff,
-            "calibration": status,
+            "engine_named": dep.engine_named,
+            "engine_release": prof.release,
+            "kernel_efficiency": prof.kernel_efficiency,
+            "calibration": prof.status,
+            "virtualized": dep.virtualized,
+            "row_key": row_key(r),
+            "measurement": measurement_key(r),
             **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in info.items()},
         }
     return out
 
 
-def fit_engine_efficiency(
-    path: str | os.PathLike[str] | None = None,
-    *,
-    fit_rows: list[str],
-    engines: tuple[str, ...] = ENGINES,
-    catalog: Catalog | None = None,
-) -> dict[str, float]:
-    """Fit ``serving.engine_efficiency`` per engine on the Offline ``fit_rows``.
-
-    Offline tokens/s scale as ``efficiency`` exactly (the iteration time is divided by it), so
-    the fit is closed-form: the geometric mean of measured / predicted-at-1 over the engine's
-    fit rows (minimises the mean squared log error). ``fit_rows`` name ``result_id/Offline``.
-    """
-    catalog = catalog or load_catalog()
-    rows = read_rows(path or default_data_path())
-    benches = load_benchmarks()
-    wanted = set(fit_rows)
-    logs: dict[str, list[float]] = {e: [] for e in engines}
-    for r in rows:
-        if f"{r['result_id']}/{r['scenario']}" not in wanted or r["scenario"] != "Offline":
-            continue
-        bench = benches.get(r["model"].strip())
-        dep = deployment_for(r, bench, catalog) if bench else "unknown benchmark"
-        if isinstance(dep, str) or dep.engine not in logs:
-            raise GigafleetError(
-                f"fit row {r['result_id']} cannot be predicted: {dep}", field="fit_rows"
-            )
-        pred, _ = predict_offline(dep, bench, catalog, 1.0)
-        logs[dep.engine].append(math.log(float(r["performance_result"]) / pred))
-    return {e: round(math.exp(sum(v) / len(v)), 4) for e, v in logs.items() if v}
-
-
-def with_efficiency(catalog: Catalog, efficiency: dict[str, float]) -> Catalog:
-    """A catalog whose serving calibration uses ``efficiency`` (for fits and tests)."""
-    cal = catalog.params.calibration
-    serving = cal.serving.model_copy(update={"engine_efficiency": dict(efficiency)})
-    return catalog.with_params(calibration=cal.model_copy(update={"serving": serving}))
-
-
 __all__ = [
     "Benchmark",
     "Deployment",
+    "Limits",
     "default_data_path",
     "deployment_for",
-    "fit_engine_efficiency",
+    "engine_of",
     "load_benchmarks",
+    "measurement_key",
     "precision_for",
     "predict_offline",
-    "predict_server",
     "read_rows",
+    "row_key",
     "tensor_parallel_for",
     "validate_mlperf",
 ]
