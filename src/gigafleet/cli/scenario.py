@@ -133,12 +133,14 @@ def compare_cmd(
     catalog: CatalogOpt = None,
 ) -> None:
     """Run two scenarios and set what matters side by side: time, power, cost, SLOs."""
-    from gigafleet.plan.scenario import compare_results
+    from gigafleet.plan.scenario import compare_results, fabric_notes
 
     da, db = _run(a, catalog, quiet=True), _run(b, catalog, quiet=True)
     rows = compare_results(da, db)
+    notes = fabric_notes(da, db)
     if as_json:
-        print(json.dumps({"a": da["scenario"], "b": db["scenario"], "rows": rows}))
+        out = {"a": da["scenario"], "b": db["scenario"], "rows": rows, "fabric": notes}
+        print(json.dumps(out))
         return
     from rich.table import Table
 
@@ -148,7 +150,16 @@ def compare_cmd(
     for r in rows:
         ratio = f"{r['ratio']:.3f}" if r["ratio"] is not None else "-"
         t.add_row(r["figure"], f"{r['a']:,.4g}", f"{r['b']:,.4g}", ratio)
-    console().print(t)
+    con = console()
+    con.print(t)
+    for n in notes:
+        ratio = f"{n['days_ratio']:.3f}x the days" if n["days_ratio"] else ""
+        con.print(
+            f"[bold]{n['workload']}[/bold]: fabric {n['a']} (A) against {n['b']} (B), {ratio}"
+        )
+        for side in ("a", "b"):
+            for why in n[f"why_{side}"]:
+                con.print(f"  {side.upper()}: {why}")
 
 
 @app.command("schema")

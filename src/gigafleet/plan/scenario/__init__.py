@@ -16,7 +16,7 @@ One module per stage, all sharing one ``ScenarioState`` (``state.py``):
 """
 
 from gigafleet.plan.scenario.account import ScenarioResult
-from gigafleet.plan.scenario.compare import compare_results
+from gigafleet.plan.scenario.compare import compare_results, fabric_notes
 from gigafleet.plan.scenario.models import Models
 from gigafleet.plan.scenario.pools import Pool, resolve
 from gigafleet.plan.scenario.run import run_scenario
@@ -31,6 +31,7 @@ __all__ = [
     "ScenarioResult",
     "ScenarioState",
     "compare_results",
+    "fabric_notes",
     "daily_profile",
     "peak_demand",
     "resolve",

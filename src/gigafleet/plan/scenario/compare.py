@@ -6,6 +6,30 @@ from __future__ import annotations
 from typing import Any
 
 
+def fabric_notes(da: dict[str, Any], db: dict[str, Any]) -> list[dict[str, Any]]:
+    """For each training run present in both, the fabric each side runs it on and why the
+    fabric does or does not change its time (``perf/fabric``'s reasons per parallel
+    dimension); a run on the same design on both sides gets no note."""
+    notes = []
+    tb = {r["workload"]: r for r in db["training"]}
+    for r in da["training"]:
+        o = tb.get(r["workload"])
+        fa, fb = r.get("fabric"), (o or {}).get("fabric")
+        if not fa or not fb or fa.get("design") == fb.get("design"):
+            continue
+        notes.append(
+            {
+                "workload": r["workload"],
+                "a": fa.get("design") or fa.get("technology"),
+                "b": fb.get("design") or fb.get("technology"),
+                "days_ratio": o["days"] / r["days"] if r["days"] else None,
+                "why_a": [e["reason"] for e in fa.get("effects", [])],
+                "why_b": [e["reason"] for e in fb.get("effects", [])],
+            }
+        )
+    return notes
+
+
 def compare_results(da: dict[str, Any], db: dict[str, Any]) -> list[dict[str, Any]]:
     """Headline totals, then each training run and service present in both."""
     rows = []

@@ -4,12 +4,12 @@
   count; the count is the smallest that finishes ``tokens`` within the deadline, with the
   wall-clock time stretched by the effective-training-time ratio of the reliability model
   (``size_training``);
-- an LLM service gets the replica shape (TP, and EP for MoE) and the largest batch whose
+- an LLM service gets the best replica shape (TP; for MoE wide expert parallelism with
+  data-parallel attention; aggregated or disaggregated) and the largest batch whose
   iteration time meets the TPOT target and whose prefill meets the TTFT target, within the
-  KV cache (``perf/inference.py``); its capacity is ``B / (t_iter x output_tokens)``
-  requests/s per replica. Per-user adapters add their batching cost, TEE mode its tolls
-  (``size_llm``); the request simulator then derates that capacity until the SLO holds
-  (``derate_to_slo``);
+  KV cache (``plan/serving.py:serving_capacity`` on ``perf/inference.py``). Per-user
+  adapters add their batching cost, TEE mode its tolls (``size_llm``); the request
+  simulator then derates that capacity until the SLO holds (``derate_to_slo``);
 - a recommendation service takes ``perf/recsys.py``'s throughput under its latency budget
   (``size_recsys``).
 
@@ -40,8 +40,11 @@ if TYPE_CHECKING:
     from gigafleet.plan.scenario.state import ScenarioState
 
 #: Replicas and requests (at least, per replica and running sequence) simulated to check a
-#: service's replica shape against its SLOs.
+#: service's replica shape against its SLOs; a disaggregated shape gets up to
+#: ``SLO_SIM_MAX_REPLICAS`` so that its prefill share is split within ``SLO_SIM_SHARE_TOL``.
 SLO_SIM_REPLICAS = 2
+SLO_SIM_MAX_REPLICAS = 12
+SLO_SIM_SHARE_TOL = 0.15
 SLO_SIM_REQUESTS_PER_SLOT = 4
 #: Share of requests that must meet both SLO targets at the sized capacity; below it the
 #: capacity is derated by ``SLO_DERATE`` and simulated again (at most ``SLO_MAX_DERATES``).
@@ -61,6 +64,8 @@ class Fit:
     power_w_per_gpu: float  # IT watts per busy GPU (GPU, host, NIC and switch shares)
     detail: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
+    # an LLM service's serving_capacity result (its shape, for simulating the deployment)
+    capacity: dict[str, Any] | None = field(default=None, repr=False)
 
 
 def fit_for(
@@ -110,6 +115,8 @@ def size_training(
     ``gpu_cap``), the best it can do. ``deadline_days`` replaces the run's deadline (e.g.
     the pool retires sooner)."""
     deadline = deadline_days if deadline_days is not None else run.deadline_days
+    from gigafleet.perf.fabric.effective import fabric_summary
+    from gigafleet.perf.hardware import resolve_hardware
     from gigafleet.plan.training import plan_training
 
     acc = catalog.accelerator(pool.accelerator)
@@ -149,13 +156,20 @@ def size_training(
         step = float(plan.metrics["step_time_s"][i])
         # the energy model's facility energy per step, back to IT watts per GPU
         it_w = float(plan.metrics["energy_j_per_step"][i]) / step / n / pool.pue
+        strategy = {k: float(v[i]) for k, v in plan.strategies.items()}
+        hw = resolve_hardware(catalog, pool.system, fabric=pool.fabric, num_gpus=n)
+        fabric = fabric_summary(
+            hw, num_gpus=n, **{k: int(strategy[k]) for k in ("tp", "pp", "cp", "ep")},
+            breakdown_s={k: float(v[i]) for k, v in plan.breakdown.items()}, step_time_s=step,
+        )  # fmt: skip
         tried[n] = {
             "num_gpus": n,
             "tokens_per_s": tps,
             "step_time_s": step,
             "it_w_per_gpu": it_w,
             "mfu": float(plan.metrics["mfu"][i]),
-            "strategy": {k: float(v[i]) for k, v in plan.strategies.items()},
+            "strategy": strategy,
+            "fabric": fabric,
             "ideal_days": run.tokens / tps / 86400,
             "days": rel["wall_s"] / 86400,
             **{k: v for k, v in rel.items() if k != "wall_s"},
@@ -190,11 +204,31 @@ def size_training(
     return Fit(best["tokens_per_s"] / best["num_gpus"], best["it_w_per_gpu"], best)
 
 
+def _serve_job(svc, pool: Pool, **fields: Any):
+    """The ServeJob of ``svc`` on ``pool``'s system (shape fields and traffic in ``fields``)."""
+    from gigafleet.spec.serving import Adapters, ServeJob, Slo, Traffic
+
+    traffic = fields.pop("traffic", None) or Traffic(
+        prompt_tokens=svc.prompt_tokens, output_tokens=svc.output_tokens
+    )
+    return ServeJob(
+        model=svc.model, system=pool.system, precision=svc.precision, fabric=pool.fabric,
+        tee=svc.tee if isinstance(svc, PrivateService) else "none",
+        traffic=traffic, slo=Slo(ttft_s=svc.slo.ttft_s, tpot_s=svc.slo.tpot_s),
+        adapters=Adapters(num_users=svc.num_users, rank=svc.adapter_rank, zipf_s=svc.zipf_s)
+        if isinstance(svc, PersonalizedService) else None,
+        **fields,
+    )  # fmt: skip
+
+
 def size_llm(svc: LlmService, pool: Pool, catalog: Catalog, models: Models) -> Fit:
-    """Best requests/s per GPU over replica shapes, at the largest batch meeting the SLO."""
+    """Best requests/s per GPU over every replica shape (TP; wide EP with data-parallel
+    attention for MoE; aggregated or disaggregated), at the largest batch meeting the SLO
+    within the KV cache (:func:`gigafleet.plan.serving.serving_capacity`), then derated until
+    the request simulator meets the SLO (:func:`derate_to_slo`)."""
     from gigafleet.perf import adapters as ad
-    from gigafleet.perf.inference import serving_replica
     from gigafleet.perf.tee import tee_costs
+    from gigafleet.plan.serving import deployment_fields, serving_capacity
 
     model = catalog.model(svc.model)
     acc = catalog.accelerator(pool.accelerator)
@@ -208,66 +242,40 @@ def size_llm(svc: LlmService, pool: Pool, catalog: Catalog, models: Models) -> F
         tee = tee_costs(svc.tee, catalog)
         toll_iter = tee.iteration_toll(model.num_layers)
         toll_req = tee.request_toll(model.num_layers)
-    from gigafleet.perf.hardware import resolve_hardware
+    extra = None
+    if kind == "personalized":
+        size = ad.adapter_bytes(model, svc.adapter_rank)
 
-    domain = resolve_hardware(catalog, pool.system).net.domain_size
-    p_tok, o_tok = svc.prompt_tokens, svc.output_tokens
-    best: Fit | None = None
-    tp = 1
-    while tp <= min(domain, 64):
-        for pp in (1, 2, 4):
-            ep = tp if model.moe is not None and model.moe.num_experts % tp == 0 else 1
-            try:
-                rep = serving_replica(
-                    svc.model, pool.system, tp=tp, pp=pp, ep=ep, weight_precision=svc.precision,
-                    prompt_tokens_hint=p_tok, catalog=catalog, fabric=pool.fabric,
-                )  # fmt: skip
-            except GigafleetError:
-                continue
-            size = 0.0
-            if kind == "personalized":
-                size = ad.adapter_bytes(model, svc.adapter_rank)
-            kv_fit = int(rep.kv_capacity_tokens // (p_tok + o_tok))
-            b, found = 1, None
-            while b <= min(kv_fit, 8192):
-                t = rep.iteration_time(int(b * p_tok / o_tok), b, int(b * (p_tok + o_tok / 2)))
-                t += toll_iter
-                if size:
-                    distinct = ad.distinct_in_batch(svc.num_users, svc.zipf_s, b)
-                    t += ad.batch_overhead_s(distinct, size, rep.num_gpus * acc.hbm_bw_bytes_per_s)
-                # a prompt is prefilled in chunks riding along decode iterations
-                chunks = math.ceil(p_tok / max(rep.max_batched_tokens - b, 1))
-                ttft = chunks * t + toll_req
-                if t > svc.slo.tpot_s or ttft > svc.slo.ttft_s:
-                    break
-                found = (b, t, ttft)
-                b = b * 2 if b < 64 else b + 64
-            if found is None:
-                continue
-            b, t, ttft = found
-            cap = b / t / o_tok / rep.num_gpus
-            if best is None or cap > best.capacity_per_gpu:
-                best = Fit(
-                    cap,
-                    models.serving_w_per_gpu(
-                        rep, prompt_tokens=p_tok, output_tokens=o_tok, batch=b,
-                        cooling=pool.cooling,
-                    ),
-                    {"tp": tp, "pp": pp, "ep": ep, "batch": b, "iteration_s": t,
-                     "ttft_model_s": ttft, "gpus_per_replica": rep.num_gpus,
-                     "output_tokens_per_s_per_gpu": b / t / rep.num_gpus},
-                )  # fmt: skip
-            break  # the smallest pp that fits is best for time
-        tp *= 2
-    if best is not None:
-        best = derate_to_slo(svc, pool, best, catalog)
-    if best is None:
+        def extra(batch: int, rep: Any) -> float:
+            distinct = ad.distinct_in_batch(svc.num_users, svc.zipf_s, batch)
+            return ad.batch_overhead_s(distinct, size, rep.num_gpus * acc.hbm_bw_bytes_per_s)
+
+    try:
+        cap = serving_capacity(
+            _serve_job(svc, pool), catalog=catalog, iteration_toll_s=toll_iter,
+            request_toll_s=toll_req, extra_iteration_s=extra,
+        )  # fmt: skip
+    except GigafleetError:
         return Fit(
             0.0, 0.0,
             reason=f"memory/SLO: no replica of {model.name} on {pool.system} fits and meets "
             f"TTFT {svc.slo.ttft_s} s / TPOT {svc.slo.tpot_s} s",
         )  # fmt: skip
-    return best
+    rep, batch = cap["replica"], cap["batch"]
+    p_tok, o_tok = svc.prompt_tokens, svc.output_tokens
+    power = models.serving_w_per_gpu(
+        rep, prompt_tokens=p_tok, output_tokens=o_tok, batch=batch, cooling=pool.cooling
+    )
+    detail = {
+        **deployment_fields(cap, 1),
+        "pp": rep.pp,
+        "batch": batch,
+        "disaggregated": cap["disaggregated"],
+        "gpus_per_replica": rep.num_gpus,
+        "output_tokens_per_s_per_gpu": cap["output_tokens_per_s_per_gpu"],
+    }
+    fit = Fit(cap["requests_per_s_per_gpu"], power, detail, capacity=cap)
+    return derate_to_slo(svc, pool, fit, catalog)
 
 
 def size_recsys(svc: RecommendationService, pool: Pool, catalog: Catalog, models: Models) -> Fit:
@@ -299,26 +307,34 @@ def size_recsys(svc: RecommendationService, pool: Pool, catalog: Catalog, models
 # ---- SLO check ---------------------------------------------------------------------------------
 
 
+def sim_replicas(capacity: dict[str, Any]) -> int:
+    """Replicas to simulate: two, or for a disaggregated shape the fewest (up to
+    ``SLO_SIM_MAX_REPLICAS``) whose whole prefill replicas come within ``SLO_SIM_SHARE_TOL``
+    of its prefill share (a 1:1 split of a 20% prefill share would starve decode)."""
+    share = capacity.get("prefill_share", 0.0) if capacity.get("disaggregated") else 0.0
+    if share <= 0:
+        return SLO_SIM_REPLICAS
+    for n in range(SLO_SIM_REPLICAS, SLO_SIM_MAX_REPLICAS + 1):
+        n_p = min(max(1, round(n * share)), n - 1)
+        if abs(n_p / n - share) <= SLO_SIM_SHARE_TOL * min(share, 1 - share):
+            return n
+    return SLO_SIM_MAX_REPLICAS
+
+
 def slo_attainment(svc, pool: Pool, f: Fit, *, load: float, catalog: Catalog) -> dict[str, float]:
     """Simulate a few replicas of the placed shape at the peak-hour load per replica."""
+    from gigafleet.plan.serving import deployment_fields
     from gigafleet.sim.deployment import run_serving
-    from gigafleet.spec.serving import Adapters, ServeJob, Slo, Traffic
+    from gigafleet.spec.serving import Traffic
 
     d = f.detail
-    replicas = SLO_SIM_REPLICAS
+    replicas = sim_replicas(f.capacity)
     rate = max(load, 0.05) * f.capacity_per_gpu * d["gpus_per_replica"] * replicas
     num_requests = max(2000, SLO_SIM_REQUESTS_PER_SLOT * replicas * d["batch"])
-    job = ServeJob(
-        model=svc.model, system=pool.system, replicas=replicas, tp=d["tp"], pp=d["pp"],
-        ep=d["ep"], precision=svc.precision, max_num_seqs=max(d["batch"], 1),
-        tee=getattr(svc, "tee", "none") if isinstance(svc, PrivateService) else "none",
-        fabric=pool.fabric,
-        traffic=Traffic(rate_per_s=rate, num_requests=num_requests,
-                        prompt_tokens=svc.prompt_tokens, output_tokens=svc.output_tokens),
-        slo=Slo(ttft_s=svc.slo.ttft_s, tpot_s=svc.slo.tpot_s),
-        adapters=Adapters(num_users=svc.num_users, rank=svc.adapter_rank, zipf_s=svc.zipf_s)
-        if isinstance(svc, PersonalizedService) else None,
-    )  # fmt: skip
+    traffic = Traffic(rate_per_s=rate, num_requests=num_requests,
+                      prompt_tokens=svc.prompt_tokens, output_tokens=svc.output_tokens)  # fmt: skip
+    shape = deployment_fields(f.capacity, replicas)
+    job = _serve_job(svc, pool, pp=d["pp"], traffic=traffic, **shape)
     out = run_serving(job, catalog=catalog)
     m = out["metrics"]
     res = {
