@@ -184,7 +184,7 @@ def run_serving(
         hw = resolve_hardware(catalog, job.system, fabric=job.fabric)
         kv = sv.KvTransfer(rep.kv_bytes_per_token, hw.net.out_bw * rep.num_gpus, hw.net.out_latency)
     res = sv.simulate(
-        wl, replicas, router=job.router, kv_transfer=kv, slo=sv.Slo(job.slo.ttft_s, job.slo.tpot_s),
+        wl, replicas, router=job.router, kv_transfer=kv, slo=job.slo,
         trace_path=trace_path, seed=job.seed,
     )  # fmt: skip
     # Busy power at the mean iteration the simulation ran (its batch sets the phase mix:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from gigafleet.enums import Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
+from gigafleet.spec.serving import Slo
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -98,11 +99,6 @@ class TrainingRun(_Strict):
     max_gpus: int | None = Field(default=None, gt=0)
 
 
-class Slo(_Strict):
-    ttft_s: float = Field(default=2.0, gt=0)
-    tpot_s: float = Field(default=0.05, gt=0)
-
-
 class LlmService(_Strict):
     """An LLM inference service (an assistant, an API)."""
 
@@ -113,7 +109,7 @@ class LlmService(_Strict):
     prompt_tokens: float = Field(default=1024, gt=0)
     output_tokens: float = Field(default=256, gt=0)
     precision: Precision = "fp8"
-    slo: Slo = Slo()
+    slo: Slo = Slo(tpot_s=0.05)  # an interactive service: 20 tokens/s per user at least
     start: Month = "2026-01"
     growth_per_year: float = Field(default=0.0, ge=-0.9, description="0.5: demand x1.5 a year")
 

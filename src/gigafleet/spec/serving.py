@@ -58,7 +58,11 @@ class Adapters(BaseModel):
 
 
 class Slo(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Service-level objective: a request meets it when ``TTFT <= ttft_s`` and
+    ``TPOT <= tpot_s`` (a one-token request has no TPOT and meets the second part). The one
+    SLO of every serving input: ``serve``, ``plan serve``, scenario services, the simulator."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     ttft_s: float = Field(default=2.0, gt=0, description="TTFT SLO, seconds.")
     tpot_s: float = Field(default=0.2, gt=0, description="TPOT SLO, seconds.")

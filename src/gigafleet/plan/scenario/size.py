@@ -206,7 +206,7 @@ def size_training(
 
 def _serve_job(svc, pool: Pool, **fields: Any):
     """The ServeJob of ``svc`` on ``pool``'s system (shape fields and traffic in ``fields``)."""
-    from gigafleet.spec.serving import Adapters, ServeJob, Slo, Traffic
+    from gigafleet.spec.serving import Adapters, ServeJob, Traffic
 
     traffic = fields.pop("traffic", None) or Traffic(
         prompt_tokens=svc.prompt_tokens, output_tokens=svc.output_tokens
@@ -214,7 +214,7 @@ def _serve_job(svc, pool: Pool, **fields: Any):
     return ServeJob(
         model=svc.model, system=pool.system, precision=svc.precision, fabric=pool.fabric,
         tee=svc.tee if isinstance(svc, PrivateService) else "none",
-        traffic=traffic, slo=Slo(ttft_s=svc.slo.ttft_s, tpot_s=svc.slo.tpot_s),
+        traffic=traffic, slo=svc.slo,
         adapters=Adapters(num_users=svc.num_users, rank=svc.adapter_rank, zipf_s=svc.zipf_s)
         if isinstance(svc, PersonalizedService) else None,
         **fields,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gigafleet.errors import GigafleetError, unknown_name
+from gigafleet.spec.serving import Slo  # noqa: F401  (the simulator judges requests by it)
 
 #: Replica roles: "both" serves a request end to end; with disaggregation "prefill" replicas
 #: hand the KV cache to "decode" replicas.
@@ -155,19 +156,3 @@ class KvTransfer:
     def seconds(self, tokens: int) -> float:
         """Seconds to move the KV cache of ``tokens`` tokens."""
         return tokens * self.bytes_per_token / self.bandwidth_bytes_per_s + self.latency_s
-
-
-@dataclass(frozen=True, slots=True)
-class Slo:
-    """Service-level objective: a request meets it when ``TTFT <= ttft_s`` and
-    ``TPOT <= tpot_s`` (a one-token request has no TPOT and meets the second part)."""
-
-    ttft_s: float
-    tpot_s: float
-
-    def __post_init__(self) -> None:
-        for name in ("ttft_s", "tpot_s"):
-            if not getattr(self, name) > 0.0:
-                raise GigafleetError(
-                    f"must be > 0, got {getattr(self, name)!r}", field=f"slo.{name}"
-                )
