@@ -18,7 +18,10 @@ class TrainingWork(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    model: str = Field(description="Model name from the catalog, e.g. llama3.1-405b.")
+    model: str = Field(
+        description="Model name from the catalog (e.g. llama3.1-405b), or a Hugging Face "
+        "config.json or YAML model file."
+    )
     system: str = Field(description="System name from the catalog, e.g. dgx-h100, gb200-nvl72.")
     seq_len: int = Field(default=8192, gt=0, description="Tokens per sequence.")
     global_batch: int = Field(default=1024, gt=0, description="Sequences per optimizer step.")
