@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from clihelp import assert_user_error, gf
-from gigafleet.catalog.hf_config import load_model_file, model_from_hf_config
+from gigafleet.catalog.hf_config import model_from_hf_config
+from gigafleet.catalog.model_files import load_model_file
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 
