@@ -48,7 +48,7 @@ class Accelerator(Row):
 
     vendor: str
     generation: Literal[
-        "ampere", "hopper", "blackwell", "blackwell-ultra", "rubin", "cdna3", "cdna4"
+        "ampere", "ada", "hopper", "blackwell", "blackwell-ultra", "rubin", "cdna3", "cdna4"
     ]
     status: Literal["shipping", "announced"]
     bf16_dense_tflops: float = Positive

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.catalog.schema import ModelArch
 from gigafleet.energy.training import step_power
 from gigafleet.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 from gigafleet.errors import GigafleetError
@@ -113,7 +114,7 @@ def pareto_front(time: np.ndarray, energy: np.ndarray) -> np.ndarray:
 
 
 def plan_training(
-    model: str,
+    model: str | ModelArch,
     system: str,
     *,
     num_gpus: int | list[int],
@@ -163,7 +164,7 @@ def plan_training(
             f"unknown value {ep_dispatcher!r}; allowed: {', '.join(DISPATCHERS)}",
             field="ep_dispatcher",
         )
-    arch_row = catalog.model(model)
+    arch_row = model if isinstance(model, ModelArch) else catalog.model(model)
     hw = resolve_hardware(catalog, system, fabric=fabric)
     lora = lora_config(
         workload, rank=lora_rank, targets=lora_targets, adapters=adapters, frozen=frozen_weights
