@@ -163,6 +163,13 @@ def test_catalog_model_takes_a_path(catalog, tmp_path):
     m = catalog.model(str(HF / "openai__gpt-oss-20b.json"))
     assert m.name.endswith("openai__gpt-oss-20b.json")
     assert "model_type gpt_oss" in m.notes
+    # the Python API takes the path where it takes a name, and costs it as the catalog entry
+    from gigafleet.perf.training import estimate_training
+
+    kw = dict(num_gpus=8, seq_len=4096, global_batch=64, ep=8, precision="bf16")
+    by_file = estimate_training(str(HF / "openai__gpt-oss-20b.json"), "dgx-h100", **kw)
+    by_name = estimate_training("gpt-oss-20b", "dgx-h100", **kw)
+    assert by_file.item("step_time_s") == pytest.approx(by_name.item("step_time_s"), rel=1e-12)
 
 
 def test_yaml_model_file_in_the_catalog_schema(catalog, tmp_path):
