@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from gigafleet.enums import Cooling, Precision, TeeKind
+from gigafleet.enums import LORA_TARGETS, Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -185,6 +185,15 @@ class AdapterRefresh(_Strict):
     global_batch: int = Field(default=64, gt=0, description="sequences per step, all adapters")
     start: Month = "2026-01"
     growth_per_year: float = Field(default=0.0, ge=-0.9, description="growth of the users")
+
+    @model_validator(mode="after")
+    def _targets(self) -> AdapterRefresh:
+        bad = [t for t in self.lora_targets.split(",") if t.strip() not in (*LORA_TARGETS, "all")]
+        if bad:
+            raise ValueError(
+                f"unknown LoRA target {', '.join(bad)}; allowed: {', '.join((*LORA_TARGETS, 'all'))}"
+            )
+        return self
 
     @property
     def peak_to_mean(self) -> float:

@@ -16,6 +16,8 @@ def test_demand_is_tokens_to_train_per_second():
     w = AdapterRefresh(**REFRESH)
     assert w.requests_per_day == pytest.approx(1e6 * 2e4 / 7)
     assert w.peak_to_mean == 1.0  # batch work: flat over the day
+    with pytest.raises(ValueError, match="unknown LoRA target ffn; allowed: qkv, o, mlp"):
+        AdapterRefresh(**REFRESH, lora_targets="qkv,ffn")
 
 
 def test_refresh_is_sized_by_the_lora_model_and_placed():
