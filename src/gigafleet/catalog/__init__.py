@@ -16,6 +16,8 @@ maps table names to lists of entries::
 
 Names resolve case-insensitively, ignoring punctuation and a parenthesised suffix, so
 ``LLAMA3.1_405B`` and ``DeepSeekV3 (dropless)`` find ``llama3.1-405b`` and ``deepseek-v3``.
+A model may also be given as a file (``Catalog.model("path/config.json")``): a Hugging Face
+``config.json`` or a YAML model in this schema (:mod:`gigafleet.catalog.model_files`).
 
 The same files change the parameter sets (``catalog.params``: ``calibration``, ``power``,
 ``prices``, ``failure_rates``; see :mod:`gigafleet.catalog.params`): a top-level key of the
@@ -145,6 +147,12 @@ class Catalog:
         return self.tables["systems"].get(name, field="system")
 
     def model(self, name: str) -> ModelArch:
+        """A catalog model by name, or the model a file describes (a Hugging Face
+        ``config.json`` or a YAML model file: :mod:`gigafleet.catalog.model_files`)."""
+        if isinstance(name, str) and name.lower().endswith((".json", ".yaml", ".yml")):
+            from gigafleet.catalog.model_files import load_model_file
+
+            return load_model_file(name)
         return self.tables["models"].get(name, field="model")
 
     def recsys_model(self, name: str) -> RecsysModel:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from gigafleet.enums import Cooling, Precision, TeeKind
+from gigafleet.enums import LORA_TARGETS, Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
 from gigafleet.spec.serving import Slo
 
@@ -157,12 +157,58 @@ class RecommendationService(_Strict):
         return self.queries_per_s * self.items_per_query * 86400.0
 
 
+class AdapterRefresh(_Strict):
+    """Refreshing personal models: every ``refresh_days`` each user's LoRA adapter of a shared
+    base is fine-tuned again on ``tokens_per_user`` new tokens, many adapters per job
+    (batched multi-adapter fine-tuning). Its demand is tokens to train per second, flat over
+    the day (batch work), sized by the LoRA training model and placed like a service."""
+
+    name: str = Field(min_length=1)
+    model: str = Field(description="the shared base model")
+    num_users: int = Field(gt=0, le=10**10, description="users with a personal adapter")
+    tokens_per_user: float = Field(gt=0, description="new tokens per user per refresh")
+    refresh_days: float = Field(default=7.0, gt=0, description="refresh period, days")
+    adapter_rank: int = Field(default=16, gt=0)
+    lora_targets: str = Field(
+        default="qkv,o", description="weights with adapters (qkv, o, mlp, experts, all)"
+    )
+    adapters_per_job: int = Field(
+        default=64, gt=0, description="adapters trained together in one job"
+    )
+    precision: Precision = "fp8"
+    frozen_weights: Literal["bf16", "fp8"] = "bf16"
+    seq_len: int = Field(default=4096, gt=0)
+    global_batch: int = Field(default=64, gt=0, description="sequences per step, all adapters")
+    start: Month = "2026-01"
+    growth_per_year: float = Field(default=0.0, ge=-0.9, description="growth of the users")
+
+    @model_validator(mode="after")
+    def _targets(self) -> AdapterRefresh:
+        bad = [t for t in self.lora_targets.split(",") if t.strip() not in (*LORA_TARGETS, "all")]
+        if bad:
+            raise ValueError(
+                f"unknown LoRA target {', '.join(bad)}; allowed: {', '.join((*LORA_TARGETS, 'all'))}"
+            )
+        return self
+
+    @property
+    def peak_to_mean(self) -> float:
+        """Batch work runs around the clock: no daily peak."""
+        return 1.0
+
+    @property
+    def requests_per_day(self) -> float:
+        """Tokens to train per day (the demand unit: tokens/s)."""
+        return self.num_users * self.tokens_per_user / self.refresh_days
+
+
 class Workloads(_Strict):
     training: list[TrainingRun] = []
     llm_services: list[LlmService] = []
     personalized: list[PersonalizedService] = []
     private: list[PrivateService] = []
     recommendation: list[RecommendationService] = []
+    adapter_refresh: list[AdapterRefresh] = []
 
 
 class Policies(_Strict):
@@ -219,7 +265,14 @@ class Scenario(_Strict):
         w = self.workloads
         return [
             x.name
-            for group in (w.training, w.llm_services, w.personalized, w.private, w.recommendation)
+            for group in (
+                w.training,
+                w.llm_services,
+                w.personalized,
+                w.private,
+                w.recommendation,
+                w.adapter_refresh,
+            )  # fmt: skip
             for x in group
         ]
 
@@ -235,7 +288,7 @@ def check_names(scn: Scenario, catalog: Any) -> None:
                     (("sites", i, "fleet", j, "fabric"), catalog.fabric_or_design, dep.fabric)
                 )
     w = scn.workloads
-    for group in ("training", "llm_services", "personalized", "private"):
+    for group in ("training", "llm_services", "personalized", "private", "adapter_refresh"):
         for k, item in enumerate(getattr(w, group)):
             checks.append((("workloads", group, k, "model"), catalog.model, item.model))
     for k, item in enumerate(w.recommendation):

@@ -13,10 +13,11 @@ import numpy as np
 
 from gigafleet.plan.scenario.place_services import binding_service
 from gigafleet.plan.scenario.pools import Pool, site_cooling, site_pue
+from gigafleet.plan.scenario.refresh import refresh_fields
 from gigafleet.plan.scenario.size import fit_for, slo_attainment
 from gigafleet.plan.scenario.state import ScenarioState
 from gigafleet.plan.scenario.workloads import daily_profile, demand_unit, service_kind
-from gigafleet.spec.scenario import RecommendationService, month_text
+from gigafleet.spec.scenario import AdapterRefresh, RecommendationService, month_text
 
 #: Unmet demand below this share of the demand is whole-replica rounding, not a shortfall.
 UNMET_TOLERANCE = 1e-3
@@ -239,7 +240,15 @@ def service_row(state: ScenarioState, w: int) -> dict[str, Any]:
         row["daily"] = {"utilization": load_h.round(4).tolist()}
         row["facility_mw_mean"] = float(facility_h.mean()) / 1e6
         row["energy_mwh_per_day"] = float(facility_h.sum()) * 3600.0 / 3.6e9
-        if not isinstance(svc, RecommendationService):
+        if isinstance(svc, AdapterRefresh):  # training work: no latency, tokens trained
+            row.update(
+                refresh_fields(
+                    svc, f, cost_usd_per_hour=row["cost_usd_per_hour"],
+                    served_per_day=served_per_day, facility_j_per_day=float(facility_h.sum()) * 3600.0,
+                )
+            )  # fmt: skip
+            row["slo_attainment"] = met
+        elif not isinstance(svc, RecommendationService):
             tok_s = got * svc.output_tokens
             tokens_per_day = served_per_day * svc.output_tokens
             row["output_tokens_per_s"] = tok_s
@@ -273,7 +282,10 @@ def generations(state: ScenarioState) -> list[dict[str, Any]]:
     """Performance per watt of each system kind in the fleet, on the scenario's own work
     (its first LLM service and first training run)."""
     scn = state.scn
-    llm = next((s for s in state.services if not isinstance(s, RecommendationService)), None)
+    llm = next(
+        (s for s in state.services if not isinstance(s, (RecommendationService, AdapterRefresh))),
+        None,
+    )
     run = scn.workloads.training[0] if scn.workloads.training else None
     out, seen = [], set()
     for pool in state.pools:

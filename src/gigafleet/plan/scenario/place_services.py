@@ -22,7 +22,7 @@ from gigafleet.plan.scenario.pools import binding, eligible
 from gigafleet.plan.scenario.size import fit_for
 from gigafleet.plan.scenario.state import ScenarioState
 from gigafleet.plan.scenario.workloads import peak_demand
-from gigafleet.spec.scenario import PrivateService, month_text
+from gigafleet.spec.scenario import AdapterRefresh, PrivateService, month_text
 
 #: Weight of unmet (normalised) demand in the placement program's first phase.
 UNMET_PENALTY = 1e9
@@ -35,8 +35,9 @@ def service_options(state: ScenarioState) -> None:
     scn, models, idle_w = state.scn, state.models, state.idle_w
     for w, svc in enumerate(state.services):
         private = isinstance(svc, PrivateService)
+        training = isinstance(svc, AdapterRefresh)  # fine-tuning follows the training policy
         for p, pool in enumerate(state.pools):
-            reason = eligible(scn, svc.name, pool, private=private, training=False)
+            reason = eligible(scn, svc.name, pool, private=private, training=training)
             if reason:
                 state.why_not[w].append(reason)
                 continue

@@ -11,7 +11,8 @@
   adapters add their batching cost, TEE mode its tolls (``size_llm``); the request
   simulator then derates that capacity until the SLO holds (``derate_to_slo``);
 - a recommendation service takes ``perf/recsys.py``'s throughput under its latency budget
-  (``size_recsys``).
+  (``size_recsys``);
+- an adapter refresh takes the tokens per GPU of its best LoRA job (``refresh.py``).
 
 Sizing is per system kind (and fabric and cooling), not per pool: ``fit_for`` keeps every
 fit in the scenario state.
@@ -27,8 +28,10 @@ from gigafleet.catalog import Catalog
 from gigafleet.errors import GigafleetError
 from gigafleet.plan.scenario.models import Models
 from gigafleet.plan.scenario.pools import Pool
+from gigafleet.plan.scenario.refresh import size_adapter_refresh
 from gigafleet.plan.scenario.workloads import service_kind
 from gigafleet.spec.scenario import (
+    AdapterRefresh,
     LlmService,
     PersonalizedService,
     PrivateService,
@@ -90,6 +93,8 @@ def fit_for(
             )  # fmt: skip
         elif isinstance(work, RecommendationService):
             cache[key] = size_recsys(work, pool, catalog, models)
+        elif isinstance(work, AdapterRefresh):
+            cache[key] = size_adapter_refresh(work, pool, catalog)
         else:
             cache[key] = size_llm(work, pool, catalog, models)
     return cache[key]
