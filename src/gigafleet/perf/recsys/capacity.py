@@ -297,7 +297,13 @@ def _shape(m, work: UnitWork, hw: Hardware, dev: Device, mem: Memory, n: int, bu
         items_per_s_per_gpu=units * work.items,
         queries_per_s_per_gpu=units / units_per_query,
         compute_frac=min(1.0, b * compute / period),
-        memory_frac=min(1.0, (b * (times["gpu"] - compute) + fixed) / period),
+        memory_frac=max(
+            0.0,
+            min(
+                1.0 - min(1.0, b * compute / period),
+                (b * (times["gpu"] - compute) + fixed) / period,
+            ),
+        ),
         bound=bound,
         unit_time_s=times,
         tiers={**tiers.to_dict(), "host_link": mem.host_link},

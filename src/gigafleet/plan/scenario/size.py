@@ -285,21 +285,15 @@ def size_recsys(svc: RecommendationService, pool: Pool, catalog: Catalog, models
     domain, a hot-row cache in HBM, cold rows in host memory), and the IT watts of a GPU
     doing it. A model that cannot meet the budget or hold its tables on this system gets
     no capacity here, with the reason."""
-    from gigafleet.perf.recsys import recsys_capacity, with_hstu
-    from gigafleet.perf.recsys.embeddings import read_trace
+    from gigafleet.pipelines.recsys import service_capacity, service_model
 
-    m = catalog.recsys_model(svc.model)
-    if svc.hstu is not None:
-        m = with_hstu(m, svc.hstu.model_dump(exclude_none=True), field="hstu")
-    trace = read_trace(svc.access_trace) if svc.access_trace else None
+    service_model(svc, catalog)  # a bad HSTU change is the user's error, not a capacity limit
+    if svc.access_trace:
+        from gigafleet.perf.recsys.embeddings import read_trace
+
+        read_trace(svc.access_trace)
     try:
-        cap = recsys_capacity(
-            m, pool.system, latency_budget_s=svc.latency_budget_ms / 1e3,
-            precision=svc.precision, embedding_precision=svc.embedding_precision,
-            items_per_query=svc.items_per_query, history=svc.history_tokens,
-            retrieval_candidates=svc.retrieval_candidates, zipf_s=svc.zipf_s, trace=trace,
-            far=svc.far_tier, far_tb_per_node=svc.far_tb_per_node, catalog=catalog,
-        )  # fmt: skip
+        cap = service_capacity(svc, pool.system, catalog)
     except GigafleetError as exc:
         return Fit(0.0, 0.0, reason=f"memory/latency: {exc.field}: {exc.message}")
     power = models.it_w_per_gpu(
@@ -319,7 +313,7 @@ def size_recsys(svc: RecommendationService, pool: Pool, catalog: Catalog, models
          "embedding_tiers": {"hbm": tiers["hit_hbm"], "host": tiers["hit_host"],
                              "far": tiers["hit_far"], "host_link": tiers["host_link"],
                              "table_bytes": tiers["table_bytes"]},
-         "clock_fraction": cap.clock_fraction},
+         "clock_fraction": cap.clock_fraction, "unit_time_s": cap.unit_time_s},
     )  # fmt: skip
 
 
