@@ -182,9 +182,10 @@ def validate_inference_cmd(
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """MLPerf Inference LLM results (Offline, Server and Interactive tokens/s), DeepSeek-V3
-    served at scale, and confidential-computing overheads (Zhu et al. 2024, error in
-    percentage points)."""
+    """MLPerf Inference LLM results (Offline, Server and Interactive tokens/s), MLPerf DLRM
+    recommendation results (samples/s, queries/s; their own summary), DeepSeek-V3 served at
+    scale, and confidential-computing overheads (Zhu et al. 2024, error in percentage
+    points)."""
     from rich.table import Table
 
     from gigafleet.validate.inference import validate_inference
