@@ -7,6 +7,7 @@ import math
 import pytest
 
 from gigafleet.validate import dlrm
+from gigafleet.validate import mlperf as mp
 from gigafleet.validate.groundtruth import PACKAGED
 
 
@@ -132,3 +133,27 @@ def test_holdout_by_system_refits_without_it(catalog):
     assert refits["h100-sxm"]["rows"] and all(
         "H100-SXM" not in k for k in refits["h100-sxm"]["rows"]
     )
+
+
+def test_validate_inference_routes_dlrm_rows_to_their_own_block(catalog, tmp_path):
+    """A results CSV with LLM and DLRM rows: the LLM summary is what the LLM path alone
+    gives (DLRM rows skipped there, as before); the DLRM rows are predicted in
+    ``summary.recommendation``."""
+    from gigafleet.validate import inference
+    from gigafleet.validate.inference import mlperf_summary
+
+    llm = [r for r in mp.read_rows(mp.default_data_path())
+           if r["scenario"] == "Offline" and r["submitter"] == "NVIDIA"][:2]  # fmt: skip
+    rec = [_row(), _row(scenario="Server", performance_result="510155.0",
+                        results_location="closed/NVIDIA/results/DGX-H100/dlrm-v2-99/Server")]  # fmt: skip
+    f = tmp_path / "mixed.csv"
+    dlrm.write_csv(llm + rec, f)
+    rows, summary = inference.validate_inference(f, catalog=catalog, deepseek=False)
+    alone = mp.validate_mlperf(rows=mp.read_rows(f), catalog=catalog)
+    for r in alone[2:]:
+        r.group = inference.NOT_LLM
+    expect = mlperf_summary(alone, inference._fitted_deployments(catalog))
+    assert {k: summary[k] for k in expect} == expect and summary["num_rows"] == 4
+    block = summary["recommendation"]
+    assert block["num_rows"] == 2 and block["num_predicted"] == 2
+    assert [r.group for r in rows].count(dlrm.GROUP) == 2

@@ -199,17 +199,16 @@ def validate_inference_cmd(
         "row", "deployment", "measured tok/s", "predicted tok/s", "error %", "set",
         title="MLPerf Inference",
     )  # fmt: skip
-    rec = "mlperf recommendation"
+    rec = "recommendation"
     for r in rows:
-        if r.error_pct is None or not r.group.startswith("mlperf") or r.group == rec:
+        if r.error_pct is None or not r.group.startswith("mlperf"):
             continue
         t.add_row(
             r.row_id, r.details.get("deployment", ""), f"{r.measured:,.0f}", f"{r.predicted:,.0f}",
             f"{r.error_pct:+.1f}", "fit" if r.fitted else "held out",
         )  # fmt: skip
     con.print(t)
-    skipped = [r for r in rows if r.error_pct is None and r.group.startswith("mlperf")
-               and r.group != rec]  # fmt: skip
+    skipped = [r for r in rows if r.error_pct is None and r.group.startswith("mlperf")]
     if skipped:
         s = Table("row", "why skipped", title="Skipped MLPerf rows")
         for r in skipped:

@@ -46,7 +46,7 @@ PACKAGED_ROWS = PACKAGED / "mlperf_dlrm.csv"
 PAIRS_FILE = "dlrmv2_pairs_per_sample.csv"
 #: Accuracy targets of the recommendation issue (predicted share, median and p90 |error|).
 TARGETS = {"predicted_fraction": 0.80, "median_abs_error_pct": 15.0, "p90_abs_error_pct": 30.0}
-GROUP = "mlperf recommendation"
+GROUP = "recommendation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +374,31 @@ def _fit_candidates(rows: list[dict[str, str]], catalog: Catalog) -> list[tuple[
     return out
 
 
+def _stand_ins(named: list, keep: list, catalog: Catalog, *, prefer: list[str]) -> list:
+    """The fit rows, completed where a holdout removed some: while fewer than two rows or
+    one power limit are left, one Offline -99 row of another Hopper part stands in (the
+    fitted parts first, then NVIDIA's own rows)."""
+    out = list(named)
+
+    def tdp(d: RecDeployment) -> float:
+        return catalog.accelerator(d.accelerator).tdp_w
+
+    pool = [(r, d) for r, d in keep if r["scenario"].strip() == "Offline"
+            and d.benchmark.endswith("-99")
+            and catalog.accelerator(d.accelerator).generation == "hopper"]  # fmt: skip
+    pool.sort(key=lambda x: (x[1].accelerator not in prefer, x[0]["submitter"].strip() != "NVIDIA",
+                             x[1].accelerator, mp.row_key(x[0])))  # fmt: skip
+    for r, d in pool:
+        limits = {tdp(x) for _, x in out}
+        if len(out) >= 2 and len(limits) > 1:
+            break
+        if d.accelerator not in {x.accelerator for _, x in out} and (
+            len(out) < 2 or tdp(d) not in limits
+        ):
+            out.append((r, d))
+    return out
+
+
 def fit_recsys(
     catalog: Catalog | None = None,
     *,
@@ -381,9 +406,9 @@ def fit_recsys(
     exclude: Callable[[dict[str, str], RecDeployment], bool] | None = None,
 ) -> dict[str, Any]:
     """Kernel efficiency and the Hopper reference's sustained clock: least squares of
-    ``ln predicted - ln measured`` over the named fit rows (those not excluded). With fewer
-    than two left, NVIDIA's own Hopper Offline rows outside the exclusion stand in (the fit
-    rule); with one, only the efficiency is fitted."""
+    ``ln predicted - ln measured`` over the named fit rows (those not excluded). Where an
+    exclusion leaves fewer than two, or one power limit, other Hopper parts' Offline rows
+    stand in (:func:`_stand_ins`); with a single power limit only the efficiency is fitted."""
     from scipy.optimize import least_squares
 
     catalog = catalog or load_catalog()
@@ -391,17 +416,14 @@ def fit_recsys(
     cands = _fit_candidates(default_rows() if rows is None else rows, catalog)
     keep = [(r, d) for r, d in cands if exclude is None or not exclude(r, d)]
     named = [(r, d) for r, d in keep if mp.row_key(r) in set(cal.fit_rows)]
-    if len(named) < 2:
-        rule = [(r, d) for r, d in keep if r["submitter"].strip() == "NVIDIA"
-                and r["scenario"].strip() == "Offline" and d.benchmark.endswith("-99")
-                and catalog.accelerator(d.accelerator).generation == "hopper"]  # fmt: skip
-        named = (named + [x for x in rule if x not in named])[:4]
+    prefer = [d.accelerator for r, d in cands if mp.row_key(r) in set(cal.fit_rows)]
+    named = _stand_ins(named, keep, catalog, prefer=prefer)
     benches = load_benchmarks()
     ref = cal.sustained_clock["hopper"]
     if not named:
         return {"kernel_efficiency": cal.kernel_efficiency, "clock_fraction": ref.clock_fraction,
                 "rows": [], "note": "no fit row left: the shipped values"}  # fmt: skip
-    free_clock = len({d.accelerator for _, d in named}) > 1
+    free_clock = len({catalog.accelerator(d.accelerator).tdp_w for _, d in named}) > 1
 
     def residuals(x):
         e, f = math.exp(x[0]), math.exp(x[1]) if free_clock else ref.clock_fraction
