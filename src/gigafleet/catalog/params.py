@@ -130,12 +130,40 @@ class ServingCalibration(_Strict):
     engines: dict[Engine, EngineCalibration] = {}
 
 
+class SustainedClock(_Strict):
+    """The clock a generation's reference accelerator sustains under dense GEMMs at its TDP
+    (a fraction of the datasheet clock the peak FLOP/s assume)."""
+
+    reference: str = Field(min_length=1, description="catalog accelerator")
+    clock_fraction: Fraction
+
+
+class RecsysCalibration(_Strict):
+    """Constants of the recommendation model (perf/recsys), fitted on named MLPerf rows."""
+
+    fit_rule: str = Field(min_length=1)
+    fit_rows: list[str]
+    #: GEMM efficiency of recommendation kernels at the sustained clock
+    kernel_efficiency: Fraction
+    #: generation -> its reference accelerator and sustained clock
+    sustained_clock: dict[str, SustainedClock] = {}
+    #: generation without a reference -> the generation whose clock fraction it borrows
+    fallback: dict[str, str] = {}
+    #: HSTU pointwise-attention kernels, relative to the GEMM efficiency
+    hstu_attention_efficiency: Fraction
+    #: fixed time of one batch (launches, host batching, the copies' latency), seconds
+    batch_overhead_s: float = Field(ge=0)
+    source: str = Field(min_length=1)
+    estimated: str | None = None
+
+
 class Calibration(_Strict):
     """Everything in ``calibration.yaml``."""
 
     training: TrainingCalibration
     tee: TeeCalibration
     serving: ServingCalibration
+    recsys: RecsysCalibration
 
 
 # ---- power ---------------------------------------------------------------------------------
@@ -497,6 +525,13 @@ def references(params: Params) -> list[tuple[str, tuple[str, ...], str]]:
     for k, v in t.fallback.items():
         refs += [("generations", ("calibration", "training", "fallback", k), k)]
         refs += [("generations", ("calibration", "training", "fallback", k), v)]
+    rs = params.calibration.recsys
+    for k, v in rs.sustained_clock.items():
+        refs += [("generations", ("calibration", "recsys", "sustained_clock", k), k)]
+        refs += [("accelerators", ("calibration", "recsys", "sustained_clock", k, "reference"), v.reference)]  # fmt: skip
+    for k, v in rs.fallback.items():
+        refs += [("generations", ("calibration", "recsys", "fallback", k), k)]
+        refs += [("generations", ("calibration", "recsys", "fallback", k), v)]
     return refs
 
 
@@ -512,7 +547,9 @@ __all__ = [
     "PowerParams",
     "PriceItem",
     "PriceSet",
+    "RecsysCalibration",
     "ServingCalibration",
+    "SustainedClock",
     "TeeCalibration",
     "TrainingCalibration",
     "deep_merge",

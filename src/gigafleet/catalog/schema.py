@@ -402,53 +402,7 @@ class ModelArch(Row):
         return self.head_dim or self.hidden_size // self.num_attention_heads
 
 
-class RecsysModel(Row):
-    """A deep recommendation (ranking) model: sparse embedding tables pooled per feature,
-    a bottom MLP over dense features, a feature interaction (DCN-v2 cross layers or dot
-    products) and a top MLP."""
-
-    num_dense_features: int = Positive
-    embedding_dim: int = Positive
-    embedding_rows: tuple[int, ...] = Field(min_length=1, description="rows per table")
-    lookups_per_table: tuple[int, ...] = Field(min_length=1, description="multi-hot sizes")
-    bottom_mlp: tuple[int, ...] = Field(min_length=1)
-    top_mlp: tuple[int, ...] = Field(min_length=1)
-    dcn_num_layers: int = Field(default=0, ge=0)
-    dcn_low_rank_dim: int = Field(default=0, ge=0)
-
-    @model_validator(mode="after")
-    def _tables(self) -> RecsysModel:
-        if len(self.embedding_rows) != len(self.lookups_per_table):
-            raise ValueError("embedding_rows and lookups_per_table need one entry per table")
-        return self
-
-    @property
-    def embedding_params(self) -> int:
-        return sum(self.embedding_rows) * self.embedding_dim
-
-    @property
-    def lookups_per_inference(self) -> int:
-        return sum(self.lookups_per_table)
-
-    def dense_flops_per_inference(self) -> float:
-        """2 x multiply-adds of the bottom MLP, the DCN-v2 low-rank cross layers
-        (x_{l+1} = x0 * (U (V x_l)) + x_l: two GEMVs of d x r each) and the top MLP."""
-        macs = 0.0
-        width = self.num_dense_features
-        for n in self.bottom_mlp:
-            macs += width * n
-            width = n
-        d = (len(self.embedding_rows) + 1) * self.embedding_dim  # pooled features + dense
-        macs += self.dcn_num_layers * 2 * d * self.dcn_low_rank_dim
-        width = d
-        for n in self.top_mlp:
-            macs += width * n
-            width = n
-        return 2.0 * macs
-
-    def dense_params(self) -> float:
-        return self.dense_flops_per_inference() / 2.0
-
+from gigafleet.catalog.schema_recsys import RecsysModel  # noqa: E402
 
 TABLES: dict[str, type[Row]] = {
     "accelerators": Accelerator,

@@ -6,15 +6,20 @@ importing them here builds the whole tree. :func:`run` is the console entry poin
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 from gigafleet.cli.app import app
 from gigafleet.errors import GigafleetError
 
-# Each module registers its commands; the import order is the order of `gigafleet --help`.
-# isort: off
-from gigafleet.cli import train, sweep, serve, scenario, catalog, validate, mlperf_training, plan  # noqa: E402, F401
-# isort: on
+#: The modules that register commands, in the order of `gigafleet --help`. A new command
+#: group is a new module here.
+COMMAND_MODULES = (
+    "train", "sweep", "serve", "recsys", "scenario", "catalog", "validate",
+    "mlperf_training", "plan",
+)  # fmt: skip
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"gigafleet.cli.{_module}")
 
 
 def run() -> None:

@@ -119,6 +119,16 @@ def _print_summary(d: dict[str, Any]) -> None:
                       f"{r['gpus']:,.0f}", f"{r['slo_attainment']:.3f}",
                       f"{r.get('facility_mw', 0):,.1f}", cost)  # fmt: skip
         con.print(t)
+    for r in d["services"]:  # recommendation: the ranking model's shape and calibration
+        rep = r.get("replica") or {}
+        if r["kind"] == "recommendation" and "embedding_tiers" in rep:
+            t = rep["embedding_tiers"]
+            con.print(
+                f"{r['workload']}: {r['model']} in replicas of {rep['gpus_per_replica']} GPUs, "
+                f"p99 {1e3 * rep['p99_latency_s']:.0f} ms, {rep['queries_per_s_per_gpu']:,.0f} "
+                f"requests/s per GPU, lookups {100 * t['hbm']:.1f}% from HBM (host memory over "
+                f"{t['host_link']}); calibration: {rep['calibration']}"
+            )
     for w in d["warnings"]:
         con.print(f"[yellow]warning:[/yellow] {w}")
     for u in d["unplaced"]:
@@ -136,10 +146,14 @@ def compare_cmd(
     from gigafleet.plan.scenario import compare_results, fabric_notes
 
     da, db = _run(a, catalog, quiet=True), _run(b, catalog, quiet=True)
+    from gigafleet.plan.scenario.recsys_notes import describe, recsys_notes
+
     rows = compare_results(da, db)
     notes = fabric_notes(da, db)
+    rec = recsys_notes(da, db)
     if as_json:
-        out = {"a": da["scenario"], "b": db["scenario"], "rows": rows, "fabric": notes}
+        out = {"a": da["scenario"], "b": db["scenario"], "rows": rows, "fabric": notes,
+               "recommendation": rec}  # fmt: skip
         print(json.dumps(out))
         return
     from rich.table import Table
@@ -160,6 +174,13 @@ def compare_cmd(
         for side in ("a", "b"):
             for why in n[f"why_{side}"]:
                 con.print(f"  {side.upper()}: {why}")
+    for n in rec:  # recommendation: embedding tiers and host links (Grace against x86)
+        ratio = (
+            f"{n['items_per_gpu_ratio']:.3f}x the items per GPU" if n["items_per_gpu_ratio"] else ""
+        )
+        con.print(f"[bold]{n['workload']}[/bold] (recommendation): B ranks {ratio}")
+        for side in ("a", "b"):
+            con.print(f"  {side.upper()}: {describe(n[side])}")
 
 
 @app.command("schema")

@@ -6,6 +6,8 @@ import html
 import json
 from typing import Any
 
+from gigafleet.report.recsys import recsys_section
+
 
 def _fig_html(fig) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
@@ -198,6 +200,7 @@ def render_html(d: dict[str, Any]) -> str:
             "<p class='bad'>Not validated against measurements (roofline estimate): "
             f"{html.escape(', '.join(extrapolated))}.</p>"
         )
+    parts.append(recsys_section(d))
     for title, fig in _figures(d):
         parts.append(f"<h2>{html.escape(title)}</h2>{fig}")
     parts.append("<h2>Summary (JSON)</h2><details><summary>show</summary><pre>")

@@ -128,33 +128,90 @@ class PrivateService(LlmService):
     tee: TeeKind = "any"
 
 
+class HstuOverride(_Strict):
+    """A user's HSTU configuration over the named catalog model's (only what changes)."""
+
+    num_layers: int | None = Field(default=None, gt=0)
+    num_heads: int | None = Field(default=None, gt=0)
+    attention_dim: int | None = Field(default=None, gt=0, description="dqk per head")
+    linear_dim: int | None = Field(default=None, gt=0, description="dv per head")
+    max_seq_len: int | None = Field(default=None, gt=0)
+    history_cv: float | None = Field(default=None, ge=0, description="jagged-length spread")
+
+
 class RecommendationService(_Strict):
-    """Recommendation ranking: each query scores ``items_per_query`` candidates; give the
-    load as queries per second (daily mean) or as inferences (items scored) per day."""
+    """A recommendation feed: its load (daily active users x requests per user per day, or
+    queries per second, or items ranked per day), the funnel of each request (retrieval
+    candidates scored by dot products, ``items_per_query`` ranking candidates scored by the
+    ranking model) and the ranking model with its latency budget. Demand and capacity count
+    items ranked."""
 
     name: str = Field(min_length=1)
-    model: str = Field(default="dlrm-dcnv2", description="catalog recommendation model")
+    model: str = Field(
+        default="dlrm-dcnv2",
+        description="catalog recommendation model: dlrm-dcnv2, dlrm-v3, hstu-production-ranker, "
+        "or one added by a catalog overlay",
+    )
+    hstu: HstuOverride | None = Field(default=None, description="HSTU fields that change")
+    daily_active_users: float | None = Field(default=None, gt=0)
+    requests_per_user_per_day: float | None = Field(default=None, gt=0)
     queries_per_s: float | None = Field(default=None, gt=0, description="daily mean")
-    items_per_query: int = Field(default=1, gt=0, description="candidates ranked per query")
-    inferences_per_day: float | None = Field(default=None, gt=0, description="items scored per day")
-    peak_to_mean: float = Field(default=1.5, ge=1.0)
-    latency_budget_ms: float = Field(default=100.0, gt=0, description="p99 per query")
+    items_per_query: int = Field(default=1, gt=0, description="ranking candidates per request")
+    retrieval_candidates: int = Field(
+        default=0, ge=0, description="candidates retrieval scores per request (dot products)"
+    )
+    history_tokens: float | None = Field(
+        default=None, gt=0, description="mean user-history tokens (HSTU; default: the model's)"
+    )
+    inferences_per_day: float | None = Field(default=None, gt=0, description="items ranked per day")
+    peak_to_mean: float = Field(default=1.5, ge=1.0, description="daily peak over daily mean")
+    latency_budget_ms: float = Field(default=100.0, gt=0, description="p99 per request")
     precision: Literal["bf16", "fp8"] = "bf16"
+    embedding_precision: Literal["fp16", "bf16", "fp8", "int8"] = "fp16"
+    zipf_s: float = Field(
+        default=1.1, ge=0, le=3, description="Zipf exponent of row accesses (0: uniform)"
+    )
+    access_trace: str | None = Field(
+        default=None, description="file of access counts per row (replaces zipf_s)"
+    )
+    far_tier: Literal["none", "ssd", "remote"] = Field(
+        default="none", description="where rows beyond host memory live"
+    )
+    far_tb_per_node: float = Field(default=0.0, ge=0, description="far-tier capacity per node")
     start: Month = "2026-01"
     growth_per_year: float = Field(default=0.0, ge=-0.9)
 
     @model_validator(mode="after")
     def _load(self) -> RecommendationService:
-        if (self.queries_per_s is None) == (self.inferences_per_day is None):
-            raise ValueError("give exactly one of queries_per_s and inferences_per_day")
+        users = (self.daily_active_users, self.requests_per_user_per_day)
+        if (users[0] is None) != (users[1] is None):
+            raise ValueError("give daily_active_users and requests_per_user_per_day together")
+        given = [users[0] is not None, self.queries_per_s is not None,
+                 self.inferences_per_day is not None]  # fmt: skip
+        if sum(given) != 1:
+            raise ValueError(
+                "give exactly one of queries_per_s, inferences_per_day and "
+                "daily_active_users with requests_per_user_per_day"
+            )
+        if self.far_tier != "none" and self.far_tb_per_node <= 0:
+            raise ValueError(f"far_tier {self.far_tier!r} needs far_tb_per_node > 0")
         return self
 
     @property
+    def queries_per_day(self) -> float:
+        """Ranking requests per day."""
+        if self.daily_active_users is not None:
+            return self.daily_active_users * float(self.requests_per_user_per_day or 0.0)
+        if self.queries_per_s is not None:
+            return self.queries_per_s * 86400.0
+        return float(self.inferences_per_day or 0.0) / self.items_per_query
+
+    @property
     def requests_per_day(self) -> float:
-        """Inferences (items scored) per day."""
+        """Items ranked per day (the demand unit)."""
         if self.inferences_per_day is not None:
             return self.inferences_per_day
-        return self.queries_per_s * self.items_per_query * 86400.0
+        return self.queries_per_day * self.items_per_query
 
 
 class AdapterRefresh(_Strict):

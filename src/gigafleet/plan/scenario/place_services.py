@@ -141,9 +141,12 @@ def solve_placement(cost, cap, power, demand, inventory, site_of, site_budget, r
         h.changeColCost(col[pair], float(cost[pair]) * g[pair])
         h.changeColIntegrality(col[pair], highspy.HighsVarType.kInteger)
     u0 = len(pairs)
-    for w in range(num_w):  # unmet demand, normalised so every service weighs alike
+    # unmet demand as a share of the service's demand (u = share x D): every service weighs
+    # alike, and no coefficient falls below the solver's smallest (1/D would, past D = 1e9)
+    scale = np.maximum(np.asarray(demand, dtype=float), 1e-12)
+    for w in range(num_w):
         h.addVar(0.0, inf)
-        h.changeColCost(u0 + w, UNMET_PENALTY / max(demand[w], 1e-12))
+        h.changeColCost(u0 + w, UNMET_PENALTY)
 
     def row(lo: float, hi: float, idx: list[int], val: list[float]) -> None:
         if idx:
@@ -152,7 +155,7 @@ def solve_placement(cost, cap, power, demand, inventory, site_of, site_budget, r
     for w in range(num_w):  # capacity + unmet >= demand
         mine = [pr for pr in pairs if pr[0] == w]
         row(float(demand[w]), inf, [col[pr] for pr in mine] + [u0 + w],
-            [float(cap[pr]) * g[pr] for pr in mine] + [1.0])  # fmt: skip
+            [float(cap[pr]) * g[pr] for pr in mine] + [float(scale[w])])  # fmt: skip
     for p in range(num_p):  # inventory
         mine = [pr for pr in pairs if pr[1] == p]
         row(-inf, float(inventory[p]), [col[pr] for pr in mine], [g[pr] for pr in mine])
@@ -167,8 +170,7 @@ def solve_placement(cost, cap, power, demand, inventory, site_of, site_budget, r
         h.changeColCost(i, 0.0)
     _run_mip(h, highspy)
     unmet_share = float(h.getInfo().objective_function_value) / UNMET_PENALTY
-    row(-inf, unmet_share * (1 + 1e-6) + 1e-9, list(range(u0, u0 + num_w)),
-        [1.0 / max(demand[w], 1e-12) for w in range(num_w)])  # fmt: skip
+    row(-inf, unmet_share * (1 + 1e-6) + 1e-9, list(range(u0, u0 + num_w)), [1.0] * num_w)
     for i in range(h.getNumCol()):
         h.changeColCost(i, costs[i] if i < u0 else 0.0)
     _run_mip(h, highspy)
@@ -176,7 +178,7 @@ def solve_placement(cost, cap, power, demand, inventory, site_of, site_budget, r
     x = np.zeros((num_w, num_p))
     for pair, i in col.items():
         x[pair] = round(sol[i]) * g[pair]
-    return x, sol[u0 : u0 + num_w]
+    return x, sol[u0 : u0 + num_w] * scale
 
 
 # ---- what binds -----------------------------------------------------------------------------

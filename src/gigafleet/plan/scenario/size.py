@@ -10,7 +10,8 @@
   KV cache (``plan/serving.py:serving_capacity`` on ``perf/inference.py``). Per-user
   adapters add their batching cost, TEE mode its tolls (``size_llm``); the request
   simulator then derates that capacity until the SLO holds (``derate_to_slo``);
-- a recommendation service takes ``perf/recsys.py``'s throughput under its latency budget
+- a recommendation service takes ``perf/recsys``'s items ranked per second under its latency
+  budget, on the replica shape and embedding tiers that serve the most per GPU
   (``size_recsys``);
 - an adapter refresh takes the tokens per GPU of its best LoRA job (``refresh.py``).
 
@@ -284,28 +285,40 @@ def size_llm(svc: LlmService, pool: Pool, catalog: Catalog, models: Models) -> F
 
 
 def size_recsys(svc: RecommendationService, pool: Pool, catalog: Catalog, models: Models) -> Fit:
-    """Inferences/s per GPU at the largest batch (at least a query's items) whose p99
-    latency fits the budget (``perf/recsys.py``), and the IT watts of a GPU doing it."""
-    from gigafleet.perf.recsys import recsys_capacity
+    """Items ranked per second per GPU at the largest batch whose tail latency fits the
+    budget, on the best replica shape (``perf/recsys``: tables sharded over the scale-up
+    domain, a hot-row cache in HBM, cold rows in host memory), and the IT watts of a GPU
+    doing it. A model that cannot meet the budget or hold its tables on this system gets
+    no capacity here, with the reason."""
+    from gigafleet.pipelines.recsys import service_capacity, service_model
 
+    service_model(svc, catalog)  # a bad HSTU change is the user's error, not a capacity limit
+    if svc.access_trace:
+        from gigafleet.perf.recsys.embeddings import read_trace
+
+        read_trace(svc.access_trace)
     try:
-        cap = recsys_capacity(
-            svc.model, pool.system, latency_budget_s=svc.latency_budget_ms / 1e3,
-            precision=svc.precision, min_batch=svc.items_per_query, catalog=catalog,
-        )  # fmt: skip
+        cap = service_capacity(svc, pool.system, catalog)
     except GigafleetError as exc:
-        return Fit(0.0, 0.0, reason=f"memory/latency: {str(exc).split(': ')[-1]}")
+        return Fit(0.0, 0.0, reason=f"memory/latency: {exc.field}: {exc.message}")
     power = models.it_w_per_gpu(
         pool.system,
         compute_frac=cap.compute_frac,
         memory_frac=cap.memory_frac,
         cooling=pool.cooling,
     )
+    tiers = cap.tiers
     return Fit(
         cap.inferences_per_s_per_gpu,
         power,
         {"batch": cap.batch, "p99_latency_s": cap.p99_latency_s,
-         "gpus_per_replica": cap.gpus_per_replica, "calibration": cap.calibration},
+         "gpus_per_replica": cap.gpus_per_replica, "calibration": cap.calibration,
+         "bound": cap.bound, "queries_per_s_per_gpu": cap.queries_per_s_per_gpu,
+         "flops_per_request": cap.flops_per_unit * (1 if cap.kind == "hstu" else svc.items_per_query),
+         "embedding_tiers": {"hbm": tiers["hit_hbm"], "host": tiers["hit_host"],
+                             "far": tiers["hit_far"], "host_link": tiers["host_link"],
+                             "table_bytes": tiers["table_bytes"]},
+         "clock_fraction": cap.clock_fraction, "unit_time_s": cap.unit_time_s},
     )  # fmt: skip
 
 
