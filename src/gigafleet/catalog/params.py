@@ -36,11 +36,20 @@ carries the shipped source; and a failure component given ``rate_per_hour`` drop
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from gigafleet.enums import Cooling, Engine, Precision
 from gigafleet.errors import GigafleetError
@@ -172,17 +181,91 @@ class SwitchPower(_Sourced):
     w_per_port_by_gbits: dict[int, NonNegative]
 
 
+Climate = Literal["cool", "temperate", "hot"]
+CLIMATES: tuple[str, ...] = ("cool", "temperate", "hot")
+
+
 class SystemPower(_Sourced):
     other_w_per_gpu: float = Field(ge=0)
     fan_fraction: dict[Cooling, NonNegative]
     psu_efficiency: float = Field(gt=0, le=1)
-    cooling: dict[str, Cooling] = {}
-    default_cooling: Cooling = "air"
+    #: system -> the coolings its vendors build it for, the first its default
+    cooling: dict[str, list[Cooling]] = {}
+    #: what a system not in ``cooling`` supports (the first its default)
+    default_cooling: list[Cooling] = ["air"]
+
+    @field_validator("cooling", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        """``liquid`` is short for ``[liquid]``."""
+        if isinstance(v, dict):
+            return {k: [x] if isinstance(x, str) else x for k, x in v.items()}
+        return v
+
+    @field_validator("default_cooling", mode="before")
+    @classmethod
+    def _default_one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("cooling", "default_cooling")
+    @classmethod
+    def _not_empty(cls, v: Any) -> Any:
+        items = v.values() if isinstance(v, dict) else [v]
+        if any(not x for x in items):
+            raise ValueError("needs at least one cooling: air, liquid")
+        return v
 
 
 class FacilityPower(_Sourced):
-    pue: dict[Cooling, Annotated[float, Field(ge=1)]]
+    #: PUE by cooling, and by climate (one number: the same in every climate)
+    pue: dict[Cooling, dict[Climate, Annotated[float, Field(ge=1)]]]
     grid_gco2_per_kwh: float = Field(ge=0)
+
+    @field_validator("pue", mode="before")
+    @classmethod
+    def _by_climate(cls, v: Any) -> Any:
+        """A bare number is that cooling's PUE in every climate."""
+        if isinstance(v, dict):
+            return {
+                k: {c: x for c in CLIMATES} if isinstance(x, int | float) else x
+                for k, x in v.items()
+            }
+        return v
+
+    @field_validator("pue")
+    @classmethod
+    def _every_climate(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for cooling, by in v.items():
+            missing = [c for c in CLIMATES if c not in by]
+            if missing:
+                raise ValueError(
+                    f"{cooling}: give a PUE for every climate ({', '.join(CLIMATES)}) or one "
+                    f"number; missing: {', '.join(missing)}"
+                )
+        return v
+
+
+class PeakFigure(_Strict):
+    """A published power figure of one system (kW), with where it comes from."""
+
+    kw: Positive
+    source: str = Field(min_length=1)
+    estimated: str | None = None
+
+
+class Provisioning(_Sourced):
+    """How data centers provision power for what they install (``energy/provisioning.py``).
+
+    ``rated_kw``: nameplate (maximum input) where it differs from ``systems.csv``'s
+    ``system_power_kw`` (e.g. a vendor's rack budget); ``peak_kw``: the expected peak in
+    service (a typical operating maximum) where one is published. A system without either
+    gets the energy model at full load (every GPU compute-bound, hosts fully loaded).
+    """
+
+    rated_kw: dict[str, PeakFigure] = {}
+    peak_kw: dict[str, PeakFigure] = {}
+    default_percentile: float = Field(gt=0, le=100)
+    literature: list[str] = []
 
 
 class PowerParams(_Strict):
@@ -195,21 +278,30 @@ class PowerParams(_Strict):
     scaleout_switch: SwitchPower
     system: SystemPower
     facility: FacilityPower
+    provisioning: Provisioning
 
     def idle_w(self, name: str, tdp_w: float) -> float:
         """Idle board power: measured where known, else ``idle_fraction_of_tdp`` of TDP."""
         a = self.accelerator
         return float(a.idle_w.get(name, a.idle_fraction_of_tdp * tdp_w))
 
+    def cooling_options(self, system: str) -> tuple[str, ...]:
+        """The coolings ``system`` is built for (air, liquid or both), its default first."""
+        return tuple(self.system.cooling.get(system, self.system.default_cooling))
+
     def cooling_of(self, system: str) -> str:
-        return self.system.cooling.get(system, self.system.default_cooling)
+        """The default cooling of ``system``."""
+        return self.cooling_options(system)[0]
+
+    def pue(self, cooling: str, climate: str = "temperate") -> float:
+        """PUE of a hall with this cooling in this climate."""
+        return float(self.facility.pue[cooling][climate])  # type: ignore[index]
 
 
 # ---- prices --------------------------------------------------------------------------------
 
-#: The prices that are one number each (the server price is per accelerator).
+#: The prices that are one item each.
 PRICE_SCALARS = (
-    "network_usd_per_port",
     "facility_usd_per_mw",
     "hardware_amortization_years",
     "facility_amortization_years",
@@ -218,15 +310,79 @@ PRICE_SCALARS = (
     "maintenance_fraction_per_year",
     "cloud_usd_per_gpu_hour",
 )
+#: The unit each price is given in (every price item names its unit; another is an error).
+PRICE_UNITS: dict[str, tuple[str, ...]] = {
+    "capital": ("usd_per_system", "usd_per_gpu"),
+    "network_usd_per_port": ("usd_per_port",),
+    "facility_usd_per_mw": ("usd_per_mw",),
+    "hardware_amortization_years": ("years",),
+    "facility_amortization_years": ("years",),
+    "electricity_usd_per_mwh": ("usd_per_mwh",),
+    "pue": ("ratio",),
+    "maintenance_fraction_per_year": ("fraction_per_year",),
+    "cloud_usd_per_gpu_hour": ("usd_per_gpu_hour",),
+    "cloud": ("usd_per_gpu_hour",),
+}
+#: How a GPU is rented: from a hyperscaler or a smaller GPU cloud, by the hour or committed
+#: for a term (reserved instances, capacity blocks, 1-3 year contracts).
+CloudKind = Literal[
+    "hyperscaler-on-demand", "hyperscaler-committed", "neocloud-on-demand", "neocloud-committed"
+]
+CLOUD_KINDS: tuple[str, ...] = (
+    "hyperscaler-on-demand",
+    "hyperscaler-committed",
+    "neocloud-on-demand",
+    "neocloud-committed",
+)
+_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+DATE_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
+
+
+def date_month(text: str) -> int:
+    """``"2025-06"`` (or ``2025``, ``2025-06-15``) -> months since year 0; a year alone is
+    read as its middle (June)."""
+    parts = text.split("-")
+    return int(parts[0]) * 12 + (int(parts[1]) - 1 if len(parts) > 1 else 5)
+
+
+def _check_date(v: Any) -> str:
+    v = str(v)
+    if not _DATE.match(v):
+        raise ValueError(f"a date as {DATE_FORMS}, got {v!r}")
+    return v
+
+
+PriceDate = Annotated[str, BeforeValidator(_check_date)]
 
 
 class PriceItem(_Strict):
-    """One price, with where it comes from (a source, or ``assumption: true`` and why)."""
+    """One price: its value, unit and date, and where it comes from (a source, or
+    ``assumption: true`` and why). ``low``/``high`` give the published spread, if any."""
 
     value: float = Field(ge=0)
+    unit: str
+    date: PriceDate
     source: str = ""
     assumption: bool = False
     why: str = ""
+    low: float | None = Field(default=None, ge=0)
+    high: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _complete(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            raise ValueError(
+                "a price is a mapping {value, unit, date, source} (a bare number has no unit "
+                f"or date); date as {DATE_FORMS}"
+            )
+        missing = [k for k in ("value", "unit", "date") if v.get(k) is None]
+        if missing:
+            raise ValueError(
+                f"a price needs {', '.join(missing)} (value, unit, date as {DATE_FORMS}, "
+                "and a source or assumption: true with why)"
+            )
+        return v
 
     @model_validator(mode="after")
     def _has_provenance(self) -> PriceItem:
@@ -235,18 +391,63 @@ class PriceItem(_Strict):
         return self
 
 
-class PriceSet(_Strict):
-    """Everything in ``prices.yaml``: each price a :class:`PriceItem`."""
+def _unit_check(field: str):
+    """A validator that every item of ``field`` is in one of its units (PRICE_UNITS)."""
+    allowed = PRICE_UNITS[field]
 
-    system_usd_per_gpu: dict[str, PriceItem]
-    network_usd_per_port: PriceItem
-    facility_usd_per_mw: PriceItem
-    hardware_amortization_years: PriceItem
-    facility_amortization_years: PriceItem
-    electricity_usd_per_mwh: PriceItem
-    pue: PriceItem
-    maintenance_fraction_per_year: PriceItem
-    cloud_usd_per_gpu_hour: PriceItem
+    def check(item: PriceItem) -> PriceItem:
+        if item.unit not in allowed:
+            raise ValueError(f"unit {item.unit!r}; allowed: {', '.join(allowed)}")
+        return item
+
+    return check
+
+
+def _units(field: str) -> Any:
+    return Annotated[PriceItem, AfterValidator(_unit_check(field))]
+
+
+class CloudSystem(_Strict):
+    """What renting one system costs, per provider kind, and when it reached the clouds
+    (the start of its price trajectory)."""
+
+    launch: PriceDate
+    launch_source: str = Field(min_length=1)
+    prices: dict[CloudKind, _units("cloud")] = {}  # type: ignore[valid-type]
+
+
+class CloudTrajectory(_Strict):
+    """Rental prices after launch: ``p(t) = p_obs (1 - d)^((t - t_obs) / 12)``, never below
+    ``floor_fraction_of_launch`` of the launch price nor above it (``cost/prices.py``)."""
+
+    decline_per_year: dict[CloudKind, Annotated[float, Field(ge=0, lt=1)]]
+    floor_fraction_of_launch: float = Field(ge=0, le=1)
+    source: str = Field(min_length=1)
+    estimated: str | None = None
+
+    @field_validator("decline_per_year")
+    @classmethod
+    def _every_kind(cls, v: dict[str, float]) -> dict[str, float]:
+        missing = [k for k in CLOUD_KINDS if k not in v]
+        if missing:
+            raise ValueError(f"missing: {', '.join(missing)}")
+        return v
+
+
+class PriceSet(_Strict):
+    """Everything in ``prices.yaml``: each price a :class:`PriceItem` with unit and date."""
+
+    capital: dict[str, _units("capital")]  # type: ignore[valid-type]
+    network_usd_per_port: dict[Annotated[int, Field(ge=1, le=3)], _units("network_usd_per_port")]  # type: ignore[valid-type]  # fmt: skip
+    facility_usd_per_mw: _units("facility_usd_per_mw")  # type: ignore[valid-type]
+    hardware_amortization_years: _units("hardware_amortization_years")  # type: ignore[valid-type]
+    facility_amortization_years: _units("facility_amortization_years")  # type: ignore[valid-type]
+    electricity_usd_per_mwh: _units("electricity_usd_per_mwh")  # type: ignore[valid-type]
+    pue: _units("pue")  # type: ignore[valid-type]
+    maintenance_fraction_per_year: _units("maintenance_fraction_per_year")  # type: ignore[valid-type]
+    cloud_usd_per_gpu_hour: _units("cloud_usd_per_gpu_hour")  # type: ignore[valid-type]
+    cloud: dict[str, CloudSystem] = {}
+    cloud_trajectory: CloudTrajectory
 
     def value(self, name: str) -> float:
         return getattr(self, name).value
@@ -254,30 +455,35 @@ class PriceSet(_Strict):
     def assumptions(self) -> list[str]:
         """The prices that are assumptions, not sourced figures."""
         out = [k for k in PRICE_SCALARS if getattr(self, k).assumption]
-        out += [
-            f"system_usd_per_gpu.{k}" for k, v in self.system_usd_per_gpu.items() if v.assumption
-        ]
+        out += [f"capital.{k}" for k, v in self.capital.items() if v.assumption]
+        out += [f"network_usd_per_port.{k}" for k, v in self.network_usd_per_port.items() if v.assumption]  # fmt: skip
         return out
 
     @classmethod
     def normalize_overlay(cls, doc: dict[str, Any]) -> dict[str, Any]:
-        """Every price an overlay gives becomes a whole item (replacing the shipped one): a
-        bare number gets the source ``user: <field>``; a mapping without source or why too."""
+        """Every price an overlay gives replaces the shipped item whole (so a user's number
+        never carries the shipped source); a mapping without source or why is the user's."""
 
         def item(v: Any, where: str) -> Any:
-            if isinstance(v, int | float) and not isinstance(v, bool):
-                return {"value": v, "source": f"user: {where}", "assumption": False, "why": ""}
             if isinstance(v, dict):
                 default = "" if v.get("why") else f"user: {where}"
-                return {"source": default, "assumption": False, "why": "", **v}
-            return v  # wrong type: validation says so
+                # value, unit and date never come from the shipped item under it
+                return {"value": None, "unit": None, "date": None, "source": default,
+                        "assumption": False, "why": "", "low": None, "high": None, **v}  # fmt: skip
+            return v  # a bare number or wrong type: validation says what a price needs
 
         out = {k: item(v, k) if k in PRICE_SCALARS else v for k, v in doc.items()}
-        systems = out.get("system_usd_per_gpu")
-        if isinstance(systems, dict):
-            out["system_usd_per_gpu"] = {
-                k: item(v, f"system_usd_per_gpu.{k}") for k, v in systems.items()
-            }
+        for table in ("capital", "network_usd_per_port"):
+            rows = out.get(table)
+            if isinstance(rows, dict):
+                out[table] = {k: item(v, f"{table}.{k}") for k, v in rows.items()}
+        cloud = out.get("cloud")
+        if isinstance(cloud, dict):
+            for name, entry in cloud.items():
+                if isinstance(entry, dict) and isinstance(entry.get("prices"), dict):
+                    entry["prices"] = {
+                        k: item(v, f"cloud.{name}.prices.{k}") for k, v in entry["prices"].items()
+                    }
         return out
 
 
@@ -487,10 +693,10 @@ def references(params: Params) -> list[tuple[str, tuple[str, ...], str]]:
     refs += [("hosts", ("power", "host", "tdp_w_when_missing", k), k) for k in p.host.tdp_w_when_missing]  # fmt: skip
     refs += [("nics", ("power", "nic", "w", k), k) for k in p.nic.w]
     refs += [("systems", ("power", "system", "cooling", k), k) for k in p.system.cooling]
-    refs += [
-        ("accelerators", ("prices", "system_usd_per_gpu", k), k)
-        for k in params.prices.system_usd_per_gpu
-    ]
+    refs += [("systems", ("power", "provisioning", "rated_kw", k), k) for k in p.provisioning.rated_kw]  # fmt: skip
+    refs += [("systems", ("power", "provisioning", "peak_kw", k), k) for k in p.provisioning.peak_kw]  # fmt: skip
+    refs += [("systems", ("prices", "capital", k), k) for k in params.prices.capital]
+    refs += [("systems", ("prices", "cloud", k), k) for k in params.prices.cloud]
     refs += [("systems", ("failure_rates", "calibration", "system"), c.calibration.system)]
     refs += [("accelerators", ("failure_rates", "hbm_stacks", k), k) for k in c.hbm_stacks]
     refs += [("generations", ("calibration", "training", "gemm_efficiency", k), k) for k in t.gemm_efficiency]  # fmt: skip
@@ -502,7 +708,10 @@ def references(params: Params) -> list[tuple[str, tuple[str, ...], str]]:
 
 __all__ = [
     "FAILURE_COMPONENTS",
+    "CLIMATES",
+    "CLOUD_KINDS",
     "PRICE_SCALARS",
+    "PRICE_UNITS",
     "RATE_UNITS",
     "SETS",
     "Calibration",
@@ -511,6 +720,7 @@ __all__ = [
     "Params",
     "PowerParams",
     "PriceItem",
+    "date_month",
     "PriceSet",
     "ServingCalibration",
     "TeeCalibration",
