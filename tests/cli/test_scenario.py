@@ -18,7 +18,7 @@ def test_cli_bad_scenario_exits_2_and_writes_nothing(tmp_path):
 
 
 def test_owned_system_without_a_price_names_the_fleet_entry_and_line(tmp_path):
-    doc = {"name": "t", "sites": [site_doc("a", system="gb300-nvl72", count=1)], "workloads": {}}
+    doc = {"name": "t", "sites": [site_doc("a", system="dgx-b200", count=1)], "workloads": {}}
     p = write_yaml(tmp_path, doc)
     r = gf("run", str(p), "--out", str(tmp_path / "out"))
     assert_user_error(r, "sites.0.fleet.0.usd_per_gpu", "no sourced server price", "s.yaml:")

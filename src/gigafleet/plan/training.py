@@ -134,13 +134,15 @@ def plan_training(
     power_cap_w: float | None = None,
     site_power_mw: float | None = None,
     pue: float | None = None,
+    cooling: str | None = None,
 ) -> TrainingPlan:
     """Evaluate every valid strategy and rank the feasible ones by ``objective``.
 
     ``extra`` adds strategies of its own (e.g. a published one) to the space.
     ``power_cap_w`` caps each GPU's board power (step times grow by DVFS);
     ``site_power_mw`` rules out strategies whose peak facility power exceeds it;
-    ``pue`` overrides the default of the system's cooling.
+    ``pue`` overrides the default of the system's cooling; ``cooling`` (air, liquid)
+    that of the system (fans are a larger share of an air-cooled system's power).
     """
     if site_power_mw is not None and not site_power_mw > 0:
         raise GigafleetError(f"must be > 0, got {site_power_mw}", field="site_power_mw")
@@ -210,7 +212,7 @@ def plan_training(
         out["phase_s"], system=hw.system, num_gpus=space["num_gpus"],
         tokens_per_step=float(global_batch) * float(seq_len),
         flops_per_token=out["model_flops_per_token"], power_cap_w=power_cap_w, pue=pue,
-        catalog=catalog,
+        cooling=cooling, catalog=catalog,
     )  # fmt: skip
     feasible = np.asarray(out["reason_code"]) == Reason.FEASIBLE
     over_site = np.zeros_like(feasible)
