@@ -84,7 +84,10 @@ class ScenarioResult:
         return {
             "gpus_peak": float(max(gpus, default=0)),
             "gpus_used_peak": float(max(used, default=0.0)),
-            "gpus_used_mean": float(np.mean(used)) if used else 0.0,
+            # training weighted by the share of each period it runs
+            "gpus_used_mean": float(
+                self.extra.get("gpus_used_mean", np.mean(used) if used else 0.0)
+            ),
             "facility_mw_peak": float(max(mw, default=0.0)),
             "facility_mw_mean": float(np.mean(mean_mw)) if mean_mw else 0.0,
             "provisioned_mw_peak": float(max(prov, default=0.0)),
@@ -165,7 +168,10 @@ def account(state: ScenarioState, *, simulate: bool = True) -> ScenarioResult:
         warnings=state.warnings,
         placement=placement(state),
         perf_per_watt=perf_per_watt(state),
-        extra={"work_cost_usd_per_year": work_cost_usd_per_year(state)},
+        extra={
+            "work_cost_usd_per_year": work_cost_usd_per_year(state),
+            "gpus_used_mean": float(used_gpus(state).sum(axis=1).mean()) if state.months else 0.0,
+        },
     )
     result.tags = headline_tags(state, result)
     return result
