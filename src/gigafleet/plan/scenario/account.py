@@ -515,15 +515,19 @@ def headline_tags(state: ScenarioState, r: ScenarioResult) -> dict[str, Any]:
     capital = [price_tag(state.models.inputs(p).basis.get("system_usd_per_gpu", "user"),
                          f"capital of {p.system}") for p in state.pools if p.site_kind == "owned"]  # fmt: skip
     gpus = worst(*train, *serve)
-    return {
+    out = {
         "gpus_used_peak": gpus,
         "gpus_used_mean": gpus,
         "facility_mw_mean": worst(gpus, *power),
         "provisioned_mw_peak": worst(*hw),
-        "training_days_max": worst(*train),
-        "training_cost_usd": worst(*train, *capital),
-        "serving_cost_usd_per_year": worst(*serve, *capital),
         "fleet_cost_usd_per_year": worst(*capital, gpus),
         "work_cost_usd_per_year": worst(*capital, gpus),
-        "own_or_rent": worst(*prices),
     }
+    if train:
+        out["training_days_max"] = worst(*train)
+        out["training_cost_usd"] = worst(*train, *capital)
+    if serve:
+        out["serving_cost_usd_per_year"] = worst(*serve, *capital)
+    if prices:
+        out["own_or_rent"] = worst(*prices)
+    return out

@@ -20,8 +20,10 @@ hbm           HBM capacity +/- 10%                 services sized again on the a
                                                    with the base run's SLO derating; the
                                                    placed training runs planned again at
                                                    their GPU count
-generation    newest generation a year earlier /   placement and accounting (fits are per
-              later                                system kind, already made)
+generation    newest generation a year earlier /   placement and accounting (services' fits
+              later                                are per system kind, already made); a
+                                                   training run sized on it if it is now in
+                                                   service at the run's start
 capex         system and network capital -/+ 10%   accounting
 rent          cloud prices -/+ 10%                 placement and accounting
 demand        service demand +/- 10%               placement and accounting
