@@ -103,9 +103,10 @@ def test_every_chart_carries_the_results_numbers(report):
 
     data, _ = figs["What one step is worth"]
     pue = {r["direction"]: r for r in d["sensitivity"]["levers"] if r["lever"] == "pue"}
-    one_way = _trace(data, "step one way")
-    i = one_way["y"].index("pue")
-    assert one_way["x"][i] == pytest.approx(pue[1]["delta"]["work_cost_usd_per_year"] / 1e6)
+    work, fleet = [t for t in data if t["name"] == "one step"]  # two panels: work, fleet
+    i = work["y"].index("pue")
+    assert work["x"][i] == pytest.approx(pue[1]["delta"]["work_cost_usd_per_year"] / 1e6)
+    assert fleet["x"][i] == pytest.approx(pue[1]["delta"]["fleet_cost_usd_per_year"] / 1e6)
 
 
 def test_headline_figures_sit_under_their_headings_with_their_basis(report):

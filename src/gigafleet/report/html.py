@@ -204,34 +204,44 @@ def _perf_per_watt(d: dict[str, Any]):
 
     rows = d.get("perf_per_watt", [])
     works = list(dict.fromkeys(r["workload"] for r in rows))
-    fig = make_subplots(rows=1, cols=max(len(works), 1),
+    cols = min(len(works), 3) or 1
+    nrows = -(-len(works) // cols) or 1
+    fig = make_subplots(rows=nrows, cols=cols, vertical_spacing=0.5 / nrows,
                         subplot_titles=[f"{w} ({next(r['unit'] for r in rows if r['workload'] == w)})" for w in works])  # fmt: skip
-    for j, w in enumerate(works, start=1):
+    for j, w in enumerate(works):
         mine = [r for r in rows if r["workload"] == w]
         fig.add_bar(x=[f"{r['system']} ({r['generation']})" for r in mine],
-                    y=[r["per_joule"] for r in mine], name=w, row=1, col=j)  # fmt: skip
-    fig.update_layout(showlegend=False, height=420,
+                    y=[r["per_joule"] for r in mine], name=w, row=j // cols + 1, col=j % cols + 1)  # fmt: skip
+    fig.update_layout(showlegend=False, height=340 * nrows + 60,
                       title="Performance per watt per workload and generation (per IT joule)")  # fmt: skip
     return fig
 
 
 def _tornado(s: dict[str, Any]):
-    """Each lever's change in the cost of the work a year, both ways, largest first."""
-    import plotly.graph_objects as go
+    """Each lever's change in dollars a year, both ways, largest first: the cost of the
+    work (the GPU-hours in use) and of the fleet (everything installed, and its bill)."""
+    from plotly.subplots import make_subplots
 
     rows = [r for r in s["levers"] if "delta" in r]
     by: dict[str, dict[int, dict[str, Any]]] = {}
     for r in rows:
         by.setdefault(r["lever"], {})[r["direction"]] = r
-    order = sorted(by, key=lambda k: max(abs(x["delta"]["work_cost_usd_per_year"]) for x in by[k].values()))  # fmt: skip
-    fig = go.Figure()
-    for d, name in ((1, "step one way"), (-1, "the other way")):
-        ys = [k for k in order if d in by[k]]
-        fig.add_bar(y=ys, x=[by[k][d]["delta"]["work_cost_usd_per_year"] / 1e6 for k in ys],
-                    orientation="h", name=name,
-                    text=[by[k][d]["label"] for k in ys], hovertemplate="%{text}: %{x:,.1f} $M/year")  # fmt: skip
-    fig.update_layout(barmode="overlay", xaxis_title="change in the cost of the work, $M a year",
-                      height=120 + 40 * len(order),
+
+    def size(k: str) -> float:
+        return max(abs(x["delta"][m]) for x in by[k].values()
+                   for m in ("work_cost_usd_per_year", "fleet_cost_usd_per_year"))  # fmt: skip
+
+    order = sorted(by, key=size)
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=("cost of the work, $M a year", "cost of the fleet, $M a year"))  # fmt: skip
+    for col, metric in ((1, "work_cost_usd_per_year"), (2, "fleet_cost_usd_per_year")):
+        for d, name, color in ((1, "one step", "#1f77b4"), (-1, "the other way", "#ff7f0e")):
+            ys = [k for k in order if d in by[k]]
+            fig.add_bar(y=ys, x=[by[k][d]["delta"][metric] / 1e6 for k in ys], orientation="h",
+                        name=name, marker_color=color, legendgroup=name, showlegend=col == 1,
+                        text=[by[k][d]["label"] for k in ys], textposition="none",
+                        hovertemplate="%{text}: %{x:,.1f} $M/year", row=1, col=col)  # fmt: skip
+    fig.update_layout(barmode="overlay", height=140 + 40 * len(order),
                       title="What one step is worth (tornado): change in $ a year by lever")  # fmt: skip
     return fig
 
