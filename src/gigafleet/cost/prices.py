@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gigafleet.catalog.params import CLOUD_KINDS, PriceSet, date_month
+from gigafleet.catalog.prices import CLOUD_KINDS, PriceSet, date_month
 from gigafleet.errors import GigafleetError, unknown_name
 
 if TYPE_CHECKING:

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from gigafleet.catalog.params import Climate, CloudKind
+from gigafleet.catalog.params import Climate
+from gigafleet.catalog.prices import CloudKind
 from gigafleet.enums import Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
 
