@@ -53,6 +53,13 @@ def test_a_new_generation_without_a_price_rents_in_proportion_to_its_capital(cat
     )
 
 
+def test_an_oem_build_rents_like_the_priced_system_with_its_gpus(catalog):
+    p = catalog.params.prices
+    dgx = cloud_price(p, "dgx-h100", kind="neocloud-committed")
+    teton = cloud_price(p, "grand-teton-h100", kind="neocloud-committed")
+    assert teton.value == dgx.value and teton.basis == "extrapolated" and "dgx-h100" in teton.note
+
+
 def test_without_capital_or_cloud_price_the_assumption_stands_in(catalog):
     q = cloud_price(catalog.params.prices, "hgx-b300", kind="neocloud-on-demand", month=0)
     assert q.basis == "assumption" and q.value == catalog.params.prices.cloud_usd_per_gpu_hour.value

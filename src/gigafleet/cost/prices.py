@@ -149,6 +149,17 @@ def cloud_price(
         from gigafleet.catalog import load_catalog
 
         catalog = load_catalog()
+    if entry is None and system in catalog.systems:
+        # an OEM build of a priced system (same accelerator, same GPUs per system) rents
+        # like it: e.g. Meta's Grand Teton H100 servers like the DGX/HGX H100
+        row = catalog.system(system)
+        for name, other in prices.cloud.items():
+            if name in catalog.systems and kind in other.prices:
+                sib = catalog.system(name)
+                if (sib.accelerator, sib.num_gpus) == (row.accelerator, row.num_gpus):
+                    q = cloud_price(prices, name, kind=kind, month=month, catalog=catalog)
+                    return Quote(q.value, "extrapolated",
+                                 f"the price of {name} (same accelerator): {q.note}", q.date)  # fmt: skip
     own = (
         capital_usd_per_gpu(prices, catalog.system(system), catalog=catalog)
         if system in catalog.systems
