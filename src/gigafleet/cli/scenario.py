@@ -149,6 +149,11 @@ def _write_report(d: dict[str, Any], folder: Path) -> Path:
     return folder
 
 
+def _usd(x: float) -> str:
+    """$ with an SI suffix (k, M, B)."""
+    return "$" + _money(x).lstrip("+")
+
+
 def _money(x: float) -> str:
     """$ with a sign and an SI suffix (k, M, B)."""
     a = abs(x)
@@ -164,8 +169,8 @@ def _print_sensitivity(s: dict[str, Any]) -> None:
     base = s["base"]
     t = Table(title=(
         f"what one step is worth (base: {base['gpus_used_mean']:,.0f} GPUs in use, "
-        f"{base['facility_mw_mean']:,.0f} MW mean draw, work ${base['work_cost_usd_per_year'] / 1e9:,.2f}B"
-        f"/year, fleet ${base['fleet_cost_usd_per_year'] / 1e9:,.2f}B/year)"
+        f"{base['facility_mw_mean']:,.0f} MW mean draw, work {_usd(base['work_cost_usd_per_year'])}"
+        f"/year, fleet {_usd(base['fleet_cost_usd_per_year'])}/year)"
     ))  # fmt: skip
     for col in ("lever", "GPUs in use", "MW (mean)", "MW provisioned", "work $/year",
                 "fleet $/year"):  # fmt: skip
@@ -199,9 +204,9 @@ def _print_summary(d: dict[str, Any]) -> None:
     con.print(t)
     tot = d["totals"]
     con.print(
-        f"cost a year: fleet ${tot['fleet_cost_usd_per_year'] / 1e9:,.2f}B (capital "
-        f"${tot['capital_usd_per_year'] / 1e9:,.2f}B, running ${tot['running_usd_per_year'] / 1e9:,.2f}B); "
-        f"the work ${tot['work_cost_usd_per_year'] / 1e9:,.2f}B"
+        f"cost a year: fleet {_usd(tot['fleet_cost_usd_per_year'])} (capital "
+        f"{_usd(tot['capital_usd_per_year'])}, running {_usd(tot['running_usd_per_year'])}); "
+        f"the work {_usd(tot['work_cost_usd_per_year'])}"
     )
     if d["training"]:
         t = Table(title="training runs")
