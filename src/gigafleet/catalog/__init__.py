@@ -134,6 +134,24 @@ class Catalog:
         _check_param_references(self.tables, params, [layer])
         return replace(self, params=params)
 
+    def with_overlay(self, doc: Any, *, file: str, node: Any = None) -> Catalog:
+        """This catalog with an overlay given as data (e.g. a scenario's ``catalog:`` key):
+        tables and parameter sets as in an overlay file; errors name ``file`` and, with the
+        YAML ``node`` of ``doc``, the line."""
+        if not doc:
+            return self
+        raw: Raw = {
+            t: [(row.model_dump(), "catalog", None) for row in table]
+            for t, table in self.tables.items()
+        }
+        params = self.params
+        layers = _apply_overlay_doc(raw, doc, node, file)
+        for name, part, f, n in layers:
+            params = params.overlay(name, part, file=f, node=n)
+        tables = _build(raw)
+        _check_param_references(tables, params, layers)
+        return Catalog(tables=tables, params=params)
+
     def __getattr__(self, table: str) -> Table:
         try:
             return self.tables[table]
@@ -221,20 +239,27 @@ Layer = tuple[str, Any, str, Any]
 def _apply_overlay(raw: Raw, path: Path) -> list[Layer]:
     """Apply the table entries of one overlay file to ``raw``; return its parameter-set parts."""
     doc, root = read_yaml(path)
+    return _apply_overlay_doc(raw, doc, root, str(path))
+
+
+def _apply_overlay_doc(raw: Raw, doc: Any, root: Any, path: str) -> list[Layer]:
+    """Apply the table entries of an overlay ``doc`` (with its YAML node ``root``, if any,
+    for line numbers) to ``raw``; return its parameter-set parts."""
     if doc is None:
         return []
     if not isinstance(doc, dict):
+        line = f":{root.start_mark.line + 1}" if root is not None else ""
         raise GigafleetError(
             "a catalog overlay must map table names to lists of entries (or parameter sets "
             "to their fields)",
-            file=str(path),
+            file=f"{path}{line}",
             allowed=(*TABLES, *PARAM_SETS),
         )
-    tables = {key.value: value for key, value in root.value}
+    tables = {key.value: value for key, value in root.value} if root is not None else {}
     layers: list[Layer] = []
     for table, entries in doc.items():
         if table in PARAM_SETS:
-            layers.append((table, entries, str(path), tables[table]))
+            layers.append((table, entries, str(path), tables.get(table)))
             continue
         if table not in TABLES:
             err = unknown_name(
@@ -253,7 +278,7 @@ def _apply_overlay(raw: Raw, path: Path) -> list[Layer]:
                 raise GigafleetError(
                     "each entry needs a 'name' (text)", file=str(path), field=f"{table}[{pos}]"
                 )
-            node = tables[table].value[pos]
+            node = tables[table].value[pos] if table in tables else None
             i = index.get(name_key(entry["name"]))
             if i is not None:  # an existing entry (by name or alias): only the given fields change
                 base = raw[table][i][0]

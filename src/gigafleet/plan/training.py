@@ -140,6 +140,7 @@ def plan_training(
     lora_targets: str | tuple[str, ...] = "qkv,o",
     adapters: int = 1,
     frozen_weights: str = "bf16",
+    cooling: str | None = None,
 ) -> TrainingPlan:
     """Evaluate every valid strategy and rank the feasible ones by ``objective``.
 
@@ -149,6 +150,8 @@ def plan_training(
     ``pue`` overrides the default of the system's cooling. ``workload="lora"`` (or a
     ``lora_rank``) plans LoRA fine-tuning: a frozen base and ``adapters`` adapters of
     ``lora_rank`` on ``lora_targets`` (:mod:`gigafleet.perf.training.lora`).
+    ``pue`` overrides the default of the system's cooling; ``cooling`` (air, liquid)
+    that of the system (fans are a larger share of an air-cooled system's power).
     """
     if site_power_mw is not None and not site_power_mw > 0:
         raise GigafleetError(f"must be > 0, got {site_power_mw}", field="site_power_mw")
@@ -222,7 +225,7 @@ def plan_training(
         out["phase_s"], system=hw.system, num_gpus=space["num_gpus"],
         tokens_per_step=float(global_batch) * float(seq_len),
         flops_per_token=out["model_flops_per_token"], power_cap_w=power_cap_w, pue=pue,
-        catalog=catalog,
+        cooling=cooling, catalog=catalog,
     )  # fmt: skip
     feasible = np.asarray(out["reason_code"]) == Reason.FEASIBLE
     over_site = np.zeros_like(feasible)

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from gigafleet.catalog.params import Climate
+from gigafleet.catalog.prices import CloudKind
 from gigafleet.enums import LORA_TARGETS, Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
 from gigafleet.spec.serving import Slo
@@ -52,6 +54,11 @@ class Deployment(_Strict):
     usd_per_gpu: float | None = Field(
         default=None, gt=0, description="system capital cost per GPU (default: price catalog)"
     )
+    cooling: Cooling | None = Field(
+        default=None,
+        description="air or liquid (default: the site's; else the system's, power catalog); "
+        "the system must be built for it",
+    )
 
     @model_validator(mode="after")
     def _order(self) -> Deployment:
@@ -71,7 +78,11 @@ class Site(_Strict):
         default=None,
         ge=1.0,
         le=3.0,
-        description="power usage effectiveness (default: by cooling: liquid 1.10, air 1.5)",
+        description="power usage effectiveness (default: by cooling and climate, power "
+        "catalog: liquid 1.05/1.10/1.15, air 1.3/1.5/1.6 in a cool/temperate/hot climate)",
+    )
+    climate: Climate = Field(
+        default="temperate", description="cool, temperate or hot: sets the default PUE"
     )
     electricity_usd_per_mwh: float = Field(default=80.0, ge=0)
     grid_gco2_per_kwh: float = Field(default=400.0, ge=0, description="grid carbon intensity")
@@ -79,10 +90,20 @@ class Site(_Strict):
         default=False, description="GPUs run in TEE mode here (attestation, encrypted links)"
     )
     cooling: Cooling | None = Field(
-        default=None, description="default: that of the site's first system (power catalog)"
+        default=None,
+        description="air or liquid, for every fleet entry without its own (default: each "
+        "system's, power catalog); every system here must be built for it",
     )
     price_usd_per_gpu_hour: float | None = Field(
-        default=None, gt=0, description="cloud sites: price per GPU-hour (default: catalog)"
+        default=None,
+        gt=0,
+        description="cloud sites: price per GPU-hour (default: the price catalog's for the "
+        "system and cloud_kind, along its trajectory)",
+    )
+    cloud_kind: CloudKind = Field(
+        default="hyperscaler-committed",
+        description="cloud sites: who rents and how (hyperscaler or neocloud, on-demand or "
+        "committed): which catalog price applies",
     )
     fleet: list[Deployment] = Field(min_length=1)
 
@@ -268,6 +289,20 @@ class Workloads(_Strict):
     adapter_refresh: list[AdapterRefresh] = []
 
 
+class PowerPolicy(_Strict):
+    """How sites provision power for what they hold (``energy/provisioning.py``)."""
+
+    provision_for: Literal["rated", "peak", "percentile"] = Field(
+        default="rated",
+        description="rated: every system at its nameplate; peak: at its expected peak; "
+        "percentile: a percentile of the site's simulated draw (oversubscription, the excess "
+        "capped)",
+    )
+    percentile: float = Field(
+        default=99.0, gt=0, le=100, description="with provision_for: percentile"
+    )
+
+
 class Policies(_Strict):
     cloud_bursting: bool = Field(default=True, description="may services use cloud sites?")
     training_in_cloud: bool = False
@@ -279,6 +314,11 @@ class Policies(_Strict):
     )
     power_cap_fraction: float = Field(
         default=1.0, gt=0, le=1.0, description="share of each site's power_mw that may be drawn"
+    )
+    power: PowerPolicy = PowerPolicy()
+    rent_as: CloudKind = Field(
+        default="neocloud-committed",
+        description="the cloud price owned systems are set against (own or rent)",
     )
 
 
@@ -307,6 +347,11 @@ class Scenario(_Strict):
     workloads: Workloads
     policies: Policies = Policies()
     amortization_years: float = Field(default=5.0, gt=0)
+    catalog: dict[str, Any] | None = Field(
+        default=None,
+        description="a catalog overlay of this scenario's own (tables and parameter sets, "
+        "as in a --catalog file): hardware, power and prices",
+    )
 
     @model_validator(mode="after")
     def _names(self) -> Scenario:
@@ -360,6 +405,7 @@ def check_names(scn: Scenario, catalog: Any) -> None:
             err = GigafleetError(msg, field=_dotted(loc), allowed=exc.allowed)
             err.loc = loc
             raise err from None
+    check_cooling(scn, catalog)
     # policies name workloads, sites and regions that exist
     work = scn.workload_names()
     sites = [x.name for x in scn.sites]
@@ -375,6 +421,31 @@ def check_names(scn: Scenario, catalog: Any) -> None:
                 if v not in allowed:
                     what = "region" if key == "residency" else "site"
                     _policy_error(("policies", key, name, i), f"unknown {what} {v!r}", allowed)
+
+
+def check_cooling(scn: Scenario, catalog: Any) -> None:
+    """Every fleet entry's cooling (its own, else its site's) is one its system is built for
+    (``power.system.cooling`` in the catalog): an air-cooled GB300 NVL72 does not exist."""
+    power = catalog.params.power
+    for i, site in enumerate(scn.sites):
+        for j, dep in enumerate(site.fleet):
+            want = dep.cooling or site.cooling
+            allowed = power.cooling_options(catalog.system(dep.system).name)
+            if want is None or want in allowed:
+                continue
+            loc: tuple[Any, ...] = (
+                ("sites", i, "fleet", j, "cooling") if dep.cooling else ("sites", i, "cooling")
+            )
+            built = " or ".join(allowed)
+            err = GigafleetError(
+                f"{want}-cooled {dep.system} (sites.{i}.fleet.{j}) is not built: it is "
+                f"{built}-cooled; allowed: {', '.join(allowed)} (a catalog overlay can add a "
+                "variant: power: {system: {cooling: {...}}})",
+                field=_dotted(loc),
+                allowed=list(allowed),
+            )
+            err.loc = loc
+            raise err
 
 
 def _policy_error(loc: tuple[Any, ...], what: str, allowed: list[str]) -> None:
@@ -398,11 +469,24 @@ def load_scenario(path: str | Path, catalog: Any = None) -> Scenario:
     if not isinstance(data, dict):
         raise GigafleetError("expected a mapping of fields at the top level", file=str(path))
     scn = validate_model(data, Scenario, source=str(path), node=node)
+    cat = scenario_catalog(scn, catalog or load_catalog(), file=str(path), node=node)
     try:
-        check_names(scn, catalog or load_catalog())
+        check_names(scn, cat)
     except GigafleetError as exc:
         raise located(exc, path, node) from None
     return scn
+
+
+def scenario_catalog(scn: Scenario, catalog: Any, *, file: str | None = None,
+                     node: Any = None) -> Any:  # fmt: skip
+    """``catalog`` with the scenario's own overlay (its ``catalog:`` key) applied; errors
+    name ``file`` and the line (from the scenario's YAML ``node``)."""
+    if not scn.catalog:
+        return catalog
+    sub = None
+    if node is not None:
+        sub = next((v for k, v in node.value if str(k.value) == "catalog"), None)
+    return catalog.with_overlay(scn.catalog, file=file or f"scenario {scn.name}: catalog", node=sub)
 
 
 def located(exc: GigafleetError, path: str | Path, node: Any = None) -> GigafleetError:

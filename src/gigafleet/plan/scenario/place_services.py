@@ -8,7 +8,7 @@ GPUs of pool ``p`` for service ``w``,
                sum_{w,p at s} P[w,p] g n[w,p] <= cap_s - idle_s - training_s   (site power)
 
 where ``c`` is the hourly cost of a busy GPU (for owned GPUs the electricity above their
-idle draw, for cloud ones the price) and ``P`` its facility power above idle (installed
+idle draw, for cloud ones the period's price) and ``P`` its facility power above idle (installed
 GPUs draw their idle power whether used or not). Policies remove pairs (TEE work off
 non-TEE sites, residency, cloud bursting). Unmet demand is explained by the constraint that
 binds (``binding_service``).
@@ -79,9 +79,16 @@ def place_services(state: ScenarioState) -> None:
                     f"{sites[n].power_mw * scn.policies.power_cap_fraction:,.0f} MW cap"
                 )
         live = demand[k] > 0
+        # rent moves along its price trajectory: the period's price for cloud pools
+        cost_k = cost.copy()
+        for pool in pools:
+            if pool.site_kind == "cloud" and pool.active(m):
+                cost_k[:, pool.index] = np.where(
+                    cap[:, pool.index] > 0, state.models.cloud_usd_per_gpu_hour(pool, m), 0.0
+                )
         if num_w and live.any():
             whole, _ = solve_placement(
-                cost[live], cap[live] * (inv > 0), power[live], demand[k][live], inv,
+                cost_k[live], cap[live] * (inv > 0), power[live], demand[k][live], inv,
                 state.site_of, budget, rep_gpus[live],
             )  # fmt: skip
             placed[k][live] = whole

@@ -147,7 +147,8 @@ def size_training(
             plan = plan_training(
                 run.model, pool.system, num_gpus=n, seq_len=run.seq_len,
                 global_batch=run.global_batch, precisions=(run.precision,),
-                train_tokens=run.tokens, fabric=pool.fabric, pue=pool.pue, catalog=catalog,
+                train_tokens=run.tokens, fabric=pool.fabric, pue=pool.pue, cooling=pool.cooling,
+                catalog=catalog,
             )  # fmt: skip
         except GigafleetError:
             plan = None
@@ -227,11 +228,14 @@ def _serve_job(svc, pool: Pool, **fields: Any):
     )  # fmt: skip
 
 
-def size_llm(svc: LlmService, pool: Pool, catalog: Catalog, models: Models) -> Fit:
+def size_llm(
+    svc: LlmService, pool: Pool, catalog: Catalog, models: Models, *, derate: float | None = None
+) -> Fit:
     """Best requests/s per GPU over every replica shape (TP; wide EP with data-parallel
     attention for MoE; aggregated or disaggregated), at the largest batch meeting the SLO
     within the KV cache (:func:`gigafleet.plan.serving.serving_capacity`), then derated until
-    the request simulator meets the SLO (:func:`derate_to_slo`)."""
+    the request simulator meets the SLO (:func:`derate_to_slo`), or by ``derate`` if given
+    (a what-if reusing the derating its base run simulated)."""
     from gigafleet.perf import adapters as ad
     from gigafleet.perf.tee import tee_costs
     from gigafleet.plan.serving import deployment_fields, serving_capacity
@@ -281,6 +285,11 @@ def size_llm(svc: LlmService, pool: Pool, catalog: Catalog, models: Models) -> F
         "output_tokens_per_s_per_gpu": cap["output_tokens_per_s_per_gpu"],
     }
     fit = Fit(cap["requests_per_s_per_gpu"], power, detail, capacity=cap)
+    if derate is not None:
+        import dataclasses
+
+        detail["slo_derate"] = derate
+        return dataclasses.replace(fit, capacity_per_gpu=fit.capacity_per_gpu * derate)
     return derate_to_slo(svc, pool, fit, catalog)
 
 
