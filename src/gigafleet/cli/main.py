@@ -13,7 +13,7 @@ from gigafleet.errors import GigafleetError
 
 # Each module registers its commands; the import order is the order of `gigafleet --help`.
 # isort: off
-from gigafleet.cli import train, sweep, serve, scenario, catalog, validate, plan  # noqa: E402, F401
+from gigafleet.cli import train, sweep, serve, scenario, simulate, catalog, validate, plan  # noqa: E402, F401
 # isort: on
 
 

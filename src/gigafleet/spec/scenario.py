@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from gigafleet.enums import Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
+from gigafleet.spec.simulation import Simulation
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -208,6 +209,9 @@ class Scenario(_Strict):
     workloads: Workloads
     policies: Policies = Policies()
     amortization_years: float = Field(default=5.0, gt=0)
+    simulation: Simulation | None = Field(
+        default=None, description="a year of operations (gigafleet simulate; spec/simulation.py)"
+    )
 
     @model_validator(mode="after")
     def _names(self) -> Scenario:
