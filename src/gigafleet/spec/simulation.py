@@ -107,8 +107,9 @@ class Training(_Strict):
     """Checkpoint and restart of gang-scheduled training jobs (frontier and research)."""
 
     restart_s: float = Field(
-        default=600.0, ge=0, description="rescheduling and re-initialisation after detection, "
-        "before the checkpoint read (the reliability model's default)",
+        default=300.0, ge=0, description="rescheduling and re-initialisation after detection, "
+        "before the checkpoint read: with detect_s, the reliability model's 10 min (PyTorch's "
+        "default NCCL watchdog timeout, rescheduling folded in)",
     )  # fmt: skip
     checkpoint_interval_s: float | None = Field(
         default=None, gt=0, description="compute between checkpoints (none: Daly's optimum)"

@@ -129,7 +129,7 @@ class Params:
     lemon_multiplier: float = 1.0
     lemon_remove_after: int = 3
     lemon_window_s: float = 28 * 86400.0
-    restart_s: float = 600.0
+    restart_s: float = 300.0
     checkpoint_interval_s: float | None = None
     hot_spare_fraction: float = 0.0
     straggler_fraction: float = 0.0
