@@ -234,9 +234,11 @@ def build_inputs(
     start = month_index(sim.start or scn.timeline.start)
     pools = _pools(state, sim, start)
     names = [s for s in state.site_names]
+    # events act on the hourly tick: start on the hour, last whole hours
     events = [
-        GridEventIn(site=names.index(e.site), start_s=e.start_day * DAY_S, duration_s=e.hours * 3600.0,
-                    shed_w=e.shed_mw * 1e6, preempt=(e.policy or sim.power.policy) == "preempt")
+        GridEventIn(site=names.index(e.site), start_s=round(e.start_day * 24) * 3600.0,
+                    duration_s=math.ceil(e.hours) * 3600.0, shed_w=e.shed_mw * 1e6,
+                    preempt=(e.policy or sim.power.policy) == "preempt")
         for e in sim.power.grid_events
     ]  # fmt: skip
     inp = FleetIn(

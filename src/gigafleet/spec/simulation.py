@@ -172,12 +172,13 @@ class Serving(_Strict):
 
 
 class GridEvent(_Strict):
-    """A site must shed ``shed_mw`` for ``hours`` from ``start_day``."""
+    """A site must draw ``shed_mw`` less than it drew when the event began, for ``hours``
+    from ``start_day`` (a demand-response call; the simulation acts on whole hours)."""
 
     site: str
-    start_day: float = Field(ge=0)
-    hours: float = Field(gt=0)
-    shed_mw: float = Field(gt=0)
+    start_day: float = Field(ge=0, description="day from the simulation's start (rounded to the hour)")
+    hours: float = Field(gt=0, description="duration (rounded up to whole hours)")
+    shed_mw: float = Field(gt=0, description="MW below the draw at the event's start")
     policy: Literal["cap", "preempt"] | None = Field(
         default=None, description="default: power.policy"
     )

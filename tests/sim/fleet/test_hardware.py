@@ -81,3 +81,20 @@ def test_lemons_are_found_and_removed_and_the_rate_falls():
     )
     f = run.daily["failures_hardware"]
     assert np.mean(f[:10]) > 2 * np.mean(f[-10:])
+
+
+def test_retirement_removes_gpus_and_evicts_their_work():
+    from fleethelp import research
+
+    from gigafleet.sim.fleet.loop import FleetSim
+
+    old = pool(0, name="old", research=True, rate=RATE,
+               cohorts=[Cohort(0.0, 8_000, 3 * 86400.0, 1e9)])  # fmt: skip
+    new = pool(8_000, name="new", research=True, rate=RATE)
+    inp = fleet([old, new], days=6, research=research(400.0, sizes=(64,), median_h=8.0))
+    sim = FleetSim(inp, 1)
+    out = sim.run()
+    inst = out["daily"]["gpus_installed"]
+    assert inst[0] == 16_000 and inst[-1] == 8_000
+    assert sim.hw.installed[0] == 0 and sim.research_gpus[0] == 0
+    assert sim.research.preempted > 0  # the jobs on the old pool went back to the queue

@@ -190,7 +190,8 @@ class FleetSim:
     def top_up_spares(self, job: Job, t: float) -> None:
         want = self.spare_target_of(job) - job.spares
         if want > 0:
-            n = self._grab(job.pool, want, t, frontier=False)
+            gpn = self.inp.pools[job.pool].gpus_per_node
+            n = self._grab(job.pool, want, t, frontier=False) // gpn * gpn  # whole nodes
             job.spares += n
             self.frontier_gpus[job.pool] += n
 
@@ -287,8 +288,9 @@ class FleetSim:
             span = job.held + (job.spares if hw_fail else 0)
             if u < span:
                 if u >= job.held:  # a hot spare failed: it goes to repair
-                    job.spares -= min(gpn, job.spares)
-                    self.frontier_gpus[p] -= gpn
+                    lose = min(gpn, job.spares)
+                    job.spares -= lose
+                    self.frontier_gpus[p] -= lose
                     self.node_down(p, t)
                 else:
                     self.interrupt(job, t, hw_fail)

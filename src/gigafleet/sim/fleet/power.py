@@ -1,7 +1,9 @@
 """Each site's power against its cap, every hour, and grid events (shed ``X`` MW for ``Y``
 hours) met by capping clocks or by preempting work, as the policy says.
 
-A site draws ``sum_p healthy_p x idle_p + busy extras`` (facility watts: every healthy GPU
+A grid event asks a site to draw ``X`` MW less than it drew when the event began (a
+demand-response call): for its hours the site's cap is ``min(cap, baseline - X)``, with the
+baseline the draw of the event's first hour. A site draws ``sum_p healthy_p x idle_p + busy extras`` (facility watts: every healthy GPU
 its idle draw, every busy one the extra of its work; GPUs down for repair are off). When
 that exceeds the cap (less any grid event's shed), the site first powers off idle nodes,
 then, by policy:
@@ -45,7 +47,7 @@ class Power:
         self.events = [
             {"site": inp.sites[e.site].name, "start_day": e.start_s / 86400.0,
              "hours": e.duration_s / 3600.0, "shed_mw": e.shed_w / 1e6,
-             "policy": "preempt" if e.preempt else "cap", "needed_mwh": 0.0,
+             "policy": "preempt" if e.preempt else "cap", "baseline_mw": None, "needed_mwh": 0.0,
              "idle_off_mwh": 0.0, "capped_gpu_h": 0.0, "jobs_preempted": 0, "min_clock": 1.0}
             for e in inp.grid_events
         ]  # fmt: skip
@@ -57,8 +59,14 @@ class Power:
         ]  # fmt: skip
 
     def cap_w(self, s: int, t: float) -> float:
+        """The site's cap at ``t``: its provisioned cap, less what active events shed."""
         evs = self.sim.inp.grid_events
-        return self.sim.inp.sites[s].cap_w - sum(evs[i].shed_w for i in self.active(s, t))
+        cap = self.sim.inp.sites[s].cap_w
+        for i in self.active(s, t):
+            base = self.events[i]["baseline_mw"]
+            if base is not None:
+                cap = min(cap, base * 1e6 - evs[i].shed_w)
+        return cap
 
     def hour(self, t: float) -> None:
         """Meet every site's cap for the hour starting at ``t``."""
@@ -68,8 +76,11 @@ class Power:
             self.off_w[s] = 0.0
             self.factor[s] = 1.0
             draw = sim.site_draw(s)
-            cap = self.cap_w(s, t)
             evs = self.active(s, t)
+            for i in evs:
+                if self.events[i]["baseline_mw"] is None:
+                    self.events[i]["baseline_mw"] = draw / 1e6
+            cap = self.cap_w(s, t)
             excess = draw - cap
             self.draw_w[s] = draw
             if excess <= 0:
