@@ -27,12 +27,12 @@ def main() -> None:
     ap.add_argument("scenario", nargs="?", default="examples/hyperscale.yaml")
     ap.add_argument("--days", type=float, default=365.0)
     args = ap.parse_args()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     scn = load_scenario(args.scenario)
     inp, _ = build_inputs(scn, days=args.days)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     res = run_seed(inp, 0, 0, None)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     s = res["summary"]
     gpus = max(res["daily"]["gpus_installed"])
     events = s["num_events"]
