@@ -42,7 +42,8 @@ def main() -> None:
           f"events={events:,}")  # fmt: skip
     print(
         f"sizing {t1 - t0:.1f} s, simulating {t2 - t1:.1f} s ({events / (t2 - t1):,.0f} events/s); "
-        f"total {total:.1f} s = {total / TARGET_S:.2f} x the {TARGET_S:.0f} s target"
+        f"total {total:.1f} s = {total / TARGET_S:.2f} x the {TARGET_S:.0f} s target "
+        f"(CPU time of this process: sizing {c1 - c0:.1f} s, simulating {c2 - c1:.1f} s)"
     )
 
 

@@ -176,7 +176,9 @@ class GridEvent(_Strict):
     from ``start_day`` (a demand-response call; the simulation acts on whole hours)."""
 
     site: str
-    start_day: float = Field(ge=0, description="day from the simulation's start (rounded to the hour)")
+    start_day: float = Field(
+        ge=0, description="day from the simulation's start (rounded to the hour)"
+    )
     hours: float = Field(gt=0, description="duration (rounded up to whole hours)")
     shed_mw: float = Field(gt=0, description="MW below the draw at the event's start")
     policy: Literal["cap", "preempt"] | None = Field(

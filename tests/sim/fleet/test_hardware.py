@@ -85,7 +85,6 @@ def test_lemons_are_found_and_removed_and_the_rate_falls():
 
 def test_retirement_removes_gpus_and_evicts_their_work():
     from fleethelp import research
-
     from gigafleet.sim.fleet.loop import FleetSim
 
     old = pool(0, name="old", research=True, rate=RATE,

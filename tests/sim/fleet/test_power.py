@@ -11,9 +11,7 @@ IDLE_W, BUSY_W = 300.0, 1500.0
 def test_cap_policy_lowers_clocks_by_the_dvfs_law():
     n_pool, n_job = 100_000, 80_000
     prm = quiet(hot_spare_fraction=0.0, spares_fraction=0.0)
-    ev = GridEventIn(
-        site=0, start_s=2 * 86400.0, duration_s=6 * 3600.0, shed_w=20e6, preempt=False
-    )
+    ev = GridEventIn(site=0, start_s=2 * 86400.0, duration_s=6 * 3600.0, shed_w=20e6, preempt=False)
     inp = fleet([pool(n_pool, rate=0.0, idle_w=IDLE_W)], days=10, params=prm, cap_w=200e6,
                 training=[frontier(n_job, 5 * 86400.0, tau=1e9, delta=0.0, restore=0.0,
                                    busy_w=BUSY_W)], grid_events=[ev])  # fmt: skip
