@@ -132,6 +132,9 @@ class Research:
         room = {s: sim.power.cap_w(s, t) - sim.site_draw(s) for s in set(site_of.values())}
         extra = sim.research_extra_w
         reserve_after = self.rin.reserve_after_s
+        # the most a pool could give research once its research jobs end: a head larger
+        # than that would hold capacity for nothing
+        reachable = max(free[p] + self.sim.research_gpus[p] for p in self.pools)
         for prio in (1, 0):
             queues = self.queues[prio]
             while True:
@@ -164,7 +167,7 @@ class Research:
                         top = max(free.values())
                         started = True
                         break
-                    if i == 0 and t - arrive > reserve_after:
+                    if i == 0 and t - arrive > reserve_after and n <= reachable:
                         return  # hold capacity for the oldest head: no backfill
                 if not started:
                     break
