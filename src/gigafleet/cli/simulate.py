@@ -53,6 +53,7 @@ def simulate_cmd(
             raise GigafleetError(f"got {value}; allowed: a positive number", field=name)
     num_seeds = seeds or sim.seeds
     first = sim.seed if seed is None else seed
+    runner = _runner(executor, workers, address, num_seeds)  # bad options fail before sizing
     con = console()
     try:
         if as_json:
@@ -67,7 +68,6 @@ def simulate_cmd(
         raise located(exc, scenario) from None
     folder = out or Path("out") / f"{scenario.stem}-sim"
     seed_list = [first + i for i in range(num_seeds)]
-    runner = _runner(executor, workers, address, num_seeds)
     done = []
     try:
         if as_json:
