@@ -15,7 +15,7 @@ from gigafleet.errors import GigafleetError
 #: The modules that register commands, in the order of `gigafleet --help`. A new command
 #: group is a new module here.
 COMMAND_MODULES = (
-    "train", "sweep", "serve", "recsys", "scenario", "catalog", "validate",
+    "train", "sweep", "serve", "recsys", "scenario", "simulate", "catalog", "validate",
     "mlperf_training", "plan",
 )  # fmt: skip
 for _module in COMMAND_MODULES:

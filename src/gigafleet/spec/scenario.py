@@ -18,6 +18,7 @@ from gigafleet.catalog.prices import CloudKind
 from gigafleet.enums import LORA_TARGETS, Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
 from gigafleet.spec.serving import Slo
+from gigafleet.spec.simulation import Simulation
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -351,6 +352,9 @@ class Scenario(_Strict):
         default=None,
         description="a catalog overlay of this scenario's own (tables and parameter sets, "
         "as in a --catalog file): hardware, power and prices",
+    )
+    simulation: Simulation | None = Field(
+        default=None, description="a year of operations (gigafleet simulate; spec/simulation.py)"
     )
 
     @model_validator(mode="after")
