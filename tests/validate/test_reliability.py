@@ -12,13 +12,16 @@ pytestmark = pytest.mark.slow
 def test_validate_reliability_llama3_and_held_out():
     rows, summary = validate_reliability()
     by = {r.row_id: r for r in rows}
-    # the Llama 3 target: ~419 unexpected interruptions in 54 days within 15%, ETT above 90%
-    assert by["R01"].predicted == pytest.approx(419, rel=0.15)
+    # R01 (Llama 3's 419 interruptions) is the table the rates are fitted on: reproducing it
+    # checks the fit, it is no accuracy claim
+    assert by["R01"].fitted and by["R01"].predicted == pytest.approx(419, rel=0.05)
     assert by["R09"].metric == "ett_pct" and by["R09"].predicted > 90
-    assert by["R01"].fitted and not by["R09"].fitted and not by["H01"].fitted
+    assert not by["R09"].fitted and not by["H01"].fitted
     assert set(summary["by_calibration"]) == {"fitted", "held_out", "same_job_as_fit"}
+    # the accuracy claim: other clusters' failure counts, never fitted, within a factor of two
     held = summary["by_calibration"]["held_out"]
-    assert held["num"] >= 5 and held["median_abs_error_pct"] is not None
+    assert held["num"] >= 5
+    assert held["median_abs_error_pct"] <= 50 and held["p90_abs_error_pct"] <= 70
 
 
 def test_validate_reliability_bad_rows(tmp_path):
