@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from clihelp import ROOT, assert_user_error, gf
 
 
@@ -14,6 +16,10 @@ def test_validate_training_json_shape():
     row = d["rows"][0]
     for key in ("row_id", "metric", "measured", "predicted", "error_pct", "skipped_reason"):
         assert key in row
+
+
+def test_validate_training_holdout_bad_group():
+    assert_user_error(gf("validate", "training", "--holdout", "nope"), "--holdout", "system")
 
 
 def test_validate_training_other_csv(tmp_path):
@@ -91,3 +97,33 @@ def test_cli_validate_reliability_json_shape():
         assert k in r["rows"][0]
     bad = gf("validate", "reliability", "--data", "pyproject.toml")
     assert_user_error(bad, "missing columns")
+
+
+@pytest.mark.slow
+def test_validate_training_holdout_json_and_table(tmp_path):
+    """``--holdout`` keeps the usual JSON shape and adds ``by_holdout``; a data file with the
+    calibration's rows and a few others is enough."""
+    import csv
+    import io
+
+    from gigafleet.catalog import load_catalog
+
+    cal = load_catalog().params.calibration.training
+    keep = {*cal.fit_rows, *cal.fit_rows_moe, *cal.fit_rows_mamba, "TR0008", "TR0195", "TR0319"}
+    text = (ROOT / "src/gigafleet/validate/data/training_runs.csv").read_text()
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if r["row_id"] in keep]
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    f = tmp_path / "few.csv"
+    f.write_text(out.getvalue())
+    d = json.loads(
+        gf("validate", "training", "--data", str(f), "--holdout", "study", "--json").stdout
+    )
+    ho = d["summary"]["by_holdout"]
+    assert ho["by"] == "study" and {"held_out", "all", "groups"} <= set(ho)
+    assert d["summary"]["num_rows"] == len(keep)
+    assert {r["details"]["holdout_group"] for r in d["rows"]} == set(ho["groups"])
+    t = gf("validate", "training", "--data", str(f), "--holdout", "study")
+    assert t.returncode == 0 and "Refit without each study" in " ".join(t.stdout.split())

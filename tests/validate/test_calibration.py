@@ -1,4 +1,4 @@
-"""Refitting the training constants (validate/training.py fit_calibration) and
+"""Refitting the training constants (validate/training_fit.py fit_calibration) and
 ``gigafleet calibrate training --write``: a user overlay that reproduces the refit."""
 
 import json
@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from gigafleet.catalog import load_catalog
 from gigafleet.cli.main import app
 from gigafleet.errors import GigafleetError
-from gigafleet.validate.training import FITTED, fitted_constants, write_calibration
+from gigafleet.validate.training_fit import FITTED, fitted_constants, write_calibration
 
 # Validation against published data: slow, still run by .ci/run.
 pytestmark = pytest.mark.slow
@@ -86,3 +86,54 @@ def test_calibration_constants_are_physical(catalog):
     # a Mamba-2 layer's SSD kernel chain: about a millisecond, less than a whole layer's step
     assert 1e-4 < cal.mamba_fixed_s < 1e-2
     assert np.isfinite(values).all()
+
+
+def test_a_held_out_fit_row_is_replaced_by_the_nearest_like_row(catalog):
+    """Without release 26.04.01 the same configurations measured in 26.04 take its place;
+    without GB200 the Blackwell FP8 efficiency is fitted on DGX-B200 dense rows and FP4 on
+    none (no NVFP4 dense row elsewhere); without every Hopper FP8 system nothing replaces
+    the Hopper FP8 rows."""
+    from gigafleet.validate.training import default_data_path, read_rows
+    from gigafleet.validate.training_fit import _resolve_all, fit_rows_without
+
+    rows = read_rows(default_data_path())
+    resolved = _resolve_all(catalog, rows)
+    cal = catalog.params.calibration.training
+
+    def without(pred):
+        out = {rid for rid, (r, row) in resolved.items() if pred(r, row)}
+        return fit_rows_without(resolved, cal, out, catalog=catalog)
+
+    rel = without(lambda r, row: r["release"] == "26.04.01")
+    assert "TR0195" in rel["fit_rows"] and "TR0146" not in rel["fit_rows"]
+    assert len(rel["fit_rows"]) == len(cal.fit_rows)
+    for rid in rel["fit_rows"] + rel["fit_rows_moe"] + rel["fit_rows_mamba"]:
+        assert resolved[rid][0]["release"] != "26.04.01"
+    gb = without(lambda r, row: r["system"] == "gb200-nvl72")
+    new = [rid for rid in gb["fit_rows"] if rid not in cal.fit_rows]
+    assert new and all(resolved[rid][0]["system"] == "dgx-b200" for rid in new)
+    assert all(resolved[rid][0]["precision"] == "fp8" for rid in new)
+    h100 = without(lambda r, row: r["system"] == "dgx-h100")
+    assert not [rid for rid in h100["fit_rows"] if resolved[rid][0]["precision"] == "fp8"
+                and resolved[rid][0]["system"].endswith("h100")]  # fmt: skip
+
+
+def test_a_constant_without_rows_is_not_fitted(catalog):
+    """Leaving out the only Ampere rows (SC21 on A100) leaves Ampere unfitted: it then borrows
+    the nearest fitted generation, and says so."""
+    from gigafleet.perf.training import efficiency_for
+    from gigafleet.validate.training import default_data_path, read_rows
+    from gigafleet.validate.training_fit import _resolve_all, fit_calibration
+
+    rows = read_rows(default_data_path())
+    a100 = {rid for rid, (r, _) in _resolve_all(catalog, rows).items() if r["system"] == "dgx-a100"}
+    cal = fit_calibration(catalog=catalog, rows=rows, exclude=a100)
+    assert "ampere" not in cal.gemm_efficiency
+    eff = efficiency_for(
+        catalog.with_params(
+            calibration=catalog.params.calibration.model_copy(update={"training": cal})
+        ),
+        "ampere",
+    )
+    assert eff.status == "extrapolated from hopper"
+    assert eff.gemm[0] == cal.gemm_efficiency["hopper"]["bf16"]

@@ -1,5 +1,6 @@
 """Reliability validation and the reliability/cost faces of train, serve and plan."""
 
+import numpy as np
 import pytest
 
 from gigafleet.errors import GigafleetError
@@ -17,13 +18,17 @@ def validated():
 def test_validate_reliability_llama3_and_held_out(validated):
     rows, summary = validated
     by = {r.row_id: r for r in rows}
-    # the Llama 3 target: ~419 unexpected interruptions in 54 days within 15%, ETT above 90%
-    assert by["R01"].predicted == pytest.approx(419, rel=0.15)
+    # R01 (Llama 3's 419 interruptions) is the table the rates are fitted on: reproducing it
+    # checks the fit, it is no accuracy claim
+    assert by["R01"].fitted and by["R01"].predicted == pytest.approx(419, rel=0.05)
     assert by["R09"].metric == "ett_pct" and by["R09"].predicted > 90
-    assert by["R01"].fitted and not by["R09"].fitted and not by["H01"].fitted
+    assert not by["R09"].fitted and not by["H01"].fitted
     assert set(summary["by_calibration"]) == {"fitted", "held_out", "same_job_as_fit"}
-    held = summary["by_calibration"]["held_out"]
-    assert held["num"] >= 5 and held["median_abs_error_pct"] is not None
+    # the accuracy claim: other clusters' failure counts, never fitted, within a factor of two
+    # (the simulated job-MTTF rows are held out too; they are checked on their own below)
+    held = [abs(r.error_pct) for r in rows if not r.fitted and r.metric.startswith("interruptions")]
+    assert len(held) >= 5 and summary["by_calibration"]["held_out"]["num"] >= len(held)
+    assert np.median(held) <= 50 and np.percentile(held, 90) <= 70
 
 
 def test_simulated_job_mttf_and_ettr_rows(validated):
@@ -60,3 +65,14 @@ def test_validate_reliability_bad_rows(tmp_path):
     )
     rows, summary = validate_reliability(f, closed_form=False)
     assert summary["num_predicted"] == 0 and all(r.skipped_reason for r in rows)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known miss: Crusoe's H200 cluster (MTTI ~14 h on ~1,600 GPUs) is predicted at ~29 h "
+    "(+108%) at Llama 3's per-component rates: that cluster fails about twice as often, and "
+    "without a level row of its own the fleet-average rates do not carry to it",
+)
+def test_crusoe_job_mttf_held_out(validated):
+    by = {r.row_id: r for r in validated[0]}
+    assert not by["S04"].fitted and abs(by["S04"].error_pct) < 25

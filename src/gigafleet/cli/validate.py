@@ -40,14 +40,34 @@ def _validation(fn, data: Path | None, catalog: list[Path] | None, as_json: bool
     return rows, summary
 
 
+TrainingHoldoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--holdout",
+        help="Refit every calibration constant without each group and predict it: system, "
+        "release, study or config.",
+    ),
+]
+
+
 @validate_app.command("training")
 def validate_training_cmd(
-    data: DataOpt = None, catalog: CatalogOpt = None, as_json: JsonOpt = False
+    data: DataOpt = None,
+    holdout: TrainingHoldoutOpt = None,
+    catalog: CatalogOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Predict every row of the training ground truth and report the errors."""
+    """Predict every row of the training ground truth and report the errors (rows whose
+    configuration was never fitted first)."""
+    from functools import partial
+
     from gigafleet.validate.training import validate_training
 
-    result = _validation(validate_training, data, catalog, as_json)
+    if holdout is not None:
+        from gigafleet.validate.training_fit import group_of
+
+        group_of(holdout)  # a bad group name fails before any work
+    result = _validation(partial(validate_training, holdout=holdout), data, catalog, as_json)
     if result:
         _print_validation(*result)
 
@@ -73,7 +93,7 @@ def _print_validation(rows, summary) -> None:
         t.add_row(
             r.row_id, r.details.get("model", ""), r.details.get("system", ""), r.metric,
             f"{r.measured:,.1f}", f"{r.predicted:,.1f}", f"{r.error_pct:+.1f}",
-            "fit" if r.fitted else "held out",
+            r.details.get("calibration_class", "").replace("_", " "),
         )  # fmt: skip
     con.print(t)
     skipped = [r for r in rows if r.error_pct is None]
@@ -82,7 +102,20 @@ def _print_validation(rows, summary) -> None:
         for r in skipped:
             s.add_row(r.row_id, r.skipped_reason or "")
         con.print(s)
-    for key in ("by_study", "by_calibration", "by_model_kind", "by_system"):
+    ho = summary.get("by_holdout")
+    if ho:
+        h = Table(
+            ho["by"], "rows", "median |err| %", "p90 |err| %", "held out: rows", "median", "p90",
+            title=f"Refit without each {ho['by']}, then predicted",
+        )  # fmt: skip
+        for name, st in ho["groups"].items():
+            u = st["held_out"]
+            h.add_row(
+                name, str(st["num"]), str(st["median_abs_error_pct"]), str(st["p90_abs_error_pct"]),
+                str(u["num"]), str(u["median_abs_error_pct"]), str(u["p90_abs_error_pct"]),
+            )  # fmt: skip
+        con.print(h)
+    for key in ("by_calibration", "by_study", "by_model_kind", "by_system", "by_release_mapping"):
         g = Table(
             key.removeprefix("by_"),
             "rows",
@@ -95,8 +128,11 @@ def _print_validation(rows, summary) -> None:
                 name, str(st["num"]), str(st["median_abs_error_pct"]), str(st["p90_abs_error_pct"])
             )
         con.print(g)
+    held = summary["held_out"]
     con.print(
-        f"[bold]{summary['num_predicted']}/{summary['num_rows']} rows predicted "
+        f"[bold]held out (configuration never fitted): {held['num']} rows, median |error| "
+        f"{held['median_abs_error_pct']}%, p90 {held['p90_abs_error_pct']}%. "
+        f"All: {summary['num_predicted']}/{summary['num_rows']} rows predicted "
         f"({100 * summary['predicted_fraction']:.0f}%), median |error| {summary['median_abs_error_pct']}%, "
         f"p90 {summary['p90_abs_error_pct']}%[/bold]  (data: {summary['data']})"
     )
@@ -400,8 +436,8 @@ def calibrate_training_cmd(
     catalog: CatalogOpt = None,
 ) -> None:
     """Refit the calibration constants on their named rows; print them (and --write them)."""
-    from gigafleet.validate.training import (
-        default_data_path,
+    from gigafleet.validate.training import default_data_path
+    from gigafleet.validate.training_fit import (
         fit_calibration,
         fitted_constants,
         write_calibration,

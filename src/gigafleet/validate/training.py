@@ -14,14 +14,11 @@ What a source leaves out is filled in per study, and each row lists what was ass
 from __future__ import annotations
 
 import functools
-import math
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.catalog.params import TrainingCalibration
@@ -31,7 +28,7 @@ from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.training import REASONS, Reason, efficiency_for, training_step
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
-from gigafleet.validate.report import ValidationRow, summarize
+from gigafleet.validate.report import ValidationRow
 from gigafleet.validate.row_models import row_model
 
 PACKAGED = Path(__file__).parent / "data" / "training_runs.csv"
@@ -147,20 +144,40 @@ def _precision_label(cell: str | None) -> str:
 
 RECIPES = Path(__file__).parent / "data" / "megatron_bridge_recipes.yaml"
 
+#: The recipe settings a row can take (megatron_bridge_recipes.yaml ``recipes``).
+RECIPE_SETTINGS = (
+    "recompute", "offload", "ep_overlap", "ep_dispatcher", "cuda_graphs", "capacity_factor",
+    "rank_capacity",
+)  # fmt: skip
+
+_RELEASE = re.compile(r"\b(\d\d\.\d\d(?:\.\d\d)?)\b")
+
 
 @functools.lru_cache(maxsize=1)
-def _recipes() -> tuple[dict[str, Any], ...]:
+def _recipe_file() -> dict[str, Any]:
     import yaml
 
-    return tuple(yaml.safe_load(RECIPES.read_text()))
+    return yaml.safe_load(RECIPES.read_text())
+
+
+def _recipes() -> tuple[dict[str, Any], ...]:
+    return tuple(_recipe_file()["recipes"])
+
+
+def release_of(row: dict[str, str]) -> str:
+    """The framework release of a row (``"26.04.01"`` from ``"26.04.01 NeMo Container"``,
+    ``"24.07"`` from ``"NeMo 24.07 container"``); empty when the row names none."""
+    m = _RELEASE.search(row.get("framework_release") or "")
+    return m.group(1) if m else ""
 
 
 def recipe_settings(
     model: str, system: str, row: dict[str, str]
 ) -> tuple[dict[str, Any], list[str]]:
-    """Settings from the sourced benchmark recipes that match a row (later entries win)."""
+    """Settings from the sourced benchmark recipes that match a row (later entries win);
+    an entry with ``releases`` applies to those releases only (exact names)."""
     label = _precision_label(row.get("precision"))
-    release = row.get("framework_release") or ""
+    release = release_of(row)
     settings: dict[str, Any] = {}
     sources: list[str] = []
     for e in _recipes():
@@ -168,17 +185,66 @@ def recipe_settings(
             continue
         if e["precision"] not in (label, "any"):
             continue
-        if "releases" in e and not any(release.startswith(r) for r in e["releases"]):
+        if "releases" in e and release not in e["releases"]:
             continue
-        settings.update(
-            {
-                k: e[k]
-                for k in ("recompute", "offload", "ep_overlap", "ep_dispatcher", "cuda_graphs")
-                if k in e
-            }
-        )
+        settings.update({k: e[k] for k in RECIPE_SETTINGS if k in e})
         sources.append(e["source"])
     return settings, sources
+
+
+def layout_of(r: dict[str, Any]) -> str:
+    """A resolved row's parallel layout: ``GPUs/TP/PP/CP/VP/EP/micro-batch/global batch``
+    (VP ``-`` when not interleaved), the form of ``tag_layouts`` in the recipe file."""
+    vp = int(r["vp"]) if r["vp"] and r["vp"] > 1 else "-"
+    parts = (
+        r["num_gpus"],
+        r["tp"],
+        r["pp"],
+        r["cp"],
+        vp,
+        r["ep"],
+        r["micro_batch"],
+        r["global_batch"],
+    )
+    return "/".join(str(int(x)) if isinstance(x, float) else str(x) for x in parts)
+
+
+def release_mapping(model: str, system: str, row: dict[str, str], layout: str) -> str:
+    """Whether a benchmark row's settings can be cited to its release's tag: ``"cited: TAG"``
+    when the tag defines the printed layout for its model, system and precision, else
+    ``"assumed: why"`` (megatron_bridge_recipes.yaml, ``tag_layouts``)."""
+    f = _recipe_file()
+    release = release_of(row)
+    if release not in f["releases"]:
+        return f"assumed: release {release or '(none)'} maps to no Megatron-Bridge tag"
+    tag = f["releases"][release]["tag"]
+    label = (
+        _precision_label(row.get("precision")) if (row.get("precision") or "").strip() else "any"
+    )
+    layouts = [
+        lay
+        for m, s, p, lays in f["tag_layouts"].get(release, [])
+        if m == model and s == system and p in (label, "any")
+        for lay in lays
+    ]
+    if not layouts:
+        return f"assumed: {tag} defines no layout for {model} on {system} ({label})"
+    if layout not in layouts:
+        return f"assumed: printed layout {layout} is not one of {tag}'s ({', '.join(layouts)})"
+    return f"cited: {tag}"
+
+
+def config_key(r: dict[str, Any], row: dict[str, str]) -> str:
+    """What makes two rows the same configuration: model (and MTP), system, precision label,
+    token dropping, and the parallel layout. Releases of one configuration share it."""
+    label = (
+        _precision_label(row.get("precision"))
+        if (row.get("precision") or "").strip()
+        else "unprinted"
+    )
+    drop = f" cf{r['capacity_factor']:g}" if r["capacity_factor"] else ""
+    mtp = f" mtp{r['model'].mtp_layers}" if r["model"].mtp_layers or "MTP" in row["model"] else ""
+    return f"{r['model'].name}{mtp} | {r['system']} | {label}{drop} | {layout_of(r)} | s{int(r['seq_len'])}"
 
 
 def _workload(cell: str | None) -> str:
@@ -246,14 +312,16 @@ def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
     precision, why = _precision(row.get("precision"))
     if why:
         assumed.append(f"precision={precision} ({why})")
-    recipe, recipe_sources = (
-        recipe_settings(model.name, system, row)
-        if "Megatron-Bridge" in (row.get("study") or "")
-        else ({}, [])
-    )
+    benchmark = "Megatron-Bridge" in (row.get("study") or "")
+    recipe, recipe_sources = recipe_settings(model.name, system, row) if benchmark else ({}, [])
     for k, v in recipe.items():
-        assumed.append(f"{k}={v} (benchmark recipe)")
-    return {
+        if k != "rank_capacity":
+            assumed.append(f"{k}={v} (benchmark recipe)")
+    capacity = float(recipe.get("capacity_factor", 0.0))
+    if not capacity and "tokendrop" in row["model"].replace(" ", "").lower():
+        capacity = 1.0
+        assumed.append("capacity_factor=1 (the row's model name says token dropping)")
+    r = {
         "model": model,
         "system": system,
         "num_gpus": n,
@@ -272,6 +340,7 @@ def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
         "ep_overlap": bool(recipe.get("ep_overlap", False)),
         "ep_dispatcher": recipe.get("ep_dispatcher", "alltoall"),
         "cuda_graphs": bool(recipe.get("cuda_graphs", False)),
+        "capacity_factor": capacity,
         "recipe_sources": recipe_sources,
         "workload": _workload(row.get("workload")),
         "uneven_layers": uneven,
@@ -279,7 +348,13 @@ def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
         "flash_attention": study.flash_attention,
         "assumed": assumed,
         "study_defaults": study.why,
+        "release": release_of(row),
     }
+    r["config"] = config_key(r, row)
+    r["release_mapping"] = (
+        release_mapping(model.name, system, row, layout_of(r)) if benchmark else None
+    )
+    return r
 
 
 def sc21_flops_per_token(model, seq: float) -> float:
@@ -324,6 +399,7 @@ def predict_row(
             ep_overlap=float(r["ep_overlap"]),
             ep_dedup=float(r["ep_dispatcher"] == "dedup"),
             cuda_graphs=float(r["cuda_graphs"]),
+            capacity_factor=r["capacity_factor"],
             lora=r["workload"] == "lora",
             uneven_layers=r["uneven_layers"],
             flash_attention=r["flash_attention"],
@@ -395,29 +471,57 @@ def _kind(model) -> str:
     return "moe" if model.moe else "dense"
 
 
+def _known_regression(row: dict[str, str]) -> str | None:
+    """The source's own note that a measurement is a regression it will fix (the recipe
+    file's ``known_regressions``), if any."""
+    for e in _recipe_file().get("known_regressions", ()):
+        if release_of(row) == e["release"] and e["model"] in (row.get("model") or ""):
+            return e["note"]
+    return None
+
+
 def validate_training(
     data: str | os.PathLike[str] | None = None,
     *,
     catalog: Catalog | None = None,
     calibration: TrainingCalibration | None = None,
+    holdout: str | None = None,
 ) -> tuple[list[ValidationRow], dict[str, Any]]:
-    """Predict every row; return the rows and the summary (overall, per study, fit vs held out)."""
+    """Predict every row; return the rows and the summary (held out by configuration first,
+    then overall, per study, per kind, per system, per release mapping).
+
+    ``holdout`` (system, release, study, config) refits every constant without each group
+    and predicts the group with that refit (:mod:`gigafleet.validate.training_fit`); the
+    rows and summary are then those predictions, and ``by_holdout`` reports each group.
+    """
     catalog = catalog or load_catalog()
     cal = calibration or catalog.params.calibration.training
-    fit_rows = set(cal.fit_rows) | set(cal.fit_rows_mamba) | set(cal.fit_rows_moe)
     rows = read_rows(data or default_data_path())
+    refits: dict[str, TrainingCalibration] = {}
+    groups: dict[str, str] = {}
+    from gigafleet.validate.training_fit import FIT_LISTS, by_holdout, classify, summary_of
+
+    if holdout is not None:
+        from gigafleet.validate.training_fit import validate_holdout
+
+        refits, groups = validate_holdout(rows, holdout, catalog=catalog)
     out: list[ValidationRow] = []
     for row in rows:
         rid = row.get("row_id") or f"row{len(out) + 1}"
         metric, measured = _metric(row)
         group = (row.get("study") or "").split(" (")[0] or "unknown"
-        vr = ValidationRow(rid, metric, measured, None, None, group=group, fitted=rid in fit_rows)
+        vr = ValidationRow(rid, metric, measured, None, None, group=group)
         out.append(vr)
         if metric is None:
             vr.skipped_reason = "no measured metric in the row"
             continue
+        regression = _known_regression(row)
+        if regression:
+            vr.skipped_reason = f"the source marks it a known regression: {regression}"
+            continue
+        row_cal = refits.get(groups.get(rid, ""), calibration)
         try:
-            p = predict_row(catalog, row, calibration=calibration)
+            p = predict_row(catalog, row, calibration=row_cal)
         except GigafleetError as exc:
             vr.skipped_reason = f"cannot express: {exc}"
             continue
@@ -436,124 +540,25 @@ def validate_training(
             "calibration": p["calibration"],
             "memory_gib": round(p["memory_gib"], 1),
             "fits_memory": p["reason_code"] == Reason.FEASIBLE,
+            "release": r["release"],
+            "release_mapping": r["release_mapping"],
+            "config": r["config"],
             "assumed": r["assumed"],
         }
-    summary = summarize(
-        out,
-        groups={
-            "by_study": lambda r: r.group,
-            "by_calibration": lambda r: "fitted" if r.fitted else "held_out",
-            "by_model_kind": lambda r: r.details.get("kind", "?"),
-            "by_system": lambda r: r.details.get("system", "?"),
-        },
-    )
+        if holdout is not None:
+            vr.details["holdout_group"] = groups.get(rid)
+    if holdout is None:
+        classify(out, {n: getattr(cal, n) for n in FIT_LISTS})
+        summary = summary_of(out)
+    else:
+        # each group against the fit rows of its own refit (the shipped ones when unchanged)
+        for g in sorted({v for v in groups.values()}):
+            g_cal = refits.get(g, cal)
+            members = [r for r in out if groups.get(r.row_id) == g]
+            classify(members, {n: getattr(g_cal, n) for n in FIT_LISTS}, among=out)
+            for r in members:
+                r.fitted = False  # predicted by a refit that did not see its group
+        summary = summary_of(out)
+        summary["by_holdout"] = by_holdout(out, holdout, refits, groups)
     summary["fit_rule"] = cal.fit_rule
     return out, summary
-
-
-def fit_calibration(
-    data: str | os.PathLike[str] | None = None, *, catalog: Catalog | None = None
-) -> TrainingCalibration:
-    """Refit the calibration constants on their named rows.
-
-    Each GEMM efficiency (generation, precision) is fitted on the ``fit_rows`` of its group;
-    the Mamba-2 fixed time per layer on ``fit_rows_mamba``; the MoE per-expert fixed time
-    on ``fit_rows_moe``.
-    Each constant moves its rows'
-    predictions monotonically, so a golden-section search per constant on the median
-    absolute log error suffices; three coordinate sweeps let coupled constants settle (BF16
-    efficiency also sets attention speed).
-    """
-    catalog = catalog or load_catalog()
-    cal = catalog.params.calibration.training
-    by_id = {r.get("row_id"): r for r in read_rows(data or default_data_path())}
-    missing = [
-        rid for rid in (*cal.fit_rows, *cal.fit_rows_mamba, *cal.fit_rows_moe) if rid not in by_id
-    ]
-    if missing:
-        raise GigafleetError(
-            f"the calibration rows {', '.join(missing)} are not in the data", field="fit_rows"
-        )
-    params: dict[tuple[str, ...], list[dict[str, str]]] = {}
-    for rid in cal.fit_rows:
-        r = resolve_row(catalog, by_id[rid])
-        gen = catalog.accelerator(catalog.system(r["system"]).accelerator).generation
-        params.setdefault(("gemm_efficiency", gen, r["precision"]), []).append(by_id[rid])
-    if cal.fit_rows_mamba:
-        params[("mamba_fixed_s",)] = [by_id[rid] for rid in cal.fit_rows_mamba]
-    if cal.fit_rows_moe:
-        params[("moe_expert_fixed_s",)] = [by_id[rid] for rid in cal.fit_rows_moe]
-    bounds = {
-        "gemm_efficiency": (0.05, 1.0),
-        "moe_expert_fixed_s": (0.0, 1e-3),
-        "mamba_fixed_s": (0.0, 5e-3),
-    }
-
-    def setting(c: TrainingCalibration, key: tuple[str, ...], value: float) -> TrainingCalibration:
-        if key[0] != "gemm_efficiency":
-            return c.model_copy(update={key[0]: value})
-        gemm = {g: dict(v) for g, v in c.gemm_efficiency.items()}
-        gemm.setdefault(key[1], {})[key[2]] = value
-        return c.model_copy(update={"gemm_efficiency": gemm})
-
-    def loss(c: TrainingCalibration, rows: list[dict[str, str]]) -> float:
-        errs = []
-        for row in rows:
-            metric, measured = _metric(row)
-            errs.append(abs(math.log(predict_row(catalog, row, calibration=c)[metric] / measured)))
-        return float(np.median(errs))
-
-    phi = (math.sqrt(5) - 1) / 2
-    order = sorted(
-        params,
-        key=lambda k: (k[0] != "gemm_efficiency", PRECISIONS.index(k[2]) if len(k) > 2 else 0),
-    )
-    for _ in range(3):
-        for key in order:
-            lo, hi = bounds[key[0]]
-            for _ in range(40):
-                a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
-                if loss(setting(cal, key, a), params[key]) < loss(
-                    setting(cal, key, b), params[key]
-                ):
-                    hi = b
-                else:
-                    lo = a
-            value = (lo + hi) / 2
-            cal = setting(cal, key, float(f"{value:.4g}"))
-    return cal
-
-
-#: The constants :func:`fit_calibration` fits (what ``calibrate training`` prints and writes).
-FITTED = ("gemm_efficiency", "mamba_fixed_s", "moe_expert_fixed_s")
-DEFAULT_CALIBRATION_FILE = "gigafleet-calibration.yaml"
-
-
-def fitted_constants(cal: TrainingCalibration) -> dict[str, Any]:
-    """The fitted constants of ``cal`` as plain data (the ``calibration.training`` fields)."""
-    return cal.model_dump(include=set(FITTED))
-
-
-def write_calibration(
-    fitted: dict[str, Any],
-    path: str | os.PathLike[str] = DEFAULT_CALIBRATION_FILE,
-    *,
-    catalog: Catalog | None = None,
-    fitted_on: str = "",
-) -> Path:
-    """Write ``fitted`` (from :func:`fitted_constants`) as a user catalog overlay at ``path``
-    (atomically, never inside the package: :func:`gigafleet.catalog.params.write_overlay`);
-    use it with ``--catalog FILE`` or list it in ``$GIGAFLEET_CATALOG``."""
-    from gigafleet.catalog.params import write_overlay
-
-    if any(v is None for v in fitted.values()) or not fitted.get("gemm_efficiency"):
-        raise GigafleetError("refusing to write incomplete constants", field="calibration")
-    about = [
-        "Refitted constants of the training model by `gigafleet calibrate training --write`",
-        "(the rows they are fitted on are named in calibration.training.fit_rows*).",
-    ]
-    if fitted_on:
-        about.append(f"Fitted on: {fitted_on}")
-    return write_overlay(
-        path, {"calibration": {"training": fitted}}, about=about, catalog=catalog or load_catalog()
-    )

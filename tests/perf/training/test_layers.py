@@ -46,3 +46,40 @@ def test_mamba_fixed_cost_per_layer_and_micro_batch():
     micro = 512 / 8
     assert mb1.item("moe_fixed_s") == pytest.approx((23 * fixed + moe) * 3 * micro, rel=1e-9)
     assert mb2.item("moe_fixed_s") == pytest.approx(mb1.item("moe_fixed_s") / 2, rel=1e-9)
+
+
+def _moe_step(**kw):
+    from gigafleet.catalog import load_catalog
+    from gigafleet.perf.arch import arch_costs
+    from gigafleet.perf.hardware import resolve_hardware
+    from gigafleet.perf.training import efficiency_for, training_step
+
+    cat = load_catalog()
+    hw = resolve_hardware(cat, "dgx-b200")
+    args = dict(
+        num_gpus=8, tp=1, pp=1, cp=1, ep=8, vp=1, micro_batch=1, global_batch=512,
+        seq_len=4096, precision=1, zero=1, recompute=0,
+    )  # fmt: skip
+    args.update(kw)
+    return training_step(
+        arch_costs(cat.model("qwen3-30b-a3b")), hw, efficiency_for(cat, hw.generation), **args
+    )
+
+
+def test_token_dropping_needs_no_sync_and_pads_experts_to_capacity():
+    """Dropless: the host syncs on the routed counts, so each local expert's launches show.
+    Token dropping (capacity factor, padded) has static shapes: no sync, the launches hide
+    behind the layer's GPU work; the expert GEMMs run on capacity x the balanced load."""
+    dropless, drop = _moe_step(micro_batch=4), _moe_step(micro_batch=4, capacity_factor=1.0)
+    assert dropless["breakdown_s"]["moe_fixed_s"] > 0
+    assert drop["breakdown_s"]["moe_fixed_s"] == 0
+    assert drop["step_time_s"] < dropless["step_time_s"]
+    # at one sequence per micro-batch the host's launches outlast the layer's GPU work:
+    # only the excess shows
+    small, small_drop = _moe_step(), _moe_step(capacity_factor=1.0)
+    assert 0 < small_drop["breakdown_s"]["moe_fixed_s"] < small["breakdown_s"]["moe_fixed_s"]
+    # capacity 1.0 is exactly the balanced load: the same GEMMs
+    assert drop["breakdown_s"]["gemm_s"] == pytest.approx(dropless["breakdown_s"]["gemm_s"])
+    padded = _moe_step(micro_batch=4, capacity_factor=2.0)
+    assert padded["breakdown_s"]["gemm_s"] > drop["breakdown_s"]["gemm_s"]
+    assert int(_moe_step(capacity_factor=-1.0)["reason_code"]) != 0

@@ -17,15 +17,18 @@ traffic that is not overlapped, and ``t_opt`` the memory-bound optimizer step.
 Each operator is timed on its own roofline: a GEMM takes
 ``max(F / (P * e * s(M, N, K)), bytes / (B * e_mem))`` where ``P`` is the dense peak at the
 training precision, ``e`` the calibrated GEMM efficiency of the hardware generation and
-precision, and ``s = prod_d d / (d + 128)`` the shape efficiency over the GEMM's three
-dimensions (small dimensions fill fewer 128-wide tiles). Attention and the Mamba scan run
+precision, and ``s = M/(M+128) N/(N+128) K/(K+445)`` the shape efficiency (small M and N
+fill fewer 128-wide tiles; each tile's prologue and epilogue cost as much as 445 more K
+elements, fitted on DeepGEMM's published per-shape rates). Attention and the Mamba scan run
 in BF16 at ``ATTENTION_EFFICIENCY_RATIO`` of the BF16 GEMM efficiency. Norms, residuals,
 activations, rotary embeddings, FP8 casts and MoE token permutation are memory-bound and
 take their bytes over ``e_mem`` of HBM bandwidth (quantising a GEMM operand costs
 :data:`CAST_BYTES` per element). Dropless MoE layers add a fixed time per local expert
 (``moe_expert_fixed_s``, calibrated; three times per layer for forward and backward): the
 host reads the routed token counts back before it can size the expert GEMMs, so their
-per-expert launches are not hidden; whole-iteration CUDA graphs remove it. Mamba-2 layers
+per-expert launches are not hidden; whole-iteration CUDA graphs remove it, and token
+dropping (``capacity_factor``: every expert padded to a static capacity) needs no such
+sync, so the launches hide behind the GPU's work. Mamba-2 layers
 add a fixed time per layer (``mamba_fixed_s``, calibrated) for the chain of small SSD kernels.
 
 The package runs the model as a sequence of stages over numpy arrays of strategies:
@@ -55,6 +58,7 @@ from gigafleet.perf.training.constants import (
     ATTENTION_BACKWARD_RATIO,
     ATTENTION_EFFICIENCY_RATIO,
     CAST_BYTES,
+    GEMM_K_OVERHEAD,
     GEMM_TILE,
     GRAD_BYTES,
     GRAD_COMM_BYTES,
@@ -78,6 +82,7 @@ __all__ = [
     "ATTENTION_BACKWARD_RATIO",
     "ATTENTION_EFFICIENCY_RATIO",
     "CAST_BYTES",
+    "GEMM_K_OVERHEAD",
     "GEMM_TILE",
     "GRAD_BYTES",
     "GRAD_COMM_BYTES",

@@ -37,6 +37,15 @@ SELECTIVE_RECOMPUTE_TIME = 0.5
 SELECTIVE_RECOMPUTE_MEMORY = 0.7
 #: Tile edge of tensor-core GEMM kernels (CUTLASS / cuBLAS on Hopper and Blackwell).
 GEMM_TILE = 128.0
+#: Per-tile overhead of a GEMM in units of its reduction dimension K: the prologue (pipeline
+#: fill) and epilogue (writing the output tile) cost as much as ~445 more K elements, so a
+#: GEMM reaches ``K / (K + 445)`` of its rate. Fitted (least squares in log) on DeepGEMM's
+#: published FP8 GEMM rates on H800 (github.com/deepseek-ai/DeepGEMM README @327ec92,
+#: "Normal GEMMs", M = 4096: N x K = 2112x7168 1127, 24576x1536 1212, 32768x512 775,
+#: 7168x16384 1520, 4096x7168 1410, 7168x2048 1168 TFLOPS) with the M and N tile terms below
+#: (rms error 7.6%; research/training/gemm_efficiency.md). Measured on one GPU and one
+#: precision; taken for every generation and precision (an estimate there).
+GEMM_K_OVERHEAD = 445.0
 #: Fraction of tensor-parallel communication hidden behind GEMMs by communication-overlap
 #: kernels (Megatron-Core tp_comm_overlap / userbuffers). Assumption, not fitted.
 TP_OVERLAP = 0.5

@@ -10,6 +10,10 @@ import numpy as np
 from gigafleet.catalog import Catalog
 from gigafleet.enums import PRECISIONS
 
+#: NVIDIA generations in the order they shipped: a generation with no fitted values and no
+#: declared ``fallback`` borrows from the nearest fitted one (the older on a tie).
+GENERATION_ORDER = ("ampere", "hopper", "blackwell", "blackwell-ultra", "rubin")
+
 
 @dataclass(frozen=True, slots=True)
 class Efficiency:
@@ -25,7 +29,8 @@ def efficiency_for(catalog: Catalog, generation: str) -> Efficiency:
     """The calibrated GEMM efficiencies of ``generation`` (see catalog/data/calibration.yaml).
 
     A generation that was not fitted uses its ``fallback`` generation (e.g. Rubin uses
-    Blackwell) and says so; a precision without fitted rows uses the generation's FP8 value.
+    Blackwell), else the nearest fitted one in :data:`GENERATION_ORDER`, and says so; a
+    precision without fitted rows uses the generation's FP8 value (else its BF16 value).
     """
     cal = catalog.params.calibration.training
     gens = cal.gemm_efficiency
@@ -34,6 +39,15 @@ def efficiency_for(catalog: Catalog, generation: str) -> Efficiency:
     while gen not in gens and gen in cal.fallback:
         gen = cal.fallback[gen]
         status = f"extrapolated from {gen}"
+    if gen not in gens and gen in GENERATION_ORDER:
+        here = GENERATION_ORDER.index(gen)
+        fitted = [g for g in GENERATION_ORDER if g in gens]
+        if fitted:
+            gen = min(
+                fitted,
+                key=lambda g: (abs(GENERATION_ORDER.index(g) - here), GENERATION_ORDER.index(g)),
+            )
+            status = f"extrapolated from {gen}"
     values = gens.get(gen, {})
     if not values:
         status = "uncalibrated (default efficiency)"

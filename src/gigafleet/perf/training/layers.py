@@ -149,7 +149,9 @@ def moe(
     t, tsp, tp, ep, h = tk.t, tk.tsp, s.tp, s.ep, float(arch.hidden)
     gemm = rf.gemm
     local_experts = arch.num_experts / ep
-    tok_per_expert = tsp * arch.top_k * ep / arch.num_experts
+    # Token dropping pads (or drops) every expert to capacity_factor x the balanced load.
+    drop = s.capacity > 0
+    tok_per_expert = tsp * arch.top_k * ep / arch.num_experts * np.where(drop, s.capacity, 1.0)
     d_e = float(arch.expert_width)
     e_gemm_t = local_experts * (
         gemm(tok_per_expert, (arch.mlp_mats - 1) * arch.expert_ffn, d_e)
@@ -183,9 +185,16 @@ def moe(
     # there: each local expert's kernels (casts, GEMMs, activation; their gradients) cost
     # launch and minimum-kernel time that nothing hides. A fixed time per local expert
     # per MoE layer (calibrated, ``moe_expert_fixed_s``), gone when the whole iteration
-    # is captured in CUDA graphs with device-side expert sizes.
-    fixed = np.where(s.graphs > 0, 0.0, local_experts * eff.expert_fixed_s)
-    return Moe(gemm=e_gemm_t + s_gemm + r_gemm, ew=moe_ew, a2a=a2a, fixed=fixed)
+    # is captured in CUDA graphs with device-side expert sizes. Token dropping with padding
+    # gives every expert a static capacity the host knows without a sync (Megatron-Core
+    # MoEAlltoAllTokenDispatcher.preprocess, drop_and_pad: "no_sync"): the host runs ahead
+    # and the launches hide behind the layer's GPU work; only what exceeds it shows.
+    launches = local_experts * eff.expert_fixed_s
+    gemm_all = e_gemm_t + s_gemm + r_gemm
+    fixed = np.where(
+        s.graphs > 0, 0.0, np.where(drop, np.maximum(0.0, launches - gemm_all - moe_ew), launches)
+    )
+    return Moe(gemm=gemm_all, ew=moe_ew, a2a=a2a, fixed=fixed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from gigafleet.perf.training.codes import Precision
 from gigafleet.perf.training.constants import (
     ATTENTION_EFFICIENCY_RATIO,
     CAST_BYTES,
+    GEMM_K_OVERHEAD,
     GEMM_TILE,
     MEMORY_EFFICIENCY,
     OPERAND_BYTES,
@@ -24,10 +25,17 @@ def _shape(d):
     return d / (d + GEMM_TILE)
 
 
+def shape_efficiency(m, n, k):
+    """``s(M, N, K) = M/(M+128) * N/(N+128) * K/(K+445)``: partly filled output tiles in M
+    and N, and the per-tile prologue and epilogue amortised over the K loop
+    (:data:`~.constants.GEMM_K_OVERHEAD`, fitted on DeepGEMM's published per-shape rates)."""
+    return _shape(m) * _shape(n) * k / (k + GEMM_K_OVERHEAD)
+
+
 def _gemm(m, n, k, peak, eff, bw, operand_bytes):
     """Roofline time of an (m x k) @ (k x n) GEMM, see the package docstring."""
     flops = 2.0 * m * n * k
-    t_compute = flops / (peak * eff * _shape(m) * _shape(n) * _shape(k))
+    t_compute = flops / (peak * eff * shape_efficiency(m, n, k))
     t_memory = ((m * k + k * n) * operand_bytes + 2.0 * m * n) / (bw * MEMORY_EFFICIENCY)
     return np.maximum(t_compute, t_memory)
 

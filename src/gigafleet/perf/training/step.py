@@ -56,6 +56,7 @@ def training_step(
     ep_overlap=0.0,
     ep_dedup=0.0,
     cuda_graphs=0.0,
+    capacity_factor=0.0,
     lora: bool = False,
     uneven_layers: bool = False,
     flash_attention: bool = True,
@@ -70,7 +71,10 @@ def training_step(
     memory; ``ep_overlap`` (0/1) hides MoE all-to-all behind deferred weight-gradient GEMMs;
     ``ep_dedup`` (0/1) dispatches tokens once per remote domain (DeepEP / HybridEP);
     ``cuda_graphs`` (0/1) captures the whole iteration, MoE layers included, in CUDA graphs
-    (device-side expert sizes), which removes the per-expert fixed cost (:func:`.layers.moe`).
+    (device-side expert sizes), which removes the per-expert fixed cost (:func:`.layers.moe`);
+    ``capacity_factor`` (0 = dropless) drops and pads every expert's tokens to that multiple
+    of the balanced load (Megatron-Core moe_expert_capacity_factor with
+    moe_pad_expert_input_to_capacity): static shapes, no host sync (:func:`.layers.moe`).
     ``flash_attention=False`` models the unfused attention of older frameworks: the full
     score matrix is computed, written to HBM and kept for the backward pass (Korthikanti et
     al. 2022: ``5 a s^2 b / t`` bytes per layer) unless recomputed (selective recompute).
@@ -86,7 +90,7 @@ def training_step(
         global_batch=global_batch, seq_len=seq_len, precision=precision, zero=zero,
         recompute=recompute, offload=offload, ep_overlap=ep_overlap, ep_dedup=ep_dedup,
         cuda_graphs=cuda_graphs, lora=lora, uneven_layers=uneven_layers,
-        flash_attention=flash_attention,
+        flash_attention=flash_attention, capacity_factor=capacity_factor,
     )  # fmt: skip
     code = check(arch, acc=hw.accelerator, s=s)
     rf = roofline(hw, eff=eff, pidx=s.pidx)

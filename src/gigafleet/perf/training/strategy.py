@@ -35,6 +35,7 @@ class Strategy:
     ep_overlap: np.ndarray
     ep_dedup: np.ndarray
     graphs: np.ndarray  # whole-iteration CUDA graphs (0/1)
+    capacity: np.ndarray  # MoE token dropping: capacity factor (0 = dropless)
     dp: np.ndarray  # data-parallel degree: num_gpus / (tp x pp x cp), rounded down
     num_micro: np.ndarray  # micro-batches per pipeline per step
     pidx: np.ndarray  # precision as an index (clipped: out-of-range values are flagged)
@@ -48,7 +49,7 @@ class Strategy:
         return np.broadcast(
             self.num_gpus, self.tp, self.pp, self.cp, self.ep, self.vp, self.mb, self.gbs,
             self.seq, self.prec, self.zero, self.rec, self.offload, self.ep_overlap,
-            self.ep_dedup, self.graphs,
+            self.ep_dedup, self.graphs, self.capacity,
         ).shape  # fmt: skip
 
 
@@ -73,6 +74,7 @@ def as_strategy(
     lora: bool,
     uneven_layers: bool,
     flash_attention: bool,
+    capacity_factor=0.0,
 ) -> Strategy:
     """The arguments of ``training_step`` as float arrays, with ``dp`` and micro-batches."""
     f = np.asarray
@@ -98,6 +100,7 @@ def as_strategy(
         ep_overlap=f(ep_overlap, dtype=float),
         ep_dedup=f(ep_dedup, dtype=float),
         graphs=f(cuda_graphs, dtype=float),
+        capacity=f(capacity_factor, dtype=float),
         dp=dp,
         num_micro=gbs / np.maximum(dp * mb, 1),
         pidx=np.clip(np.nan_to_num(prec), Precision.BF16, Precision.FP4).astype(int),
@@ -145,4 +148,5 @@ def check(arch: ArchCosts, *, acc: Accelerator, s: Strategy) -> np.ndarray:
     supported = np.array([acc.dense_flops(p) is not None for p in PRECISIONS])
     code = flag(code, ~supported[s.pidx], Reason.PRECISION)
     code = flag(code, ~((s.offload >= 0) & (s.offload <= 1)), Reason.OFFLOAD)
+    code = flag(code, s.capacity < 0, Reason.OUT_OF_RANGE)
     return code
