@@ -168,6 +168,7 @@ class Catalog:
         """A catalog model by name, or the model a file describes (a Hugging Face
         ``config.json`` or a YAML model file: :mod:`gigafleet.catalog.model_files`)."""
         if isinstance(name, str) and name.lower().endswith((".json", ".yaml", ".yml")):
+            # only when a model is given as a file: hf_config is not needed otherwise
             from gigafleet.catalog.model_files import load_model_file
 
             return load_model_file(name)

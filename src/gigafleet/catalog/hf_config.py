@@ -24,6 +24,7 @@ from typing import Any
 
 from gigafleet.catalog.schema import ModelArch
 from gigafleet.errors import GigafleetError
+from gigafleet.yamlio import validation_error
 
 #: Keys that cannot change the cost of a model (the twin prices precision as a strategy
 #: choice, so ``quantization_config`` is one of them; routing groups and loss coefficients
@@ -618,8 +619,6 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
 
 def _validated(entry: dict[str, Any], *, file: str, node: Any = None) -> ModelArch:
     from pydantic import ValidationError
-
-    from gigafleet.yamlio import validation_error
 
     try:
         return ModelArch.model_validate(entry)

@@ -19,6 +19,7 @@ from typing import Any
 from gigafleet.catalog.hf_config import _validated, model_from_hf_config
 from gigafleet.catalog.schema import ModelArch
 from gigafleet.errors import GigafleetError
+from gigafleet.yamlio import read_yaml
 
 #: File suffixes that make a ``model`` value a path rather than a catalog name.
 MODEL_FILE_SUFFIXES = (".json", ".yaml", ".yml")
@@ -63,7 +64,6 @@ def _load(path: str, _mtime_ns: int, _size: int) -> ModelArch:
         if not (isinstance(doc, dict) and ("num_layers" in doc or "models" in doc)):
             return model_from_hf_config(doc, file=path)
         return _from_schema(doc, file=path, node=None)
-    from gigafleet.yamlio import read_yaml
 
     doc, root = read_yaml(path)
     return _from_schema(doc, file=path, node=root)

@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gigafleet.catalog import load_catalog
 from gigafleet.catalog.params import PRICE_SCALARS, PriceSet
-from gigafleet.errors import GigafleetError
+from gigafleet.cost.prices import capital_usd_per_gpu, cloud_price, network_usd_per_port
+from gigafleet.errors import GigafleetError, unknown_name
 
 if TYPE_CHECKING:
     from gigafleet.catalog import Catalog
@@ -46,7 +48,6 @@ Prices = PriceSet
 def load_prices(path: str | Path | None = None, *, catalog: Catalog | None = None) -> Prices:
     """The prices of ``catalog`` (default: the shipped ones with ``$GIGAFLEET_CATALOG``), with
     a user's YAML file of changes (``--prices FILE``: the fields of ``prices.yaml``) on top."""
-    from gigafleet.catalog import load_catalog
 
     catalog = catalog or load_catalog()
     if path is not None:
@@ -103,8 +104,6 @@ def cost_inputs(
     system's rated power per GPU (``system_power_kw``), or the GPU's TDP where the catalog
     has no system power (noted).
     """
-    from gigafleet.catalog import load_catalog
-    from gigafleet.cost.prices import capital_usd_per_gpu, cloud_price, network_usd_per_port
 
     catalog = catalog or load_catalog()
     prices = prices or load_prices(catalog=catalog)
@@ -113,8 +112,6 @@ def cost_inputs(
     given = {k: v for k, v in overrides.items() if v is not None}
     unknown = set(given) - set(CostInputs.__slots__)  # type: ignore[attr-defined]
     if unknown:
-        from gigafleet.errors import unknown_name
-
         raise unknown_name(
             "cost input", sorted(unknown)[0], CostInputs.__slots__, field="overrides"
         )  # type: ignore[attr-defined]

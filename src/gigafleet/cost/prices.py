@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gigafleet.catalog import load_catalog
 from gigafleet.catalog.prices import CLOUD_KINDS, PriceSet, date_month
 from gigafleet.errors import GigafleetError, unknown_name
 
@@ -146,8 +147,6 @@ def cloud_price(
         basis = "sourced" if abs(month - obs) <= SOURCED_WITHIN_MONTHS else "projected"
         return Quote(v, basis, f"{item.source or item.why} (dated {item.date})", item.date)
     if catalog is None:
-        from gigafleet.catalog import load_catalog
-
         catalog = load_catalog()
     if entry is None and system in catalog.systems:
         # an OEM build of a priced system (same accelerator, same GPUs per system) rents

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gigafleet.catalog import load_catalog
 from gigafleet.catalog.params import PowerParams
 from gigafleet.enums import COOLINGS
 
@@ -17,7 +18,6 @@ COOLING = COOLINGS
 
 def load_power_params(catalog: Catalog | None = None) -> PowerParams:
     """The power set of ``catalog`` (default: the shipped one with ``$GIGAFLEET_CATALOG``)."""
-    from gigafleet.catalog import load_catalog
 
     return (catalog or load_catalog()).params.power
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.catalog.params import CLIMATES
 from gigafleet.catalog.schema import Accelerator, System
 from gigafleet.energy.params import COOLING, PowerParams, load_power_params
 from gigafleet.errors import GigafleetError, unknown_name
@@ -283,7 +284,6 @@ def default_pue(
 ) -> float:
     """PUE of an air- or liquid-cooled hall in a cool, temperate or hot climate (power.yaml,
     with sources)."""
-    from gigafleet.catalog.params import CLIMATES
 
     if cooling not in COOLING:
         raise unknown_name("cooling", cooling, COOLING, field="cooling")

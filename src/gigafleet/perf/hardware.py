@@ -9,6 +9,8 @@ from gigafleet.catalog import Catalog
 from gigafleet.catalog.schema import Accelerator, System
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.collectives import NVLINK_RING_EFFICIENCY, Network
+from gigafleet.perf.fabric.design import fabric_spec, find_design
+from gigafleet.perf.fabric.effective import FabricProfile
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,6 @@ def resolve_hardware(
     (see :mod:`gigafleet.perf.fabric`); ``num_gpus``, ``placement`` and ``pp`` describe
     the job where known (pipeline traffic across buildings, fragmented placement).
     """
-    from gigafleet.perf.fabric.design import fabric_spec, find_design
-    from gigafleet.perf.fabric.effective import FabricProfile
 
     sysrow = system if isinstance(system, System) else catalog.system(system)
     acc = catalog.accelerator(sysrow.accelerator)

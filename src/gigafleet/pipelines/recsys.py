@@ -14,14 +14,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from gigafleet.catalog import load_catalog
+from gigafleet.cost import load_prices, owned_cost_per_gpu_hour
+from gigafleet.energy import accelerator_power_w, default_pue, system_power_w
 from gigafleet.errors import GigafleetError
+from gigafleet.perf.recsys import recsys_capacity, with_hstu
+from gigafleet.perf.recsys.embeddings import read_trace
+from gigafleet.pipelines.cost import NO_SERVER_PRICE, inputs_for
 from gigafleet.spec.options import CostOptions
 from gigafleet.spec.recsys import RecsysJob
 
 
 def service_model(job: Any, catalog: Any):
     """The ranking model of a service: the catalog's, with the service's HSTU changes."""
-    from gigafleet.perf.recsys import with_hstu
 
     m = catalog.recsys_model(job.model)
     if job.hstu is not None:
@@ -31,8 +36,6 @@ def service_model(job: Any, catalog: Any):
 
 def service_capacity(job: Any, system: str, catalog: Any):
     """:func:`gigafleet.perf.recsys.recsys_capacity` with a service's fields."""
-    from gigafleet.perf.recsys import recsys_capacity
-    from gigafleet.perf.recsys.embeddings import read_trace
 
     trace = read_trace(job.access_trace) if job.access_trace else None
     return recsys_capacity(
@@ -48,10 +51,6 @@ def recsys_report(job: RecsysJob, *, cost: CostOptions | None = None, catalog: A
                   ) -> dict[str, Any]:  # fmt: skip
     """Capacity per GPU, the deployment for the load (if given), power and cost."""
     import numpy as np
-
-    from gigafleet.catalog import load_catalog
-    from gigafleet.energy import accelerator_power_w, default_pue, system_power_w
-    from gigafleet.pipelines.cost import NO_SERVER_PRICE, inputs_for
 
     catalog = catalog or load_catalog()
     cost = cost or CostOptions()
@@ -110,7 +109,6 @@ def recsys_report(job: RecsysJob, *, cost: CostOptions | None = None, catalog: A
 
 def _cost(system, options, catalog, *, pue, avg_w, gpu_hours, items, no_price, inputs_for):
     """Owned (when the server has a price) and cloud cost per billion ranked items."""
-    from gigafleet.cost import load_prices, owned_cost_per_gpu_hour
 
     out: dict[str, Any] = {}
     cloud = options.price_usd_per_gpu_hour

@@ -35,9 +35,11 @@ from typing import Any
 
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.catalog.schema import ModelArch
+from gigafleet.cost import cost_inputs, owned_cost_per_gpu_hour
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.inference import ServingReplica, serving_replica
+from gigafleet.sim.deployment import run_serving
 from gigafleet.spec.serving import ServeJob
 
 OBJECTIVES = ("gpus", "energy", "cost")
@@ -273,7 +275,6 @@ def plan_serving(
 ) -> dict[str, Any]:
     """The best deployment by ``objective`` meeting ``base.slo`` for ``attainment`` of the
     requests."""
-    from gigafleet.sim.deployment import run_serving
 
     catalog = catalog or load_catalog()
     if objective not in OBJECTIVES:
@@ -282,8 +283,6 @@ def plan_serving(
         )
     inputs = None
     if objective == "cost" and not gpu_hour_usd:
-        from gigafleet.cost import cost_inputs
-
         try:
             inputs = cost_inputs(base.system, catalog=catalog)
         except GigafleetError as exc:
@@ -352,8 +351,6 @@ def plan_serving(
         gpus = ok["n"] * ok["job"].tp * ok["job"].pp * s.dp
         price = gpu_hour_usd
         if inputs is not None:  # owned: at the simulated average IT power
-            from gigafleet.cost import owned_cost_per_gpu_hour
-
             avg_w = m["energy_j"] / max(m["makespan_s"], 1e-9) / gpus
             price = float(owned_cost_per_gpu_hour(
                 avg_power_w_per_gpu=avg_w, inputs=inputs

@@ -23,7 +23,20 @@ from typing import Any
 import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.energy.params import load_power_params
 from gigafleet.errors import GigafleetError
+from gigafleet.perf.arch import arch_costs
+from gigafleet.plan.scenario.place_services import place_services, service_options
+from gigafleet.plan.scenario.place_training import place_training
+from gigafleet.plan.scenario.pools import eligible
+from gigafleet.plan.scenario.size import fit_for
+from gigafleet.plan.scenario.state import new_state
+from gigafleet.plan.scenario.workloads import daily_profile, service_kind
+from gigafleet.reliability import (
+    effective_training_time,
+    failure_rates_by_component_per_s,
+    load_failure_rates,
+)
 from gigafleet.sim.fleet import (
     Cohort,
     FleetIn,
@@ -34,9 +47,10 @@ from gigafleet.sim.fleet import (
     ServiceIn,
     SiteIn,
     TrainingIn,
+    simulate_fleet,
 )
 from gigafleet.spec.scenario import Scenario, month_index, month_text
-from gigafleet.spec.simulation import Simulation, job_size_error
+from gigafleet.spec.simulation import Simulation, check_simulation, job_size_error
 
 #: Seconds in a month of the timeline (30.44 days, as ``place_training`` counts months).
 MONTH_S = 30.44 * 86400.0
@@ -78,8 +92,6 @@ def _cohorts(pool: Any, dep: Any, catalog: Catalog, sim: Simulation, start: int)
 
 
 def _pools(state: Any, sim: Simulation, start: int) -> list[PoolIn]:
-    from gigafleet.plan.scenario.pools import eligible
-    from gigafleet.reliability import failure_rates_by_component_per_s, load_failure_rates
 
     scn, catalog, models = state.scn, state.catalog, state.models
     rates = load_failure_rates(catalog=catalog)
@@ -113,8 +125,6 @@ def _pools(state: Any, sim: Simulation, start: int) -> list[PoolIn]:
 
 
 def _training(state: Any, start: int) -> list[TrainingIn]:
-    from gigafleet.perf.arch import arch_costs
-    from gigafleet.reliability import effective_training_time
 
     out = []
     for tp in state.training:
@@ -135,8 +145,6 @@ def _training(state: Any, start: int) -> list[TrainingIn]:
 
 
 def _services(state: Any, start: int) -> list[ServiceIn]:
-    from gigafleet.plan.scenario.size import fit_for
-    from gigafleet.plan.scenario.workloads import daily_profile, service_kind
 
     out = []
     num_p = len(state.pools)
@@ -193,7 +201,6 @@ def _research(scn: Scenario, sim: Simulation, pools: list[PoolIn]) -> ResearchIn
 
 
 def _params(scn: Scenario, sim: Simulation, catalog: Catalog) -> Params:
-    from gigafleet.energy.params import load_power_params
 
     hw, tr = sim.hardware, sim.training
     dvfs = load_power_params(catalog).dvfs
@@ -219,10 +226,6 @@ def build_inputs(
 ) -> tuple[FleetIn, dict[str, Any]]:  # fmt: skip
     """Size and place ``scn`` with the planner, and return the simulation's inputs and what
     the planner said (work it could not place, warnings)."""
-    from gigafleet.plan.scenario.place_services import place_services, service_options
-    from gigafleet.plan.scenario.place_training import place_training
-    from gigafleet.plan.scenario.state import new_state
-    from gigafleet.spec.simulation import check_simulation
 
     catalog = catalog or load_catalog()
     sim = scn.simulation or Simulation()
@@ -281,7 +284,6 @@ def _dates(label: str, num_days: int) -> list[str]:
 def run_seed(inp: FleetIn, index: int, seed: int, out_dir: str | None) -> dict[str, Any]:
     """Simulate one seed; write its shard and summary (atomically) when ``out_dir`` is set.
     Returns ``{"index", "seed", "summary", "daily"}`` (daily: column -> list)."""
-    from gigafleet.sim.fleet import simulate_fleet
 
     run = simulate_fleet(inp, seed=seed)
     days = len(run.daily["day"])

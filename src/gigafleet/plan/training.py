@@ -19,6 +19,7 @@ import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.catalog.schema import ModelArch
+from gigafleet.cost import cost_inputs, owned_cost_per_gpu_hour
 from gigafleet.energy.training import step_power
 from gigafleet.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 from gigafleet.errors import GigafleetError
@@ -27,6 +28,7 @@ from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.training import Reason, efficiency_for, training_step
 from gigafleet.perf.training.estimate import lora_config
 from gigafleet.plan.space import SpaceLimits, strategy_space
+from gigafleet.reliability import effective_training_time
 
 OBJECTIVES = ("time", "energy", "cost")
 BREAKDOWN_WORDS = {
@@ -290,8 +292,6 @@ def _cost_per_step(
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """``num_gpus * step / 3600 * price / ETT(num_gpus)``: a step's share of the run's cost,
     failures included. ETT is for the run (``train_tokens``) or a nominal 30-day run."""
-    from gigafleet.cost import cost_inputs, owned_cost_per_gpu_hour
-    from gigafleet.reliability import effective_training_time
 
     n = np.asarray(num_gpus, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):

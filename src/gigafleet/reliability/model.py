@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gigafleet.catalog import load_catalog
 from gigafleet.catalog.params import FAILURE_COMPONENTS, RATE_UNITS
-from gigafleet.errors import GigafleetError
+from gigafleet.errors import GigafleetError, unknown_name
 
 if TYPE_CHECKING:
     from gigafleet.catalog import Catalog
@@ -91,8 +92,6 @@ class ComponentCounts:
 
 def _check_component(name: str) -> None:
     if name not in COMPONENTS:
-        from gigafleet.errors import unknown_name
-
         raise unknown_name("failure component", name, COMPONENTS, field="components")
 
 
@@ -107,7 +106,6 @@ def load_failure_rates(
     (the Llama 3 fit) unless ``rate_per_hour`` is given. An overlay may change a
     component's unit, count or rate, or add HBM stack counts.
     """
-    from gigafleet.catalog import load_catalog
 
     catalog = catalog or load_catalog()
     source = catalog.params.failure_rates.calibration.source
@@ -147,7 +145,6 @@ def component_counts(
     HBM stacks per GPU: from ``hbm_stacks`` (sourced in the data file) or, for other
     accelerators, ``hbm_gib / 16`` (the H100 stack size), marked ``hbm_estimated``.
     """
-    from gigafleet.catalog import load_catalog
 
     catalog = catalog or load_catalog()
     fr = catalog.params.failure_rates

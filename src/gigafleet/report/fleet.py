@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from gigafleet.sim.fleet.metrics import column_name
+
 #: (column, label) of the GPUs-by-use chart, stacked in this order.
 USE = (
     ("gpus_training", "training"), ("gpus_hot_spare", "hot spares"),
@@ -122,8 +124,6 @@ def fleet_figures(
     fig.update_layout(title="Bursting to cloud", yaxis_title="$",
                       yaxis2={"overlaying": "y", "side": "right", "title": "GPU-hours"})  # fmt: skip
     out.append(("Cloud spend", _fig_html(fig)))
-
-    from gigafleet.sim.fleet.metrics import column_name
 
     fig = go.Figure()
     for s in doc["summary"]["sites"]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gigafleet.errors import GigafleetError
+from gigafleet.reliability import expected_wall_time_s
 from gigafleet.sim.engine import Engine
 
 
@@ -164,7 +165,6 @@ def simulate_runs(
     seed: int = 0,
 ) -> FailureRuns:
     """Simulate ``num_seeds`` independent runs and attach Daly's closed form."""
-    from gigafleet.reliability import expected_wall_time_s
 
     if num_seeds < 2:
         raise GigafleetError(f"got {num_seeds}; allowed: 2 or more", field="num_seeds")

@@ -13,12 +13,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from gigafleet.catalog import load_catalog
 from gigafleet.catalog.params import Climate
 from gigafleet.catalog.prices import CloudKind
 from gigafleet.enums import LORA_TARGETS, Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
 from gigafleet.spec.serving import Slo
 from gigafleet.spec.simulation import Simulation
+from gigafleet.yamlio import _line_of, read_yaml, validate_model
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -466,8 +468,6 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 def load_scenario(path: str | Path, catalog: Any = None) -> Scenario:
     """Read, validate and resolve a scenario file; errors name the file, line and field."""
-    from gigafleet.catalog import load_catalog
-    from gigafleet.yamlio import read_yaml, validate_model
 
     data, node = read_yaml(path)
     if not isinstance(data, dict):
@@ -495,7 +495,6 @@ def scenario_catalog(scn: Scenario, catalog: Any, *, file: str | None = None,
 
 def located(exc: GigafleetError, path: str | Path, node: Any = None) -> GigafleetError:
     """``exc`` with the file and line of its field (``exc.loc``, a key path) prepended."""
-    from gigafleet.yamlio import _line_of, read_yaml
 
     loc = getattr(exc, "loc", None)
     if loc is None:

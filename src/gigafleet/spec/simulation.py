@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gigafleet.errors import GigafleetError
+from gigafleet.errors import GigafleetError, unknown_name
 
 _MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
@@ -237,7 +237,6 @@ def check_simulation(scn: Any) -> None:
 
 
 def _error(loc: tuple[Any, ...], what: str, name: str, allowed: list[str]) -> None:
-    from gigafleet.errors import unknown_name
 
     err = unknown_name(what, name, allowed, field=".".join(str(p) for p in loc))
     err.loc = loc

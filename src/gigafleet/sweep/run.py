@@ -14,6 +14,8 @@ from typing import Any
 
 from gigafleet.catalog import load_catalog
 from gigafleet.errors import GigafleetError
+from gigafleet.plan.space import strategy_space
+from gigafleet.plan.training import plan_training
 from gigafleet.sweep.executors import run_tasks
 from gigafleet.sweep.spec import SweepSpec
 
@@ -26,7 +28,6 @@ def shard_path(out_dir: Path, task_id: int) -> Path:
 
 def check_spec(spec: SweepSpec) -> None:
     """Every name resolves and every (model, GPU count, batch, sequence) has a strategy."""
-    from gigafleet.plan.space import strategy_space
 
     cat = load_catalog()
     g = spec.grid
@@ -63,8 +64,6 @@ def run_task(
     """Plan every point of one task and write its shard (a worker runs this)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from gigafleet.plan.training import plan_training
 
     spec = SweepSpec.model_validate_json(spec_json)
     t0 = time.perf_counter()

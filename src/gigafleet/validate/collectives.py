@@ -35,6 +35,10 @@ from typing import Any
 
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.errors import GigafleetError
+from gigafleet.perf import collectives as coll
+from gigafleet.perf.fabric.design import fabric_spec
+from gigafleet.perf.fabric.solve import pattern_factor
+from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.validate.groundtruth import read_csv
 from gigafleet.validate.report import ValidationRow, error_stats, summarize
 
@@ -73,9 +77,6 @@ def _int(r: dict[str, str], col: str, *, default: int | None = None) -> int | No
 def _busbw(r: dict[str, str], catalog: Catalog) -> float:
     import dataclasses
 
-    from gigafleet.perf import collectives as coll
-    from gigafleet.perf.hardware import resolve_hardware
-
     rid = r["row_id"]
     n_gpus = _int(r, "num_gpus")
     size = _float(r, "message_bytes")
@@ -112,7 +113,6 @@ def _busbw(r: dict[str, str], catalog: Catalog) -> float:
 
 
 def _nic(r: dict[str, str], catalog: Catalog) -> float:
-    from gigafleet.perf.hardware import resolve_hardware
 
     system = catalog.system(r["system"].strip())
     hw = resolve_hardware(catalog, system, fabric=r["fabric"].strip() or None)
@@ -122,8 +122,6 @@ def _nic(r: dict[str, str], catalog: Catalog) -> float:
 
 def _fabric_value(r: dict[str, str], catalog: Catalog, side: str) -> float:
     """Per-flow efficiency x the flow model's statistic for one side of a row."""
-    from gigafleet.perf.fabric.design import fabric_spec
-    from gigafleet.perf.fabric.solve import pattern_factor
 
     rid = r["row_id"]
     pre = "baseline_" if side == "baseline" else ""

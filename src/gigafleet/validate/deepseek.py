@@ -19,13 +19,13 @@ from typing import Any
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.perf.inference import ServingReplica, serving_replica
 from gigafleet.validate.report import ValidationRow, error_stats
+from gigafleet.yamlio import read_yaml
 
 DATA = Path(__file__).parent / "data" / "deepseek_serving.yaml"
 MODEL = "deepseek-v3"
 
 
 def load_rows(path: str | Path | None = None) -> list[dict[str, Any]]:
-    from gigafleet.yamlio import read_yaml
 
     data, _ = read_yaml(Path(path) if path else DATA)
     return list(data["rows"])

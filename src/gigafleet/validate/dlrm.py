@@ -35,9 +35,15 @@ from typing import Any
 
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.errors import GigafleetError
+from gigafleet.perf.hardware import resolve_hardware
+from gigafleet.perf.recsys import unit_work
+from gigafleet.perf.recsys.capacity import best_capacity, system_memory
+from gigafleet.perf.recsys.device import device_for
 from gigafleet.validate import mlperf as mp
 from gigafleet.validate.groundtruth import PACKAGED, groundtruth_path, read_csv
+from gigafleet.validate.mlperf_fit import group_of
 from gigafleet.validate.report import ValidationRow, error_stats
+from gigafleet.yamlio import read_yaml
 
 BENCHMARKS = Path(__file__).parent / "data" / "mlperf_recsys.yaml"
 #: The shared tables holding MLPerf recommendation rows (the packaged copy holds both).
@@ -95,7 +101,6 @@ def pairs_per_sample(path: str | os.PathLike[str] | None = None) -> dict[int, fl
 @functools.cache
 def load_benchmarks() -> dict[str, RecBenchmark]:
     """Recommendation benchmarks by every name MLPerf gives them."""
-    from gigafleet.yamlio import read_yaml
 
     data, _ = read_yaml(BENCHMARKS)
     out: dict[str, RecBenchmark] = {}
@@ -168,10 +173,6 @@ def predict(dep: RecDeployment, bench: RecBenchmark, scenario: str, catalog: Cat
             kernel_efficiency: float | None = None, clock_fraction: float | None = None
             ) -> tuple[float, dict[str, Any]]:  # fmt: skip
     """Samples/s (Offline) or queries/s (Server) of the whole system, and what set it."""
-    from gigafleet.perf.hardware import resolve_hardware
-    from gigafleet.perf.recsys import unit_work
-    from gigafleet.perf.recsys.capacity import best_capacity, system_memory
-    from gigafleet.perf.recsys.device import device_for
 
     m = catalog.recsys_model(bench.model)
     p = dep.precisions
@@ -461,7 +462,6 @@ def with_fit(catalog: Catalog, fit: dict[str, Any]) -> Catalog:
 
 
 def holdout_group(by: str) -> Callable[[dict[str, str], RecDeployment], str]:
-    from gigafleet.validate.mlperf_fit import group_of
 
     group_of(by)  # a bad group name fails here, with the allowed names
     return {

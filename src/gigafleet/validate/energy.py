@@ -31,7 +31,11 @@ import re
 from pathlib import Path
 
 from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.energy.params import load_power_params
+from gigafleet.energy.power import carbon_kg, phase_levels, system_power_w
+from gigafleet.energy.serving import serving_power
 from gigafleet.errors import GigafleetError
+from gigafleet.perf.inference import serving_replica
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow, summarize
 
@@ -93,8 +97,6 @@ def _number(text: str) -> float | None:
 def predict_mlperf_power(benchmark: str, *, catalog: Catalog | None = None, params=None) -> dict:
     """Predicted wall power of the 8 x H200 MaxQ node on ``benchmark`` (busy, at the cap),
     and the serving model's own throughput under the cap."""
-    from gigafleet.energy.serving import serving_power
-    from gigafleet.perf.inference import serving_replica
 
     cat = catalog or load_catalog()
     s = MLPERF[benchmark]
@@ -116,8 +118,6 @@ def predict_mlperf_power(benchmark: str, *, catalog: Catalog | None = None, para
 
 def predict_dvfs_ratio(benchmark: str, *, catalog: Catalog | None = None, params=None) -> float:
     """Predicted MaxQ / MaxP throughput: the serving iteration's speed under the cap."""
-    from gigafleet.energy.serving import serving_power
-    from gigafleet.perf.inference import serving_replica
 
     cat = catalog or load_catalog()
     s = MLPERF[benchmark]
@@ -145,8 +145,6 @@ def predict_mlenergy_gpu_j_per_token(
 ):
     """GPU energy per output token of one H100 decoding ``batch`` sequences (ML.ENERGY's
     measure: GPU board energy only, no host)."""
-    from gigafleet.energy.serving import serving_power
-    from gigafleet.perf.inference import serving_replica
 
     cat = catalog or load_catalog()
     if batch is None:
@@ -191,7 +189,6 @@ def fit_dvfs_exponent(
 ) -> float:
     """The DVFS exponent that reproduces the MaxQ / MaxP ratio of :data:`DVFS_FIT_ROW`
     (bisection: a larger exponent means a smaller slowdown under the cap)."""
-    from gigafleet.energy.params import load_power_params
 
     path = Path(mlperf_path) if mlperf_path else groundtruth_path("mlperf_inference.csv")
     pair = next(p for p in _maxq_pairs(path) if (p["model"], p["scenario"]) == DVFS_FIT_ROW)
@@ -223,7 +220,6 @@ def validate_energy(
 ) -> list[ValidationRow]:
     """Every row of power_energy.csv (predicted or skipped with the reason), then the
     MaxQ / MaxP throughput pairs of mlperf_inference.csv."""
-    from gigafleet.energy.power import carbon_kg, system_power_w
 
     cat = catalog or load_catalog()
     rows = _read(Path(path) if path else groundtruth_path("power_energy.csv"), COLUMNS)
@@ -284,7 +280,6 @@ def validate_energy(
         elif cat_name == "training power dynamics":
             sysrow = cat.system("grand-teton-h100")
             acc = cat.accelerator(sysrow.accelerator)
-            from gigafleet.energy.power import phase_levels
 
             lv = phase_levels(acc, catalog=cat)
             busy = system_power_w(sysrow, gpu_power_w=lv.tdp_w, host_load=1.0, catalog=cat)

@@ -29,8 +29,10 @@ from typing import Any
 
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.errors import GigafleetError
-from gigafleet.validate import mlperf, tee
+from gigafleet.validate import dlrm, mlperf, mlperf_fit, tee
+from gigafleet.validate.deepseek import deepseek_summary, validate_deepseek
 from gigafleet.validate.groundtruth import groundtruth_path
+from gigafleet.validate.mlperf_fit import fitted_row_keys, known_rows
 from gigafleet.validate.report import ValidationRow, error_stats, summarize
 
 NOT_LLM = "mlperf recommendation"
@@ -61,7 +63,6 @@ def data_kind(path: str | os.PathLike[str]) -> str:
 
 def _fitted_deployments(catalog: Catalog) -> set[str]:
     """``round/per-GPU deployment`` of every fit row (rows sharing one are not held out)."""
-    from gigafleet.validate.mlperf_fit import fitted_row_keys, known_rows
 
     keys = fitted_row_keys(catalog)
     benches = mlperf.load_benchmarks()
@@ -152,7 +153,6 @@ def validate_inference(
     deepseek: bool = True,
 ) -> tuple[list[ValidationRow], dict[str, Any]]:
     """Rows and summary. ``data`` replaces whichever data set its columns match."""
-    from gigafleet.validate import mlperf_fit
 
     catalog = catalog or load_catalog()
     if holdout is not None:
@@ -196,8 +196,6 @@ def validate_inference(
     summary["confidential_computing"] = cc
     ds_rows: list[ValidationRow] = []
     if deepseek:
-        from gigafleet.validate.deepseek import deepseek_summary, validate_deepseek
-
         ds_rows = validate_deepseek(catalog=catalog)
         summary["deepseek"] = deepseek_summary(ds_rows)
     ml_rows = _route_recommendation(ml_rows, raw, extra, summary, catalog=catalog, holdout=holdout)
@@ -210,7 +208,6 @@ def _route_recommendation(ml_rows, raw, extra, summary, *, catalog, holdout):
     ``--data`` when it holds any, else the shared DLRM tables. They replace the LLM path's
     skipped DLRM rows (the LLM summary above is computed before, and does not change) and
     get their own block, ``summary.recommendation``."""
-    from gigafleet.validate import dlrm
 
     rec_raw = [r for r in raw if dlrm.is_recommendation(r)] if extra is not None else []
     if not rec_raw:

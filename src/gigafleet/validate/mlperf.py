@@ -59,6 +59,7 @@ from gigafleet.perf.inference import ServingReplica, best_offline_throughput, se
 from gigafleet.perf.training import OPERAND_BYTES
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow
+from gigafleet.yamlio import read_yaml
 
 DATASETS = Path(__file__).parent / "data" / "mlperf_datasets.yaml"
 
@@ -121,7 +122,6 @@ def _limits(d: dict[str, Any] | None) -> Limits | None:
 
 @functools.cache
 def _datasets(path: str | None = None) -> dict[str, Any]:
-    from gigafleet.yamlio import read_yaml
 
     data, _ = read_yaml(Path(path) if path else DATASETS)
     return data
@@ -373,7 +373,7 @@ def validate_mlperf(
     ``rows`` replaces reading ``path``; ``only`` predicts only the rows at those indices
     (the others come back unpredicted; holdout refits use it).
     """
-    from gigafleet.validate.mlperf_fit import fitted_row_keys
+    from gigafleet.validate.mlperf_fit import fitted_row_keys  # it imports this module
 
     catalog = catalog or load_catalog()
     rows = rows if rows is not None else read_rows(path or default_data_path())
@@ -414,7 +414,7 @@ def validate_mlperf(
                     tps, batch = predict_offline(dep, bench, catalog)
                     cache[key] = (tps, {"batch_per_replica": batch})
                 else:
-                    from gigafleet.validate.mlperf_latency import predict_latency_bound
+                    from gigafleet.validate.mlperf_latency import predict_latency_bound  # (cycle)
 
                     cache[key] = predict_latency_bound(dep, bench, catalog, scenario)
             except GigafleetError as exc:

@@ -23,7 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from gigafleet.catalog import Catalog
-from gigafleet.catalog.params import EngineCalibration, EngineRelease, ServingCalibration
+from gigafleet.catalog.params import (
+    EngineCalibration,
+    EngineRelease,
+    ServingCalibration,
+    write_overlay,
+)
 from gigafleet.errors import GigafleetError
 from gigafleet.validate import mlperf as mp
 from gigafleet.validate.groundtruth import groundtruth_path
@@ -162,7 +167,6 @@ def write_engines(
     """Write the refitted kernel efficiencies as a user catalog overlay at ``path``
     (atomically, never inside the package: :func:`gigafleet.catalog.params.write_overlay`);
     use it with ``--catalog FILE`` or list it in ``$GIGAFLEET_CATALOG``."""
-    from gigafleet.catalog.params import write_overlay
 
     engines: dict[str, Any] = {}
     for (engine, release), v in sorted(values.items()):

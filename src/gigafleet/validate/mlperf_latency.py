@@ -22,6 +22,7 @@ import numpy as np
 from gigafleet.catalog import Catalog
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.inference import ServingReplica, best_offline_throughput
+from gigafleet.sim import serving as sv
 from gigafleet.validate.mlperf import Benchmark, Deployment, Limits, _replica
 
 #: Server search: each step simulates SERVER_DURATION_S of Poisson arrivals, the shortest
@@ -66,7 +67,6 @@ def _meets_limits(
 ) -> bool:
     """Whether one replica at ``rate`` requests/s for :data:`SERVER_DURATION_S` keeps the p99
     TTFT, TPOT and end-to-end latency of all its requests within ``limits``."""
-    from gigafleet.sim import serving as sv
 
     n = max(int(math.ceil(rate * SERVER_DURATION_S)), 2)
     prompts, outputs = lengths[0][:n], lengths[1][:n]
@@ -109,7 +109,6 @@ def predict_latency_bound(
     benchmark's means and spreads, fixed seeds: deterministic). The rate is that of a replica
     alone with its share of the arrivals.
     """
-    from gigafleet.sim import serving as sv
 
     limits = bench.limits(scenario)
     if limits is None:

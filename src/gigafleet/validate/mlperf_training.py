@@ -53,6 +53,11 @@ from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.catalog.schema import Accelerator, ModelArch
 from gigafleet.enums import RECOMPUTE
 from gigafleet.errors import GigafleetError
+from gigafleet.perf.arch import arch_costs
+from gigafleet.perf.training import Reason, estimate_training
+from gigafleet.perf.training.estimate import lora_config
+from gigafleet.perf.training.lora import adapter_flops_per_token
+from gigafleet.plan.training import plan_training
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.rcp import read_rcps, samples_to_converge
 from gigafleet.validate.report import ValidationRow, summarize
@@ -168,7 +173,6 @@ def system_for(catalog: Catalog, acc: Accelerator, per_node: int | None) -> tupl
 
 def _forward_share(arch, seq: int, lora) -> float:
     """Forward FLOPs over the step's model FLOPs (see the module docstring)."""
-    from gigafleet.perf.training.lora import adapter_flops_per_token
 
     fwd = arch.forward_flops_per_token(seq)
     if lora is None:
@@ -195,7 +199,6 @@ def _published(row: dict[str, str], bench: str) -> dict[str, Any] | None:
 
 def _run_published(bench: Benchmark, system: str, n: int, gbs: int, p: dict[str, Any], catalog):
     """The step at a published configuration: the cheapest recomputation that fits."""
-    from gigafleet.perf.training import Reason, estimate_training
 
     lora = bench.lora
     frozen = "fp8" if p["precision"] != "bf16" else "bf16"
@@ -219,7 +222,6 @@ def _run_published(bench: Benchmark, system: str, n: int, gbs: int, p: dict[str,
 def _run_planner(bench: Benchmark, system: str, n: int, gbs: int, precisions, catalog):
     """The planner's fastest strategy over ``precisions`` (a LoRA base frozen in FP8 when
     its GEMMs run in FP8 or FP4, as in NVIDIA's submissions; BF16 otherwise)."""
-    from gigafleet.plan.training import plan_training
 
     lora = bench.lora
     best = None
@@ -245,9 +247,6 @@ def predict_row(
     row: dict[str, str], bench: Benchmark, *, rcps, catalog: Catalog, files: dict[str, str]
 ) -> dict[str, Any]:
     """Predicted minutes to train of one row, with what went into it."""
-    from gigafleet.perf.arch import arch_costs
-    from gigafleet.perf.training import Reason
-    from gigafleet.perf.training.estimate import lora_config
 
     acc = accelerator_for(catalog, row["accelerator"])
     per_node = _int_cell(row, "accelerators_per_node", files["data"])

@@ -37,14 +37,16 @@ from pathlib import Path
 from typing import Any
 
 from gigafleet.catalog import Catalog, load_catalog
-from gigafleet.errors import GigafleetError
+from gigafleet.errors import GigafleetError, unknown_name
 from gigafleet.reliability import (
     COMPONENTS,
     component_counts,
+    daly_interval_s,
     effective_training_time,
     failure_rates_by_component_per_s,
     load_failure_rates,
 )
+from gigafleet.sim.fleet.cluster import job_mtti, run_ettr
 from gigafleet.validate.groundtruth import read_csv
 from gigafleet.validate.report import ValidationRow, summarize
 
@@ -83,8 +85,6 @@ def _components(text: str, where: str) -> tuple[str, ...]:
     names = tuple(c.strip() for c in text.split("+"))
     for c in names:
         if c not in COMPONENTS:
-            from gigafleet.errors import unknown_name
-
             raise unknown_name("failure component", c, COMPONENTS, field=where)
     return names
 
@@ -127,8 +127,6 @@ def predict_sim(r: dict[str, str], *, catalog: Catalog, rates=None, scale: float
     row id's CRC, so a row always gives the same number."""
     import zlib
 
-    from gigafleet.sim.fleet.cluster import job_mtti, run_ettr
-
     rates = rates or load_failure_rates(catalog=catalog)
     system = r["system"].strip() or None
     n = float(r["num_gpus"])
@@ -156,8 +154,6 @@ def closed_form_checks(*, catalog: Catalog, rates=None) -> dict[str, list[dict[s
     accuracy): job MTTI against ``1 / (n lambda)`` from 8 to 16,384 GPUs on the calibration
     system, and a 16,384-GPU run's ETTR against Daly's expected wall time at a quarter, one
     and four times Daly's optimal checkpoint interval."""
-    from gigafleet.reliability import daly_interval_s
-    from gigafleet.sim.fleet.cluster import job_mtti, run_ettr
 
     rates = rates or load_failure_rates(catalog=catalog)
     system = catalog.params.failure_rates.calibration.system

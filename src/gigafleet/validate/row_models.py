@@ -20,6 +20,7 @@ from typing import Any
 from gigafleet.catalog import Catalog
 from gigafleet.catalog.schema import ModelArch
 from gigafleet.errors import GigafleetError
+from gigafleet.perf.arch import arch_costs
 
 #: Columns a row must fill for its model to be built from them.
 ARCH_COLUMNS = ("layers", "hidden", "heads", "vocab")
@@ -80,7 +81,6 @@ def row_model(catalog: Catalog, row: dict[str, str]) -> tuple[ModelArch, str | N
 
 
 def _build(name: str, row: dict[str, str], total_b: float | None) -> ModelArch:
-    from gigafleet.perf.arch import arch_costs
 
     h, layers, heads, vocab = (_whole(row, c) for c in ("hidden", "layers", "heads", "vocab"))
     kv = _whole(row, "kv_heads") or heads
@@ -113,7 +113,6 @@ def _build(name: str, row: dict[str, str], total_b: float | None) -> ModelArch:
 
 
 def _describe(arch: ModelArch, total_b: float | None) -> str:
-    from gigafleet.perf.arch import arch_costs
 
     params = arch_costs(arch).params_total / 1e9
     against = f" against {total_b:g}B published" if total_b else " (no published total)"

@@ -499,6 +499,7 @@ def validate_training(
     rows = read_rows(data or default_data_path())
     refits: dict[str, TrainingCalibration] = {}
     groups: dict[str, str] = {}
+    # training_fit builds on this module: imported late
     from gigafleet.validate.training_fit import FIT_LISTS, by_holdout, classify, summary_of
 
     if holdout is not None:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
-from gigafleet.catalog.params import TrainingCalibration
+from gigafleet.catalog.params import TrainingCalibration, write_overlay
 from gigafleet.enums import PRECISIONS
 from gigafleet.errors import GigafleetError
 from gigafleet.validate.report import ValidationRow, error_stats, summarize
@@ -376,7 +376,6 @@ def write_calibration(
     """Write ``fitted`` (from :func:`fitted_constants`) as a user catalog overlay at ``path``
     (atomically, never inside the package: :func:`gigafleet.catalog.params.write_overlay`);
     use it with ``--catalog FILE`` or list it in ``$GIGAFLEET_CATALOG``."""
-    from gigafleet.catalog.params import write_overlay
 
     if any(v is None for v in fitted.values()) or not fitted.get("gemm_efficiency"):
         raise GigafleetError("refusing to write incomplete constants", field="calibration")

@@ -161,6 +161,6 @@ def fabric_spec(catalog: Catalog, system: System, name: str | None = None) -> Fa
 def _check_sizes(spec: FabricSpec) -> None:
     """Build the design's cluster once: tiers that cannot connect its GPUs, or leaves with
     too few ports, fail here with the field named, not in the middle of a solve."""
-    from gigafleet.perf.fabric.topology import build_topology
+    from gigafleet.perf.fabric.topology import build_topology  # topology imports this module
 
     build_topology(spec)

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gigafleet.perf.collectives import group_layout
 from gigafleet.perf.fabric.design import FabricSpec
-from gigafleet.perf.fabric.solve import busy_cluster_factor, pattern_factor
+from gigafleet.perf.fabric.solve import busy_cluster_factor, pattern_factor, solve
+from gigafleet.perf.fabric.traffic import Job
 
 #: Collective kinds of :mod:`gigafleet.perf.collectives` -> flow patterns.
 KINDS = {"ring": "ring", "a2a": "a2a", "p2p": "p2p"}
@@ -150,9 +152,6 @@ class FabricProfile:
         stage_domains = max(1, math.ceil(self.job_gpus / stages / g))
         key = ("p2p-cross", stage_domains)
         if key not in self._grid:
-            from gigafleet.perf.fabric.solve import solve
-            from gigafleet.perf.fabric.traffic import Job
-
             per_building = self.spec.gpus_per_building // g
             first = max(0, per_building - stage_domains)
             job = Job("p2p", 2 * stage_domains, placement="packed", first_domain=first)
@@ -211,7 +210,6 @@ def explain_fabric(
     priced at the profile's factor and is "hidden" when the training model finds its
     time overlapped with compute (its ``*_comm_s`` in ``breakdown_s`` is ~0).
     """
-    from gigafleet.perf.collectives import group_layout
 
     spec = profile.spec
     d = spec.gpus_per_domain

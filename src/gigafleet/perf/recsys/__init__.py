@@ -15,12 +15,16 @@ HBM, and the training side.
 from __future__ import annotations
 
 from gigafleet.catalog.schema_recsys import RecsysModel
+from gigafleet.errors import GigafleetError
 from gigafleet.perf.recsys.capacity import (
     TABLE_HBM_SHARE,
     RecsysCapacity,
     latency_bounded_batch,
     recsys_capacity,
 )
+from gigafleet.perf.recsys.device import COMPUTE_PRECISIONS, PRECISION_BYTES
+from gigafleet.perf.recsys.dlrm import dlrm_work
+from gigafleet.perf.recsys.hstu import hstu_work
 from gigafleet.perf.recsys.work import Layer, TableUse, UnitWork
 
 
@@ -34,8 +38,6 @@ def unit_work(
     interaction: str | None = None,
 ) -> UnitWork:
     """One unit of ``m``'s work: a pair (DLRM) or a request (HSTU), at these precisions."""
-    from gigafleet.errors import GigafleetError
-    from gigafleet.perf.recsys.device import COMPUTE_PRECISIONS, PRECISION_BYTES
 
     for name, value, allowed in (("precision", precision, COMPUTE_PRECISIONS),
                                  ("embedding_precision", embedding, tuple(PRECISION_BYTES))):  # fmt: skip
@@ -44,11 +46,8 @@ def unit_work(
                 f"unknown precision {value!r}; allowed: {', '.join(allowed)}", field=name
             )
     if m.kind == "hstu":
-        from gigafleet.perf.recsys.hstu import hstu_work
-
         return hstu_work(m, precision=precision, embedding=embedding, history=history,
                          candidates=candidates)  # fmt: skip
-    from gigafleet.perf.recsys.dlrm import dlrm_work
 
     return dlrm_work(m, mlp=precision, interaction=interaction, embedding=embedding)
 
@@ -56,8 +55,6 @@ def unit_work(
 def with_hstu(m: RecsysModel, changes: dict, *, field: str = "hstu") -> RecsysModel:
     """``m`` with some HSTU fields changed (a user's configuration), validated again."""
     from pydantic import ValidationError
-
-    from gigafleet.errors import GigafleetError
 
     if m.hstu is None:
         raise GigafleetError(f"{m.name} is a {m.kind}, not an HSTU model", field=field)

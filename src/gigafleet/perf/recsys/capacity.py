@@ -210,7 +210,7 @@ def recsys_capacity(
     ``retrieval_candidates``: items the retrieval stage scores per request, by dot products
     with the user's embedding over their gathered rows (first order: the ANN index search
     itself is not modelled). ``min_batch`` is the old name of ``items_per_query``."""
-    from gigafleet.perf.recsys import unit_work
+    from gigafleet.perf.recsys import unit_work  # the package imports this module
 
     catalog = catalog or load_catalog()
     if latency_budget_s <= 0:

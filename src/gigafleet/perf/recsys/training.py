@@ -29,6 +29,7 @@ from gigafleet.errors import GigafleetError
 from gigafleet.perf.collectives import all_reduce_time, all_to_all_time, group_layout
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.recsys.device import PRECISION_BYTES, device_for, granule_bytes
+from gigafleet.perf.recsys.dlrm import dlrm_layers
 
 #: MLPerf Training DLRM-dcnv2 (closed) throughput derived from the submitters' MLLOG files
 #: (mlcommons/training_results_v4.0 @6fe95437, v4.1 @b87b9e39, v5.0 @0fdc28f0): median over
@@ -74,7 +75,6 @@ def recsys_training_step(
     catalog: Catalog | None = None,
 ) -> RecsysTrainingStep:
     """One training step of a DLRM (module docstring)."""
-    from gigafleet.perf.recsys.dlrm import dlrm_layers
 
     catalog = catalog or load_catalog()
     m = catalog.recsys_model(model)

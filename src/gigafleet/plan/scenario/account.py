@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from gigafleet.cost import fixed_usd_per_gpu_hour
 from gigafleet.plan.scenario.costs import cost_split, own_vs_rent, used_gpus, work_cost_usd_per_year
 from gigafleet.plan.scenario.place_services import binding_service
+from gigafleet.plan.scenario.place_training import DAYS_PER_MONTH
 from gigafleet.plan.scenario.pools import Pool, site_cooling, site_pue
 from gigafleet.plan.scenario.power import site_binding, site_power
 from gigafleet.plan.scenario.refresh import refresh_fields
@@ -272,7 +274,6 @@ def placement(state: ScenarioState) -> list[dict[str, Any]]:
 
 def _held_by(state: ScenarioState, t: Any, k: int) -> float:
     """GPUs of run ``t`` weighted by the share of period ``k`` it runs."""
-    from gigafleet.plan.scenario.place_training import DAYS_PER_MONTH
 
     m, step = state.months[k], state.step
     end = t.start + t.days / DAYS_PER_MONTH
@@ -323,7 +324,6 @@ def _pool_cost_per_hour(state: ScenarioState, k: int, w: int, load_mean: float) 
     """What service ``w``'s GPUs cost an hour in period ``k``, averaged over the day: owned
     GPUs their capital, facility and maintenance, and the electricity of their mean draw
     (idle plus busy at the day's mean load); cloud GPUs their rent that period."""
-    from gigafleet.cost import fixed_usd_per_gpu_hour
 
     total = 0.0
     m = state.months[k]

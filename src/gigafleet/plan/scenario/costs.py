@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from gigafleet.cost import electricity_usd_per_year, fixed_usd_per_gpu_hour
 from gigafleet.plan.scenario.state import ScenarioState
 from gigafleet.plan.scenario.tags import price_tag, worst
 from gigafleet.spec.scenario import month_text
@@ -46,7 +47,6 @@ def facility_ratio(state: ScenarioState) -> np.ndarray:
 
 def cost_split(state: ScenarioState) -> list[dict[str, Any]]:
     """Per period: capital, facility, maintenance, electricity and cloud rent, USD a year."""
-    from gigafleet.cost import electricity_usd_per_year, fixed_usd_per_gpu_hour
 
     models, pools = state.models, state.pools
     used = used_gpus(state)

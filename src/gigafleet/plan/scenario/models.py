@@ -14,8 +14,19 @@ from typing import Any
 import numpy as np
 
 from gigafleet.catalog import Catalog
+from gigafleet.cost import (
+    break_even_utilization,
+    cost_inputs,
+    energy_usd_per_gpu_hour,
+    owned_cost_per_gpu_hour,
+)
+from gigafleet.cost.prices import cloud_price, network_tiers
+from gigafleet.energy import accelerator_power_w, serving_power, system_power_w
+from gigafleet.energy.provisioning import system_rating
 from gigafleet.errors import GigafleetError
+from gigafleet.perf.arch import arch_costs
 from gigafleet.plan.scenario.pools import Pool
+from gigafleet.reliability import effective_training_time
 from gigafleet.spec.scenario import Scenario
 
 
@@ -38,7 +49,6 @@ class Models:
     ) -> float:  # fmt: skip
         """IT watts per GPU of ``system`` (GPU, host, NIC and switch shares) while each GPU
         spends these fractions of its time in each phase (the rest idle)."""
-        from gigafleet.energy import accelerator_power_w, system_power_w
 
         row = self.catalog.system(system)
         gpu = accelerator_power_w(
@@ -58,7 +68,6 @@ class Models:
     def serving_w_per_gpu(self, replica: Any, *, prompt_tokens: float, output_tokens: float,
                           batch: int, cooling: str | None = None) -> float:  # fmt: skip
         """IT watts per busy GPU of a serving ``replica`` at this batch and these lengths."""
-        from gigafleet.energy import serving_power
 
         sp = serving_power(
             replica, prompt_tokens=prompt_tokens, output_tokens=output_tokens, batch=batch,
@@ -68,8 +77,6 @@ class Models:
 
     def training_wall(self, *, model: str, num_gpus: int, ideal_s: float, system: str) -> dict:
         """Failure-inclusive wall time: Daly's checkpoint interval at the job's failure rate."""
-        from gigafleet.perf.arch import arch_costs
-        from gigafleet.reliability import effective_training_time
 
         params = float(arch_costs(self.catalog.model(model)).params_total)
         rel = effective_training_time(
@@ -86,7 +93,6 @@ class Models:
 
     def rating(self, pool: Pool):
         """Nameplate and expected peak of one system of ``pool`` (``energy/provisioning``)."""
-        from gigafleet.energy.provisioning import system_rating
 
         key = (pool.system, pool.cooling)
         if key not in self._ratings:
@@ -112,7 +118,6 @@ class Models:
     def rent_quote(self, system: str, month: int, *, kind: str | None = None):
         """The catalog's price of renting ``system`` at ``month`` (provider kind: ``kind``,
         else the scenario's ``policies.rent_as``), with its basis."""
-        from gigafleet.cost.prices import cloud_price
 
         kind = kind or self.scn.policies.rent_as
         key = (system, month, kind)
@@ -125,8 +130,6 @@ class Models:
         """Prices of ``pool``: the scenario's (site electricity, PUE, amortisation, the
         fleet entry's system price, the cloud price) over the catalog's (capital per
         system, network at the tiers the pool's ports need, facility per provisioned MW)."""
-        from gigafleet.cost import cost_inputs
-        from gigafleet.cost.prices import network_tiers
 
         if pool.index not in self._inputs:
             # a rented GPU has no capital cost to us: only its price counts
@@ -161,7 +164,6 @@ class Models:
         """What one more busy GPU-hour costs: the rent in the cloud (at ``month``); on owned
         GPUs the electricity above their idle draw (their capital is spent, and they idle
         anyway)."""
-        from gigafleet.cost import energy_usd_per_gpu_hour
 
         inp = self.inputs(pool)
         if pool.site_kind == "cloud":
@@ -175,7 +177,6 @@ class Models:
                               month: int | None = None) -> float:  # fmt: skip
         """Cost of a used GPU-hour: the rent (at ``month``), or the owned cost (capital,
         facility, maintenance spread over the used hours, plus electricity)."""
-        from gigafleet.cost import owned_cost_per_gpu_hour
 
         inp = self.inputs(pool)
         if pool.site_kind == "cloud":
@@ -196,8 +197,6 @@ class Models:
         oversubscribed site), against renting it at ``cloud_usd_per_gpu_hour``, and the
         utilization above which owning is cheaper."""
         import dataclasses
-
-        from gigafleet.cost import break_even_utilization, owned_cost_per_gpu_hour
 
         inp = dataclasses.replace(self.inputs(pool), cloud_usd_per_gpu_hour=cloud_usd_per_gpu_hour)
         if facility_w_per_gpu is not None:

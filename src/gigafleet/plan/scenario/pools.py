@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gigafleet.catalog import Catalog
+from gigafleet.energy import default_pue
+from gigafleet.energy.params import load_power_params
 from gigafleet.spec.scenario import Scenario, check_names, month_index
 
 
@@ -51,7 +53,6 @@ class Pool:
 def deployment_cooling(site: Any, dep: Any, catalog: Catalog | None = None) -> str:
     """A fleet entry's cooling: its own, else its site's, else its system's default (power
     catalog). ``spec.scenario.check_cooling`` has checked the system is built for it."""
-    from gigafleet.energy.params import load_power_params
 
     return dep.cooling or site.cooling or load_power_params(catalog).cooling_of(dep.system)
 
@@ -64,7 +65,6 @@ def site_cooling(site: Any, catalog: Catalog | None = None) -> str:
 def deployment_pue(site: Any, dep: Any, catalog: Catalog | None = None) -> float:
     """A fleet entry's PUE: the site's, if given, else that of its cooling in the site's
     climate (power catalog: liquid 1.05-1.15, air 1.3-1.6)."""
-    from gigafleet.energy import default_pue
 
     if site.pue is not None:
         return float(site.pue)

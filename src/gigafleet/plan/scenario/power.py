@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from gigafleet.energy.provisioning import RunDraw, capping, provisioned_w, site_draw
 from gigafleet.errors import GigafleetError
 from gigafleet.plan.scenario.place_training import DAYS_PER_MONTH
 from gigafleet.plan.scenario.state import ScenarioState
@@ -67,7 +68,6 @@ def _service_hours(state: ScenarioState, k: int) -> np.ndarray:
 
 def _runs(state: ScenarioState, k: int) -> list[list[Any]]:
     """Per site, the training runs in period ``k`` as two-level draws over the idle floor."""
-    from gigafleet.energy.provisioning import RunDraw
 
     out: list[list[Any]] = [[] for _ in state.site_names]
     m, step, models = state.months[k], state.step, state.models
@@ -101,7 +101,6 @@ def site_power(state: ScenarioState, k: int) -> list[dict[str, Any]]:
     """Per site in period ``k``: draw (mean, peak hour, percentile, peak), nameplate and
     expected peak of the installed systems, what the policy provisions, the headroom to the
     cap and how many more racks of the site's newest system it holds, and capping."""
-    from gigafleet.energy.provisioning import capping, provisioned_w, site_draw
 
     pol = state.scn.policies.power
     m = state.months[k]

@@ -16,6 +16,7 @@ from typing import Any
 from gigafleet.catalog import Catalog
 from gigafleet.errors import GigafleetError
 from gigafleet.plan.scenario.pools import Pool
+from gigafleet.plan.training import plan_training
 from gigafleet.spec.scenario import AdapterRefresh
 
 #: Largest job (GPUs) tried for one batch of adapters: a frozen base this large already
@@ -26,8 +27,7 @@ MAX_JOB_GPUS = 256
 def size_adapter_refresh(svc: AdapterRefresh, pool: Pool, catalog: Catalog) -> Any:
     """Tokens trained per second per GPU by the best job of ``svc.adapters_per_job``
     adapters on ``pool``'s system, its IT watts per GPU and the job (``gpus_per_replica``)."""
-    from gigafleet.plan.scenario.size import Fit
-    from gigafleet.plan.training import plan_training
+    from gigafleet.plan.scenario.size import Fit  # size imports this module
 
     acc = catalog.accelerator(pool.accelerator)
     if acc.dense_flops(svc.precision) is None:

@@ -48,6 +48,10 @@ from typing import Any
 
 from gigafleet.catalog import Catalog
 from gigafleet.plan.scenario.account import ScenarioResult
+from gigafleet.plan.scenario.models import Models
+from gigafleet.plan.scenario.pools import deployment_pue
+from gigafleet.plan.scenario.run import run_state
+from gigafleet.plan.scenario.size import size_llm, size_recsys
 from gigafleet.plan.scenario.state import Progress, ScenarioState
 from gigafleet.spec.scenario import (
     LlmService,
@@ -160,7 +164,6 @@ def _serving(base: Base, d: int) -> Variant | str:
 
 
 def _pue(base: Base, d: int) -> Variant | str:
-    from gigafleet.plan.scenario.pools import deployment_pue
 
     v = _copy(base)
     for site in v.scn.sites:
@@ -181,8 +184,6 @@ def _hbm(base: Base, d: int) -> Variant | str:
     """More (or less) HBM on every accelerator in the fleet: services sized again on the
     analytic model with the base run's SLO derating, training planned again at the placed
     GPU counts (plans at other counts are kept)."""
-    from gigafleet.plan.scenario.models import Models
-    from gigafleet.plan.scenario.size import size_llm, size_recsys
 
     accs = sorted({p.accelerator for p in base.state.pools})
     overlay = {"accelerators": [{"name": a, "hbm_gib": base.catalog.accelerator(a).hbm_gib * (1 + d * STEP)} for a in accs]}  # fmt: skip
@@ -334,7 +335,6 @@ def sensitivity(
 ) -> dict[str, Any]:
     """Every lever (``levers``: a subset by name), one step each way, against ``base``:
     the figures of ``METRICS`` and their change, with what each variant re-ran and took."""
-    from gigafleet.plan.scenario.run import run_state
 
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
@@ -374,7 +374,6 @@ def sensitivity_of(
     progress: Progress | None = None,
 ) -> tuple[ScenarioResult, dict[str, Any]]:  # fmt: skip
     """Run ``scn`` and every lever against it (``gigafleet sensitivity``)."""
-    from gigafleet.plan.scenario.run import run_state
 
     result, state = run_state(scn, catalog=catalog, progress=progress)
     base = Base(scn=scn, catalog=state.catalog, state=state, result=result)

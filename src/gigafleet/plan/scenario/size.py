@@ -27,10 +27,19 @@ from typing import TYPE_CHECKING, Any
 
 from gigafleet.catalog import Catalog
 from gigafleet.errors import GigafleetError
+from gigafleet.perf import adapters as ad
+from gigafleet.perf.fabric.effective import fabric_summary
+from gigafleet.perf.hardware import resolve_hardware
+from gigafleet.perf.recsys.embeddings import read_trace
+from gigafleet.perf.tee import tee_costs
+from gigafleet.pipelines.recsys import service_capacity, service_model
 from gigafleet.plan.scenario.models import Models
 from gigafleet.plan.scenario.pools import Pool
 from gigafleet.plan.scenario.refresh import size_adapter_refresh
 from gigafleet.plan.scenario.workloads import service_kind
+from gigafleet.plan.serving import deployment_fields, serving_capacity
+from gigafleet.plan.training import plan_training
+from gigafleet.sim.deployment import run_serving
 from gigafleet.spec.scenario import (
     AdapterRefresh,
     LlmService,
@@ -39,6 +48,7 @@ from gigafleet.spec.scenario import (
     RecommendationService,
     TrainingRun,
 )
+from gigafleet.spec.serving import Adapters, ServeJob, Traffic
 
 if TYPE_CHECKING:
     from gigafleet.plan.scenario.state import ScenarioState
@@ -121,9 +131,6 @@ def size_training(
     ``gpu_cap``), the best it can do. ``deadline_days`` replaces the run's deadline (e.g.
     the pool retires sooner)."""
     deadline = deadline_days if deadline_days is not None else run.deadline_days
-    from gigafleet.perf.fabric.effective import fabric_summary
-    from gigafleet.perf.hardware import resolve_hardware
-    from gigafleet.plan.training import plan_training
 
     acc = catalog.accelerator(pool.accelerator)
     if acc.dense_flops(run.precision) is None:
@@ -213,7 +220,6 @@ def size_training(
 
 def _serve_job(svc, pool: Pool, **fields: Any):
     """The ServeJob of ``svc`` on ``pool``'s system (shape fields and traffic in ``fields``)."""
-    from gigafleet.spec.serving import Adapters, ServeJob, Traffic
 
     traffic = fields.pop("traffic", None) or Traffic(
         prompt_tokens=svc.prompt_tokens, output_tokens=svc.output_tokens
@@ -236,9 +242,6 @@ def size_llm(
     within the KV cache (:func:`gigafleet.plan.serving.serving_capacity`), then derated until
     the request simulator meets the SLO (:func:`derate_to_slo`), or by ``derate`` if given
     (a what-if reusing the derating its base run simulated)."""
-    from gigafleet.perf import adapters as ad
-    from gigafleet.perf.tee import tee_costs
-    from gigafleet.plan.serving import deployment_fields, serving_capacity
 
     model = catalog.model(svc.model)
     acc = catalog.accelerator(pool.accelerator)
@@ -299,12 +302,9 @@ def size_recsys(svc: RecommendationService, pool: Pool, catalog: Catalog, models
     domain, a hot-row cache in HBM, cold rows in host memory), and the IT watts of a GPU
     doing it. A model that cannot meet the budget or hold its tables on this system gets
     no capacity here, with the reason."""
-    from gigafleet.pipelines.recsys import service_capacity, service_model
 
     service_model(svc, catalog)  # a bad HSTU change is the user's error, not a capacity limit
     if svc.access_trace:
-        from gigafleet.perf.recsys.embeddings import read_trace
-
         read_trace(svc.access_trace)
     try:
         cap = service_capacity(svc, pool.system, catalog)
@@ -350,9 +350,6 @@ def sim_replicas(capacity: dict[str, Any]) -> int:
 
 def slo_attainment(svc, pool: Pool, f: Fit, *, load: float, catalog: Catalog) -> dict[str, float]:
     """Simulate a few replicas of the placed shape at the peak-hour load per replica."""
-    from gigafleet.plan.serving import deployment_fields
-    from gigafleet.sim.deployment import run_serving
-    from gigafleet.spec.serving import Traffic
 
     d = f.detail
     replicas = sim_replicas(f.capacity)

@@ -37,6 +37,8 @@ from gigafleet.sim.fleet.inputs import (
     SiteIn,
     TrainingIn,
 )
+from gigafleet.sim.fleet.loop import FleetSim
+from gigafleet.sim.fleet.summary import summarize
 
 
 @dataclass
@@ -50,8 +52,6 @@ class FleetRun:
 
 def simulate_fleet(inp: FleetIn, *, seed: int = 0) -> FleetRun:
     """Simulate ``inp`` with random stream ``seed`` (the same seed gives the same run)."""
-    from gigafleet.sim.fleet.loop import FleetSim
-    from gigafleet.sim.fleet.summary import summarize
 
     sim = FleetSim(inp, np.random.SeedSequence(seed))
     out = sim.run()

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gigafleet.reliability import expected_wall_time_s
+from gigafleet.sim.fleet import simulate_fleet
 from gigafleet.sim.fleet.inputs import Cohort, FleetIn, Params, PoolIn, SiteIn, TrainingIn
 
 #: A cluster at least this large hosts jobs side by side (Meta's RSC-1 holds 16,384 GPUs).
@@ -57,7 +59,6 @@ def job_mtti(
     """Jobs of ``num_gpus`` side by side on a cluster (as many as ``CLUSTER_GPUS`` holds, at
     least one), running until about ``target_interruptions`` interruptions in all; the MTTI
     is the jobs' time holding GPUs over the interruptions."""
-    from gigafleet.sim.fleet import simulate_fleet
 
     lam_gpu = sum(rate_per_gpu_s.values())
     if lam_gpu <= 0:
@@ -105,8 +106,6 @@ def run_ettr(
     """ETTR of a run of ``work_s`` failure-free compute on ``num_gpus`` GPUs with hot
     spares, over seeds, and Daly's closed form at the same restart time (detection +
     restart + checkpoint read)."""
-    from gigafleet.reliability import expected_wall_time_s
-    from gigafleet.sim.fleet import simulate_fleet
 
     lam = num_gpus * sum(rate_per_gpu_s.values())
     size = math.ceil(num_gpus * 1.3 / gpus_per_node + 2) * gpus_per_node

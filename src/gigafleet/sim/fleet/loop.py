@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from gigafleet.reliability import daly_interval_s
 from gigafleet.sim.engine import Engine
 from gigafleet.sim.fleet.hardware import SOFTWARE, Hardware
 from gigafleet.sim.fleet.inputs import FleetIn
@@ -127,8 +128,6 @@ class FleetSim:
         key = (p, n, delta)
         tau = self._tau.get(key)
         if tau is None:
-            from gigafleet.reliability import daly_interval_s
-
             rate = n * (self.hw.hw_rate[p] + self.hw.sw_rate[p])
             tau = math.inf if rate <= 0 or delta <= 0 else float(daly_interval_s(delta, 1.0 / rate))
             self._tau[key] = tau
