@@ -94,7 +94,7 @@ def serve(
 def print_serving(r: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from gigafleet.energy.summary import serving_energy_rows
+    from gigafleet.cli.energy_rows import serving_energy_rows
 
     con = console()
     rep = r["replica"]

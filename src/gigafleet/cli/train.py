@@ -69,7 +69,7 @@ def train(
 def print_training(r: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from gigafleet.energy.summary import training_energy_rows
+    from gigafleet.cli.energy_rows import training_energy_rows
 
     con = console()
     s = r["strategy"]
