@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from gigafleet.cli.app import CatalogOpt, JsonOpt, console, load_catalog, validate_app
+from gigafleet.cli.validate import print_skipped
 
 
 @validate_app.command("mlperf-training")
@@ -66,12 +67,7 @@ def _print(rows, summary) -> None:
             f"{how}: TP{s['tp']} PP{s['pp']} VP{s['vp']} CP{s['cp']} mb{s['micro_batch']} {s['precision']}",
         )  # fmt: skip
     con.print(t)
-    skipped = [r for r in rows if r.error_pct is None]
-    if skipped:
-        s = Table("row", "why skipped", title="Skipped rows")
-        for r in skipped:
-            s.add_row(r.row_id, r.skipped_reason or "")
-        con.print(s)
+    print_skipped(rows, con)
     for key in ("by_benchmark", "by_strategy", "by_accelerator"):
         g = Table(key.removeprefix("by_"), "rows", "median |err| %", "p90 |err| %",
                   title=key.replace("_", " "))  # fmt: skip

@@ -24,6 +24,18 @@ DataOpt = Annotated[
 ]
 
 
+def print_skipped(rows, con) -> None:
+    """The rows a validation could not predict, each with its reason."""
+    from rich.table import Table
+
+    skipped = [r for r in rows if r.error_pct is None]
+    if skipped:
+        s = Table("row", "why skipped", title="Skipped rows")
+        for r in skipped:
+            s.add_row(r.row_id, r.skipped_reason or "")
+        con.print(s)
+
+
 def _validation(fn, data: Path | None, catalog: list[Path] | None, as_json: bool):
     """Run a validation over ``data`` (default: the shared ground truth); print JSON if asked.
 
@@ -96,12 +108,7 @@ def _print_validation(rows, summary) -> None:
             r.details.get("calibration_class", "").replace("_", " "),
         )  # fmt: skip
     con.print(t)
-    skipped = [r for r in rows if r.error_pct is None]
-    if skipped:
-        s = Table("row", "why skipped", title="Skipped rows")
-        for r in skipped:
-            s.add_row(r.row_id, r.skipped_reason or "")
-        con.print(s)
+    print_skipped(rows, con)
     ho = summary.get("by_holdout")
     if ho:
         h = Table(
@@ -390,12 +397,7 @@ def validate_collectives_cmd(
             f"{r.error_pct:+.1f}", r.details["set"],
         )  # fmt: skip
     con.print(t)
-    skipped = [r for r in rows if r.error_pct is None]
-    if skipped:
-        s = Table("row", "why skipped", title="Skipped rows")
-        for r in skipped:
-            s.add_row(r.row_id, r.skipped_reason or "")
-        con.print(s)
+    print_skipped(rows, con)
     g = Table("set", "rows", "median |err| %", "p90 |err| %", title="by set")
     for name, st in summary["by_set"].items():
         g.add_row(

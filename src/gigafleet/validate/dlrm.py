@@ -42,7 +42,7 @@ from gigafleet.perf.recsys.device import device_for
 from gigafleet.validate import mlperf as mp
 from gigafleet.validate.groundtruth import PACKAGED, groundtruth_path, read_csv
 from gigafleet.validate.mlperf_fit import group_of
-from gigafleet.validate.report import ValidationRow, error_stats
+from gigafleet.validate.report import ValidationRow, error_stats, one_per_measurement, stats_by
 from gigafleet.yamlio import read_yaml
 
 BENCHMARKS = Path(__file__).parent / "data" / "mlperf_recsys.yaml"
@@ -299,30 +299,11 @@ def calibration_class(r: ValidationRow) -> str:
     return "fitted_deployment" if r.details.get("fitted_deployment") else "held_out"
 
 
-def _measurements(rows: list[ValidationRow]) -> list[ValidationRow]:
-    seen, out = set(), []
-    for r in rows:
-        if r.error_pct is None:
-            continue
-        m = r.details.get("measurement", r.row_id)
-        if m not in seen:
-            seen.add(m)
-            out.append(r)
-    return out
-
-
-def _by(rows: list[ValidationRow], key: Callable[[ValidationRow], str]) -> dict[str, Any]:
-    groups: dict[str, list[float]] = defaultdict(list)
-    for r in rows:
-        groups[key(r)].append(r.error_pct)  # type: ignore[arg-type]
-    return {k: error_stats(v) for k, v in sorted(groups.items())}
-
-
 def dlrm_summary(rows: list[ValidationRow]) -> dict[str, Any]:
     """The recommendation block of ``validate inference``: predicted share and errors over
     independent measurements, fitted against held-out rows, against the issue's targets."""
     done = [r for r in rows if r.error_pct is not None]
-    meas = _measurements(rows)
+    meas = one_per_measurement(rows)
     held = [r for r in meas if calibration_class(r) == "held_out"]
     stats = error_stats(r.error_pct for r in meas)
     frac = round(len(done) / len(rows), 4) if rows else 0.0
@@ -338,12 +319,12 @@ def dlrm_summary(rows: list[ValidationRow]) -> dict[str, Any]:
         "num_measurements": len(meas),
         "median_abs_error_pct": stats["median_abs_error_pct"],
         "p90_abs_error_pct": stats["p90_abs_error_pct"],
-        "held_out": {"all": error_stats(r.error_pct for r in held), **_by(held, scen)},
-        "by_calibration": _by(meas, calibration_class),
-        "by_scenario": _by(meas, scen),
-        "by_benchmark": _by(meas, lambda r: f"{r.details.get('benchmark')}/{scen(r)}"),
-        "by_accelerator": _by(meas, lambda r: f"{r.details.get('accelerator')}/{scen(r)}"),
-        "by_round": _by(meas, lambda r: f"{r.details.get('round')}/{scen(r)}"),
+        "held_out": {"all": error_stats(r.error_pct for r in held), **stats_by(held, scen)},
+        "by_calibration": stats_by(meas, calibration_class),
+        "by_scenario": stats_by(meas, scen),
+        "by_benchmark": stats_by(meas, lambda r: f"{r.details.get('benchmark')}/{scen(r)}"),
+        "by_accelerator": stats_by(meas, lambda r: f"{r.details.get('accelerator')}/{scen(r)}"),
+        "by_round": stats_by(meas, lambda r: f"{r.details.get('round')}/{scen(r)}"),
         "skipped_reasons": dict(Counter(
             (r.skipped_reason or "").split(":")[0] for r in rows if r.error_pct is None
         ).most_common()),
@@ -462,14 +443,9 @@ def with_fit(catalog: Catalog, fit: dict[str, Any]) -> Catalog:
 
 
 def holdout_group(by: str) -> Callable[[dict[str, str], RecDeployment], str]:
-
-    group_of(by)  # a bad group name fails here, with the allowed names
-    return {
-        "round": lambda r, d: r["mlperf_version"].strip(),
-        "system": lambda r, d: d.accelerator,
-        "submitter": lambda r, d: r["submitter"].strip(),
-        "deployment": lambda r, d: d.per_gpu_key,
-    }[by]
+    """The holdout group of a DLRM row: the same groups as the LLM rows (a bad name fails
+    there, with the allowed names)."""
+    return group_of(by)
 
 
 def validate_dlrm_holdout(rows: list[dict[str, str]], by: str, *, catalog: Catalog

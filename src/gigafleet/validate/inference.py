@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import csv
 import os
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,20 @@ from gigafleet.validate import dlrm, mlperf, mlperf_fit, tee
 from gigafleet.validate.deepseek import deepseek_summary, validate_deepseek
 from gigafleet.validate.groundtruth import groundtruth_path
 from gigafleet.validate.mlperf_fit import fitted_row_keys, known_rows
-from gigafleet.validate.report import ValidationRow, error_stats, summarize
+from gigafleet.validate.report import (
+    ValidationRow,
+    error_stats,
+    one_per_measurement,
+    stats_by,
+    summarize,
+)
 
 NOT_LLM = "mlperf recommendation"
+
+
+def _llm_measurements(rows: Iterable[ValidationRow]) -> list[ValidationRow]:
+    """Predicted LLM rows, each independent measurement once."""
+    return one_per_measurement(rows, keep=lambda r: r.group != NOT_LLM)
 
 
 def data_kind(path: str | os.PathLike[str]) -> str:
@@ -87,32 +98,12 @@ def calibration_class(r: ValidationRow, fitted_deps: set[str]) -> str:
     return "held_out"
 
 
-def _measurements(rows: Iterable[ValidationRow]) -> list[ValidationRow]:
-    """Predicted LLM rows, each independent measurement once (its first row)."""
-    seen, out = set(), []
-    for r in rows:
-        if r.error_pct is None or r.group == NOT_LLM:
-            continue
-        m = r.details.get("measurement", r.row_id)
-        if m not in seen:
-            seen.add(m)
-            out.append(r)
-    return out
-
-
-def _by(rows: list[ValidationRow], key: Callable[[ValidationRow], str]) -> dict[str, Any]:
-    groups: dict[str, list[float]] = defaultdict(list)
-    for r in rows:
-        groups[key(r)].append(r.error_pct)  # type: ignore[arg-type]
-    return {k: error_stats(v) for k, v in sorted(groups.items())}
-
-
 def mlperf_summary(rows: list[ValidationRow], fitted_deps: set[str]) -> dict[str, Any]:
     """The MLPerf figures: held out by deployment first, then every breakdown, over
     independent measurements of LLM rows."""
     llm = [r for r in rows if r.group != NOT_LLM]
     done = [r for r in llm if r.error_pct is not None]
-    meas = _measurements(llm)
+    meas = _llm_measurements(llm)
 
     def scen(r: ValidationRow) -> str:
         return r.details.get("scenario", "").lower()
@@ -123,7 +114,7 @@ def mlperf_summary(rows: list[ValidationRow], fitted_deps: set[str]) -> dict[str
     held = [r for r in meas if cls(r) == "held_out"]
     stats = error_stats(r.error_pct for r in meas)
     return {
-        "held_out_by_deployment": {"all": error_stats(r.error_pct for r in held), **_by(held, scen)},
+        "held_out_by_deployment": {"all": error_stats(r.error_pct for r in held), **stats_by(held, scen)},
         "num_rows": len(rows),
         "num_llm_rows": len(llm),
         "num_predicted": len(done),
@@ -132,13 +123,13 @@ def mlperf_summary(rows: list[ValidationRow], fitted_deps: set[str]) -> dict[str
         "num_measurements": len(meas),
         "median_abs_error_pct": stats["median_abs_error_pct"],
         "p90_abs_error_pct": stats["p90_abs_error_pct"],
-        "by_scenario": _by(meas, scen),
-        "by_calibration": _by(meas, cls),
-        "by_scenario_calibration": _by(meas, lambda r: f"{scen(r)}/{cls(r)}"),
-        "by_benchmark": _by(meas, lambda r: f"{r.details.get('model')}/{scen(r)}"),
-        "by_accelerator": _by(meas, lambda r: f"{r.details.get('accelerator')}/{scen(r)}"),
-        "by_engine": _by(meas, lambda r: f"{r.details.get('engine')}@{r.details.get('engine_release')}/{scen(r)}"),
-        "by_round": _by(meas, lambda r: f"{r.details.get('round')}/{scen(r)}"),
+        "by_scenario": stats_by(meas, scen),
+        "by_calibration": stats_by(meas, cls),
+        "by_scenario_calibration": stats_by(meas, lambda r: f"{scen(r)}/{cls(r)}"),
+        "by_benchmark": stats_by(meas, lambda r: f"{r.details.get('model')}/{scen(r)}"),
+        "by_accelerator": stats_by(meas, lambda r: f"{r.details.get('accelerator')}/{scen(r)}"),
+        "by_engine": stats_by(meas, lambda r: f"{r.details.get('engine')}@{r.details.get('engine_release')}/{scen(r)}"),
+        "by_round": stats_by(meas, lambda r: f"{r.details.get('round')}/{scen(r)}"),
         "skipped_reasons": dict(Counter(
             (r.skipped_reason or "").split(":")[0] for r in rows if r.error_pct is None
         ).most_common()),
@@ -177,13 +168,13 @@ def validate_inference(
         held, refits = mlperf_fit.validate_holdout(
             raw, holdout, catalog=catalog, baseline=ml_rows, extra=extra
         )
-        meas = _measurements(held)
+        meas = _llm_measurements(held)
         summary["holdout"] = {
             "by": holdout,
             "note": "every constant refitted without the group, then the group predicted",
             "all": error_stats(r.error_pct for r in meas),
-            "by_scenario": _by(meas, lambda r: r.details.get("scenario", "").lower()),
-            "by_group": _by(meas, lambda r: f"{r.details.get('holdout_group')}"),
+            "by_scenario": stats_by(meas, lambda r: r.details.get("scenario", "").lower()),
+            "by_group": stats_by(meas, lambda r: f"{r.details.get('holdout_group')}"),
             "refits": refits,
         }
         ml_rows = held
@@ -232,7 +223,7 @@ def offline_held_out_stats(
     deps = _fitted_deployments(catalog or load_catalog())
     return error_stats(
         r.error_pct
-        for r in _measurements(rows)
+        for r in _llm_measurements(rows)
         if r.group == "mlperf offline" and calibration_class(r, deps) == "held_out"
     )
 

@@ -38,6 +38,30 @@ def error_stats(errors: Iterable[float]) -> dict[str, float | int | None]:
     }
 
 
+def stats_by(rows: Iterable[ValidationRow], key: Callable[[ValidationRow], str]) -> dict[str, Any]:
+    """:func:`error_stats` of predicted rows grouped by ``key``, groups in sorted order."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        groups[key(r)].append(r.error_pct)  # type: ignore[arg-type]
+    return {k: error_stats(v) for k, v in sorted(groups.items())}
+
+
+def one_per_measurement(
+    rows: Iterable[ValidationRow], *, keep: Callable[[ValidationRow], bool] = lambda r: True
+) -> list[ValidationRow]:
+    """Predicted rows that ``keep`` accepts, each independent measurement once (its first
+    row: ``details["measurement"]`` names rows that publish the same run twice)."""
+    seen, out = set(), []
+    for r in rows:
+        if r.error_pct is None or not keep(r):
+            continue
+        m = r.details.get("measurement", r.row_id)
+        if m not in seen:
+            seen.add(m)
+            out.append(r)
+    return out
+
+
 def summarize(
     rows: list[ValidationRow], *, groups: dict[str, Callable[[ValidationRow], str]] | None = None
 ) -> dict[str, Any]:
