@@ -222,11 +222,10 @@ def _apply_overlay(raw: Raw, path: Path) -> list[Layer]:
             file=str(path),
             allowed=(*TABLES, *PARAM_SETS),
         )
-    tables = {key.value: value for key, value in root.value}
     layers: list[Layer] = []
     for table, entries in doc.items():
         if table in PARAM_SETS:
-            layers.append((table, entries, str(path), tables[table]))
+            layers.append((table, entries, str(path), root.at(table)))
             continue
         if table not in TABLES:
             err = unknown_name(
@@ -245,7 +244,7 @@ def _apply_overlay(raw: Raw, path: Path) -> list[Layer]:
                 raise GigafleetError(
                     "each entry needs a 'name' (text)", file=str(path), field=f"{table}[{pos}]"
                 )
-            node = tables[table].value[pos]
+            node = root.at(table, pos)  # composed only if the entry is bad
             i = index.get(name_key(entry["name"]))
             if i is not None:  # an existing entry (by name or alias): only the given fields change
                 base = raw[table][i][0]
