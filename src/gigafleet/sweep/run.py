@@ -1,6 +1,11 @@
 """Run a sweep: validate everything first, then chunk the grid into tasks, one Parquet shard
 per task, written atomically, so a re-run skips finished shards and an interrupted sweep
 loses none.
+
+DuckDB writes the shards (``COPY ... TO ... (FORMAT PARQUET)``) and queries them
+(``read_parquet``); it is the ``sweep`` extra (``pip install 'gigafleet[sweep]'``, 69 MB),
+so the core install stays light. Without it a sweep stops before it starts, with one
+clear error.
 """
 
 from __future__ import annotations
@@ -57,13 +62,23 @@ def check_spec(spec: SweepSpec) -> None:
                 )
 
 
+def duckdb_module() -> Any:
+    """The ``duckdb`` module, or one clear error saying how to install it."""
+    try:
+        import duckdb
+    except ImportError:
+        raise GigafleetError(
+            "sweep results are Parquet files written and queried with DuckDB, an optional "
+            "dependency: pip install 'gigafleet[sweep]'",
+            field="duckdb",
+        ) from None
+    return duckdb
+
+
 def run_task(
     spec_json: str, task_id: int, points: list[dict[str, Any]], out_dir: str
 ) -> dict[str, Any]:
     """Plan every point of one task and write its shard (a worker runs this)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from gigafleet.plan.training import plan_training
 
     spec = SweepSpec.model_validate_json(spec_json)
@@ -93,7 +108,7 @@ def run_task(
             rows.append({**base, "rank": rank, **row, **breakdown})
     out = Path(out_dir)
     tmp = out / f".shard-{task_id:05d}.{os.getpid()}.tmp"
-    pq.write_table(pa.Table.from_pylist(rows), tmp)
+    write_parquet(rows, tmp)
     os.replace(tmp, shard_path(out, task_id))  # atomic: a shard is whole or absent
     return {
         "task_id": task_id,
@@ -101,6 +116,49 @@ def run_task(
         "evaluations": evaluated,
         "seconds": time.perf_counter() - t0,
     }
+
+
+#: SQL type of a Python value in a shard (bool before int: a bool is an int).
+_SQL_TYPES = ((bool, "BOOLEAN"), (int, "BIGINT"), (float, "DOUBLE"), (str, "VARCHAR"))
+
+
+def write_parquet(rows: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:
+    """Write ``rows`` (dicts of plain values; keys missing from a row are NULL) as one
+    Parquet file, with DuckDB's own writer (no pyarrow).
+
+    Columns come in the order they first appear; each gets the SQL type of its values
+    (BIGINT for whole numbers, DOUBLE as soon as one is a float, VARCHAR for text).
+    """
+    duckdb = duckdb_module()
+    columns: dict[str, str] = {}
+    for row in rows:
+        for key, value in row.items():
+            if value is None:
+                columns.setdefault(key, "")
+                continue
+            kind = next((t for py, t in _SQL_TYPES if isinstance(value, py)), None)
+            if kind is None:
+                raise TypeError(f"column {key!r}: no Parquet type for {type(value).__name__}")
+            have = columns.get(key, "")
+            if not have or (have == "BIGINT" and kind == "DOUBLE"):
+                columns[key] = kind
+            elif have != kind and not (have == "DOUBLE" and kind == "BIGINT"):
+                raise TypeError(f"column {key!r} mixes {have} and {kind}")
+    names = list(columns)
+    types = [columns[n] or "VARCHAR" for n in names]  # only NULLs: any type will do
+    con = duckdb.connect()
+    try:
+        cols = ", ".join(f'"{n}" {t}' for n, t in zip(names, types, strict=True))
+        con.execute(f"CREATE TABLE shard ({cols})")
+        if rows:
+            marks = ", ".join("?" * len(names))
+            con.executemany(
+                f"INSERT INTO shard VALUES ({marks})", [[r.get(n) for n in names] for r in rows]
+            )
+        target = os.fspath(path).replace("'", "''")
+        con.execute(f"COPY shard TO '{target}' (FORMAT PARQUET)")
+    finally:
+        con.close()
 
 
 def run_sweep(
@@ -111,6 +169,7 @@ def run_sweep(
     on_task: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run the sweep into ``out_dir``; returns counts. Progress goes to the callbacks."""
+    duckdb_module()  # before anything is planned or written
     check_spec(spec)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -156,8 +215,7 @@ def run_sweep(
 
 def query(out_dir: str | os.PathLike[str], sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run SQL over the shards of a sweep; the table is called ``results``."""
-    import duckdb
-
+    duckdb = duckdb_module()
     out = Path(out_dir)
     if not any(out.glob("shard-*.parquet")):
         raise GigafleetError(f"no result shards in {out}", field="--dir")
