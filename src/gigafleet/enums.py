@@ -23,6 +23,11 @@ DISPATCHERS: tuple[str, ...] = get_args(Dispatcher)
 TrainingWorkload = Literal["pretrain", "sft", "lora"]
 WORKLOADS: tuple[str, ...] = get_args(TrainingWorkload)
 
+LoraTarget = Literal["qkv", "o", "mlp", "experts"]
+#: Base weights that may carry LoRA adapters: the mixer's input projections, its output
+#: projection, dense MLPs and shared experts, routed experts (perf/training/lora.py).
+LORA_TARGETS: tuple[str, ...] = get_args(LoraTarget)
+
 Router = Literal["least_loaded", "round_robin", "central"]
 ROUTERS: tuple[str, ...] = get_args(Router)
 

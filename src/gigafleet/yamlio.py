@@ -67,6 +67,16 @@ def _child(node: Any, part: Any) -> Any:
     return None
 
 
+def node_at(node: Any, *path: Any) -> Any:
+    """The YAML node at ``path`` (mapping keys, sequence indexes) under ``node``: a
+    :class:`LazyNode` stays lazy, a composed node is walked, None stays None."""
+    if node is None or isinstance(node, LazyNode):
+        return node.at(*path) if node is not None else None
+    for part in path:
+        node = _child(node, part)
+    return node
+
+
 def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
     """1-based line of the YAML node at ``loc`` (a pydantic error location), if found."""
     import yaml

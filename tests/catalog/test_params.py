@@ -66,18 +66,19 @@ def test_calibration_overlay_merges_nested_fields(tmp_path, catalog):
 
 def test_price_overlay_replaces_whole_items(tmp_path, catalog):
     body = (
-        "cloud_usd_per_gpu_hour: 3.5\n"
-        "network_usd_per_port: {value: 2500, source: our quote}\n"
-        "system_usd_per_gpu:\n  b200: {value: 45000, source: our quote}\n"
+        "cloud_usd_per_gpu_hour: {value: 3.5, unit: usd_per_gpu_hour, date: 2026-01}\n"
+        "network_usd_per_port:\n  2: {value: 2500, unit: usd_per_port, date: 2026-01, source: our quote}\n"
+        "capital:\n  dgx-b200: {value: 360000, unit: usd_per_system, date: 2026-01, source: our quote}\n"
     )
     f = _overlay(tmp_path, "prices:\n" + textwrap.indent(body, "  "))
     p = load_catalog([f]).params.prices
     cloud = p.cloud_usd_per_gpu_hour
     assert cloud.value == 3.5 and cloud.source == "user: cloud_usd_per_gpu_hour"
     assert not cloud.assumption and not cloud.why  # the shipped rationale does not stick to it
-    assert p.network_usd_per_port.source == "our quote" and not p.network_usd_per_port.assumption
+    assert p.network_usd_per_port[2].source == "our quote" and p.network_usd_per_port[2].low is None
+    assert p.network_usd_per_port[3] == catalog.params.prices.network_usd_per_port[3]
     assert "cloud_usd_per_gpu_hour" not in p.assumptions()
-    assert p.system_usd_per_gpu["h100-sxm"] == catalog.params.prices.system_usd_per_gpu["h100-sxm"]
+    assert p.capital["dgx-h100"] == catalog.params.prices.capital["dgx-h100"]
     assert cost_inputs("dgx-b200", catalog=load_catalog([f])).system_usd_per_gpu == 45000
     # --prices FILE is the same overlay of the one set
     assert load_prices(_overlay(tmp_path, body, "prices.yaml")) == p
@@ -104,8 +105,7 @@ def test_failure_rate_overlay_rate_replaces_count(tmp_path, catalog):
         ("power:\n  accelerator:\n    idle_fraction: 0.1\n", 3,
          ["power.accelerator.idle_fraction", "unknown field", "allowed fields", "idle_fraction_of_tdp"]),
         ("power:\n  dvfs:\n    exponent: fast\n", 3, ["power.dvfs.exponent", "valid number"]),
-        ("prices:\n  pue: .inf\n", 2, ["prices.pue.value", "finite number"]),
-        ("prices:\n  pue: {value: .nan, source: x}\n", 2, ["prices.pue.value", "finite number"]),
+        ("prices:\n  pue: .inf\n", 2, ["prices.pue", "no unit or date"]),
         ("calibration:\n  serving:\n    engines: {trtllm: {}}\n", 3,
          ["calibration.serving.engines.trtllm", "tensorrt-llm"]),
         ("failure_rates:\n  components:\n    fan: {unit: node, rate_per_hour: 1}\n", 3,
@@ -113,10 +113,14 @@ def test_failure_rate_overlay_rate_replaces_count(tmp_path, catalog):
         ("failure_rates:\n  components:\n    gpu: {unit: rack}\n", 3,
          ["failure_rates.components.gpu.unit", "hbm_stack"]),
         ("power: 3\n", 1, ["power", "must be a mapping", "accelerator, dvfs"]),
-        ("prices:\n  system_usd_per_gpu:\n    h100-sxn: 30000\n", 3,
-         ["prices.system_usd_per_gpu.h100-sxn", "unknown accelerator", "did you mean 'h100-sxm'"]),
+        ("prices:\n  capital:\n    dgx-h10: {value: 1, unit: usd_per_gpu, date: 2026}\n", 3,
+         ["prices.capital.dgx-h10", "unknown system", "did you mean 'dgx-h100'"]),
+        ("prices:\n  pue: {value: .nan, unit: ratio, date: 2026, source: x}\n", 2,
+         ["prices.pue.value", "finite number"]),
         ("calibration:\n  training:\n    fallback: {rubin: cdna4, cdna4: rubin}\n", 3,
          ["calibration.training.fallback", "loop back"]),
+        ("power:\n  system:\n    cooling: {dgx-h100: [steam]}\n", 3,
+         ["power.system.cooling.dgx-h100", "'air' or 'liquid'"]),
         ("pricing:\n  pue: 1.2\n", None, ["unknown catalog table or parameter set 'pricing'", "did you mean 'prices'"]),
     ],
 )  # fmt: skip

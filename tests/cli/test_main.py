@@ -11,6 +11,22 @@ import typer.main
 
 from clihelp import ROOT, gf
 from gigafleet.cli.app import LAZY_COMMANDS, app
+from gigafleet.cli.main import COMMAND_MODULES
+
+
+def test_every_registered_command_is_in_the_lazy_tree():
+    """What the command modules register (all of them imported) is exactly the lazy list,
+    and each lazy command names only command modules."""
+    import importlib
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"gigafleet.cli.{module}")
+    tree = typer.main.get_command(app)
+    registered = typer.core.TyperGroup.list_commands(tree, None)
+    assert sorted(registered) == sorted(LAZY_COMMANDS)
+    known = {f"gigafleet.cli.{m}" for m in COMMAND_MODULES}
+    for name, (modules, _) in LAZY_COMMANDS.items():
+        assert set(modules) <= known, name
 
 
 def test_registered_help_is_each_commands_own():
@@ -40,10 +56,16 @@ def test_help_lists_every_command_and_imports_none():
     assert "IMPORTED [] []" in p.stdout, p.stdout
 
 
-@pytest.mark.parametrize("group", ["catalog", "plan", "validate", "calibrate", "results"])
+@pytest.mark.parametrize("group", ["catalog", "plan", "validate", "calibrate", "results", "recsys"])
 def test_groups_load_their_commands(group):
     r = gf(group, "--help")
     assert r.returncode == 0 and "Commands:" in r.stdout
+
+
+def test_validate_lists_subcommands_from_every_module():
+    r = gf("validate", "--help")
+    for sub in ("training", "inference", "mlperf-training"):
+        assert sub in r.stdout, sub
 
 
 def test_a_commands_help_lists_its_options():

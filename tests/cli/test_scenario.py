@@ -4,7 +4,9 @@ figures of the shipped examples."""
 import json
 import math
 
-from clihelp import assert_user_error, gf
+import pytest
+
+from clihelp import ROOT, assert_user_error, gf
 from scenariohelp import site_doc, write_yaml
 
 
@@ -18,7 +20,7 @@ def test_cli_bad_scenario_exits_2_and_writes_nothing(tmp_path):
 
 
 def test_owned_system_without_a_price_names_the_fleet_entry_and_line(tmp_path):
-    doc = {"name": "t", "sites": [site_doc("a", system="gb300-nvl72", count=1)], "workloads": {}}
+    doc = {"name": "t", "sites": [site_doc("a", system="dgx-b200", count=1)], "workloads": {}}
     p = write_yaml(tmp_path, doc)
     r = gf("run", str(p), "--out", str(tmp_path / "out"))
     assert_user_error(r, "sites.0.fleet.0.usd_per_gpu", "no sourced server price", "s.yaml:")
@@ -32,8 +34,9 @@ def test_run_one_site_writes_report_and_summary(tmp_path):
     d = json.loads(r.stdout)
     assert json.loads((out / "summary.json").read_text()) == d
     html = (out / "report.html").read_text()
-    for heading in ("GPUs per site over time", "Power per site", "Training runs",
-                    "Serving capacity", "Performance per watt"):  # fmt: skip
+    for heading in ("GPUs installed and used", "Power per site", "Placement", "Training runs",
+                    "Serving capacity", "Performance per watt", "Own or rent",
+                    "Capital and running cost", "Sites: headroom and what binds"):  # fmt: skip
         assert heading in html
     assert "Plotly" in html and "<script src=" not in html  # plotly inlined: works offline
     (t,) = d["training"]
@@ -72,3 +75,70 @@ def test_compare_gb300_against_rubin():
     assert "facility_mw_peak" in rows and "pretrain-70b: days" in rows
     # Rubin serves a token with less energy than GB300 (more FLOP/s and HBM bandwidth per watt)
     assert rows["assistant: facility_joules_per_token"]["ratio"] < 1.0
+
+
+def test_impossible_cooling_exits_2_naming_line_and_writes_nothing(tmp_path):
+    doc = {"name": "t", "sites": [site_doc("a", system="gb300-nvl72", count=1, cooling="air")],
+           "workloads": {}}  # fmt: skip
+    p = write_yaml(tmp_path, doc)
+    r = gf("run", str(p), "--out", str(tmp_path / "out"))
+    assert_user_error(r, "s.yaml:", "sites.0.cooling", "air-cooled gb300-nvl72", "allowed: liquid")
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_a_cap_below_the_idle_draw_exits_2_naming_the_site_line(tmp_path):
+    doc = {"name": "t", "sites": [site_doc("a", count=64, power_mw=0.1)], "workloads": {}}
+    p = write_yaml(tmp_path, doc)
+    r = gf("run", str(p), "--out", str(tmp_path / "out"))
+    line = next(i for i, x in enumerate(p.read_text().splitlines(), 1) if "power_mw" in x)
+    assert_user_error(r, f"s.yaml:{line}:", "sites.0.power_mw", "idle draw", "at least")
+    assert not (tmp_path / "out").exists()
+
+
+def test_sensitivity_command_reports_each_lever(tmp_path):
+    out = tmp_path / "o"
+    r = gf("sensitivity", "examples/one-site.yaml", "--lever", "pue", "--lever", "electricity",
+           "--out", str(out), "--json")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert [x["label"] for x in s["levers"]] == [
+        "PUE -0.05",
+        "PUE +0.05",
+        "electricity price -10%",
+        "electricity price +10%",
+    ]
+    assert s["levers"][0]["delta"]["facility_mw_mean"] < 0
+    assert "What one step is worth" in (out / "report.html").read_text()
+    bad = gf(
+        "sensitivity", "examples/one-site.yaml", "--lever", "pew", "--out", str(tmp_path / "x")
+    )
+    assert_user_error(bad, "--lever", "unknown lever 'pew'", "pue")
+    assert not (tmp_path / "x").exists()
+
+
+def test_compare_carries_a_catalog_per_side_and_flags_extrapolation():
+    r = gf("compare", "examples/one-site-private.yaml", "examples/one-site-private.yaml",
+           "--catalog-b", "examples/overlays/x86-hosts.yaml", "--json")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rows = {x["figure"]: x for x in json.loads(r.stdout)["rows"]}
+    gpus = rows["messages: gpus"]
+    # TEE tolls were measured with x86 CPU TEEs: on Grace (A) extrapolated, on x86 (B) not
+    assert gpus["tag_a"] == "extrapolated" and gpus["tag_b"] == "interpolated"
+    assert any("applied to grace" in w for w in gpus["why"])
+    # the host changes the power: a Xeon 6776P draws more than a Grace
+    assert rows["facility_mw_mean"]["ratio"] > 1.0
+
+
+@pytest.mark.slow
+def test_every_compare_in_the_readme_runs():
+    import re
+    import shlex
+
+    text = (ROOT / "README.md").read_text().replace("\\\n", " ")
+    commands = re.findall(r"^gigafleet compare (.*?)(?:\s+#.*)?$", text, re.M)
+    commands = [c for c in commands if "my-variant" not in c]
+    assert len(commands) >= 5
+    for c in commands:
+        r = gf("compare", *shlex.split(c), "--json")
+        assert r.returncode == 0, (c, r.stderr)
+        assert json.loads(r.stdout)["rows"], c

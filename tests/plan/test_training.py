@@ -97,3 +97,16 @@ def test_plan_power_cap_and_site_limit():
     assert np.all(limited.metrics["facility_power_peak_w"][limited.feasible] <= limit * 1e6)
     with pytest.raises(GigafleetError, match="site_power_mw"):
         plan_training("llama3-70b", "dgx-h100", site_power_mw=0.0, **kw)
+
+
+def test_planner_plans_lora(catalog):
+    """A frozen 70B base fits 8 GPUs where full training fits none; on a model both fit,
+    LoRA's best step is faster (no weight-gradient GEMMs, no base optimizer)."""
+    kw = dict(num_gpus=8, seq_len=8192, global_batch=8, precisions=("bf16",), catalog=catalog)
+    assert plan_training("llama2-70b", "dgx-h100", **kw).num_feasible == 0
+    lo70 = plan_training("llama2-70b", "dgx-h100", workload="lora", lora_rank=16, **kw)
+    assert lo70.num_feasible > 0
+    pre = plan_training("llama3-8b", "dgx-h100", **kw)
+    lo = plan_training("llama3-8b", "dgx-h100", workload="lora", lora_rank=16, **kw)
+    best = lambda p: p.row(int(p.order[0]))["step_time_s"]  # noqa: E731
+    assert best(lo) < 0.85 * best(pre)

@@ -1,5 +1,6 @@
 """The HTML report of a small scenario: every chart with the result's own numbers, the
-headline table with each figure under its own heading, and the summary it was built from."""
+headline table with each figure and its basis under its heading, the sites' headroom and
+what binds, and the summary it was built from."""
 
 import html
 import json
@@ -7,28 +8,12 @@ import re
 
 import pytest
 
-from gigafleet.plan.scenario import run_scenario
-from gigafleet.report.html import render_html
-from gigafleet.spec.scenario import Scenario
-from scenariohelp import ASSISTANT, site_doc
-
-RUN = {"name": "r", "model": "llama3.1-8b", "tokens": 1e10, "deadline_days": 20,
-       "precision": "bf16", "seq_len": 4096, "global_batch": 256}  # fmt: skip
+from reporthelp import small_report
 
 
 @pytest.fixture(scope="module")
 def report():
-    """A two-period scenario with training and a service on an owned site: every chart."""
-    scn = Scenario.model_validate(
-        {
-            "name": "small",
-            "timeline": {"start": "2026-01", "end": "2026-02", "step_months": 1},
-            "sites": [site_doc("a", count=32)],
-            "workloads": {"training": [RUN], "llm_services": [ASSISTANT]},
-        }
-    )
-    d = run_scenario(scn).to_dict()
-    return d, render_html(d)
+    return small_report()
 
 
 def _json_at(page: str, i: int):
@@ -43,7 +28,8 @@ def _figures(page: str) -> dict[str, tuple[list, dict]]:
     out = {}
     for m in re.finditer(r"<h2>([^<]*)</h2><div", page):
         start = page.index("Plotly.newPlot(", m.end())
-        assert start < page.find("<h2>", m.end()), f"no chart under {m.group(1)}"
+        nxt = page.find("<h2>", m.end())
+        assert nxt < 0 or start < nxt, f"no chart under {m.group(1)}"
         data, j = _json_at(page, page.index(",", start) + 1)  # past the div's id
         layout, _ = _json_at(page, page.index(",", j) + 1)
         out[html.unescape(m.group(1))] = (data, layout)
@@ -59,72 +45,92 @@ def test_every_chart_carries_the_results_numbers(report):
     d, page = report
     figs = _figures(page)
     assert list(figs) == [
-        "GPUs per site over time", "Power per site", "Training runs", "Serving capacity",
-        "Daily pattern", "Performance per watt", "Own or rent",
+        "GPUs installed and used", "Power per site", "Placement", "Training runs",
+        "Serving capacity", "Throughput per GPU", "Daily pattern", "Performance per watt",
+        "Capital and running cost", "Own or rent", "What one step is worth",
     ]  # fmt: skip
     assert page.count('class="plotly-graph-div"') == len(figs)
     periods = d["periods"]
     assert periods == ["2026-01", "2026-02"]
     rows = [p["sites"][0] for p in d["timeline"]]
 
-    data, layout = figs["GPUs per site over time"]
-    t = _trace(data, "a / hopper")
-    assert t["x"] == periods and t["y"] == [256, 256]
-    assert layout["title"]["text"] == "GPUs in service per site and generation"
+    data, _ = figs["GPUs installed and used"]
+    used = _trace(data, "a / dgx-h100 used")["y"]
+    idle = _trace(data, "a / dgx-h100 idle")["y"]
+    assert used == pytest.approx([r["gpus_used_by_system"]["dgx-h100"] for r in rows])
+    assert [u + i for u, i in zip(used, idle, strict=True)] == pytest.approx([256, 256])
+    assert max(idle) > 0  # idle capacity is visible
 
     data, _ = figs["Power per site"]
-    assert _trace(data, "a draw")["y"] == pytest.approx([r["facility_mw"] for r in rows])
-    assert _trace(data, "a cap")["y"] == pytest.approx([r["cap_mw"] for r in rows])
+    for key, label in (("cap_mw", "cap"), ("provisioned_mw", "provisioned"),
+                       ("draw_mean_mw", "mean draw"), ("facility_mw", "peak-hour draw")):  # fmt: skip
+        assert _trace(data, f"a {label}")["y"] == pytest.approx([r[key] for r in rows])
+
+    data, _ = figs["Placement"]
+    chat = [p for p in d["placement"] if p["workload"] == "chat" and p["site"] == "a"]
+    assert sum(_trace(data, "chat @ dgx-h100")["y"]) == pytest.approx(sum(p["gpus"] for p in chat))
 
     (run,) = d["training"]
     data, _ = figs["Training runs"]
     assert _trace(data, "time to train")["y"] == pytest.approx([run["days"]])
-    assert _trace(data, "deadline")["y"] == [20]
 
     (svc,) = d["services"]
     data, _ = figs["Serving capacity"]
-    assert _trace(data, "peak demand")["y"] == pytest.approx([svc["peak_demand"]])
     assert _trace(data, "placed capacity")["y"] == pytest.approx([svc["capacity"]])
-
     data, _ = figs["Daily pattern"]
     assert _trace(data, "chat")["y"] == svc["daily"]["utilization"]
 
-    (gen,) = d["generations"]
     data, _ = figs["Performance per watt"]
-    assert _trace(data, "serving output tokens/J")["y"] == pytest.approx(
-        [gen["serving_tokens_per_it_joule"]]
+    ppw = {r["workload"]: r for r in d["perf_per_watt"]}
+    assert _trace(data, "chat")["y"] == pytest.approx([ppw["chat"]["per_joule"]])
+    assert _trace(data, "r")["y"] == pytest.approx([ppw["r"]["per_joule"]])
+
+    data, _ = figs["Capital and running cost"]
+    split = d["costs"]["split"]
+    assert _trace(data, "systems and network (amortised)")["y"] == pytest.approx(
+        [r["capital_usd_per_year"] / 1e9 for r in split]
     )
-    assert _trace(data, "training tokens/J")["y"] == pytest.approx(
-        [gen["training_tokens_per_it_joule"]]
+    assert _trace(data, "electricity (mean draw)")["y"] == pytest.approx(
+        [r["electricity_usd_per_year"] / 1e9 for r in split]
     )
 
     (owned,) = d["costs"]["owned"]
     data, _ = figs["Own or rent"]
-    assert _trace(data, "owned $/GPU-hour at its utilization")["y"] == pytest.approx(
-        [owned["owned_usd_per_gpu_hour"]]
+    assert _trace(data, "utilization")["y"] == pytest.approx([owned["utilization"]])
+    assert _trace(data, "rent $/GPU-hour (same system)")["y"] == pytest.approx(
+        [owned["cloud_usd_per_gpu_hour"]]
     )
-    assert _trace(data, "cloud $/GPU-hour")["y"] == pytest.approx([owned["cloud_usd_per_gpu_hour"]])
+
+    data, _ = figs["What one step is worth"]
+    pue = {r["direction"]: r for r in d["sensitivity"]["levers"] if r["lever"] == "pue"}
+    work, fleet = [t for t in data if t["name"] == "one step"]  # two panels: work, fleet
+    i = work["y"].index("pue")
+    assert work["x"][i] == pytest.approx(pue[1]["delta"]["work_cost_usd_per_year"] / 1e6)
+    assert fleet["x"][i] == pytest.approx(pue[1]["delta"]["fleet_cost_usd_per_year"] / 1e6)
 
 
-def test_headline_figures_sit_under_their_headings(report):
+def test_headline_figures_sit_under_their_headings_with_their_basis(report):
     d, page = report
     head = page.index("<h2>Headline</h2>")
     table = page[head : page.index("</table>", head)]
-    headers = [html.unescape(h) for h in re.findall(r"<th>(.*?)</th>", table)]
-    cells = [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", table)]
-    shown = dict(zip(headers, cells, strict=True))
+    cells = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", table)
+    shown = {html.unescape(a): (html.unescape(b), c) for a, b, c in cells}
     tot = d["totals"]
-    assert tot["gpus_peak"] == 256 and tot["num_unplaced"] == 0
-    assert tot["training_cost_usd"] > 0 and tot["serving_cost_usd_per_year"] > 0
-    assert shown == {
-        "GPUs (peak)": "256",
-        "facility MW (peak)": f"{tot['facility_mw_peak']:,.1f}",
-        "longest training (days)": f"{tot['training_days_max']:,.1f}",
-        "training cost ($)": f"{tot['training_cost_usd']:,.3g}",
-        "serving cost ($/year)": f"{tot['serving_cost_usd_per_year']:,.3g}",
-        "worst SLO attainment": f"{tot['slo_attainment_min']:.3f}",
-        "work not placed": "0",
-    }
+    assert tot["gpus_peak"] == 256 + 32 and tot["num_unplaced"] == 0
+    assert shown["GPUs installed (peak)"][0] == "288"
+    assert shown["fleet cost ($/year)"][0] == f"{tot['fleet_cost_usd_per_year']:,.3g}"
+    assert shown["mean draw, owned sites (MW)"][0] == f"{tot['facility_mw_mean']:,.1f}"
+    # every tagged figure says where it stands (hopper, fitted training constants)
+    assert "interpolated" in shown["longest training (days)"][1]
+
+
+def test_sites_table_shows_headroom_and_what_binds(report):
+    d, page = report
+    i = page.index("<h2>Sites: headroom and what binds</h2>")
+    table = html.unescape(page[i : page.index("</table>", i)])
+    row = d["timeline"][0]["sites"][0]
+    assert row["binding"].startswith("none") and row["binding"] in table
+    assert f"{row['headroom_mw']:,.0f}" in table and "more racks that fit" in table
 
 
 def test_page_is_self_contained_and_embeds_its_summary(report):
@@ -133,7 +139,6 @@ def test_page_is_self_contained_and_embeds_its_summary(report):
     assert "Plotly" in page and "<script src=" not in page  # plotly inlined: works offline
     pre = page[page.index("<pre>") + 5 : page.index("</pre>")]
     assert json.loads(html.unescape(pre)) == json.loads(json.dumps(d, default=str))
-    # the tables show each run and service under its own name
     assert "<td>r</td><td>llama3.1-8b</td><td>a</td><td>dgx-h100</td>" in page
-    assert "<td>chat</td><td>llm</td><td>llama3.1-8b</td><td>requests/s</td>" in page
     assert "Work that does not fit" not in page
+    assert "id='gf-status'" in page  # the hook the browser test reads

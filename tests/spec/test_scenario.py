@@ -16,8 +16,9 @@ def test_published_schema_is_the_models_schema():
 
 
 def test_shipped_examples_load():
-    for name in ("hyperscale.yaml", "one-site.yaml"):
-        load_scenario(ROOT / "examples" / name)
+    for path in sorted((ROOT / "examples").glob("*.yaml")):
+        if "sites:" in path.read_text():  # scenarios (not training configs or sweeps)
+            load_scenario(path)
 
 
 def test_unknown_field_names_line_and_allowed_fields(tmp_path):
@@ -65,3 +66,50 @@ def test_infinite_power_is_an_error(tmp_path):
     doc = {"name": "t", "sites": [site_doc("a", power_mw=float("inf"))], "workloads": {}}
     with pytest.raises(GigafleetError, match="power_mw"):
         load_scenario(write_yaml(tmp_path, doc))
+
+
+def _line_of(path, needle):
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_an_impossible_cooling_names_the_line_and_what_is_allowed(tmp_path):
+    doc = {"name": "t", "sites": [site_doc("a", system="gb300-nvl72", count=2, cooling="air")],
+           "workloads": {}}  # fmt: skip
+    p = write_yaml(tmp_path, doc)
+    with pytest.raises(GigafleetError) as e:
+        load_scenario(p)
+    msg = str(e.value)
+    assert f"{p}:{_line_of(p, 'cooling: air')}:" in msg and "sites.0.cooling" in msg
+    assert "air-cooled gb300-nvl72" in msg and "allowed: liquid" in msg
+    # a fleet entry's own cooling is checked too, and the site's may hold other systems
+    doc["sites"][0]["cooling"] = "liquid"
+    doc["sites"][0]["fleet"].append({"system": "dgx-b200", "count": 1, "cooling": "liquid"})
+    with pytest.raises(GigafleetError, match=r"sites.0.fleet.1.cooling: .*allowed: air"):
+        load_scenario(write_yaml(tmp_path, doc))
+    doc["sites"][0]["fleet"][1]["cooling"] = "air"
+    load_scenario(write_yaml(tmp_path, doc))
+
+
+def test_a_scenarios_own_catalog_overlay_is_checked_with_its_lines(tmp_path):
+    doc = {"name": "t", "sites": [site_doc("a", system="my-rack", count=1)], "workloads": {},
+           "catalog": {"systems": [{"name": "my-rack", "accelerator": "b300", "num_gpus": 8,
+                                    "scaleup": "nvlink5-8", "host": "xeon-6776p", "num_hosts": 2,
+                                    "nic": "connectx-8", "num_nics": 8,
+                                    "default_fabric": "infiniband-xdr", "source": "ours"}],
+                       "power": {"system": {"cooling": {"my-rack": ["liquid"]}}}}}  # fmt: skip
+    p = write_yaml(tmp_path, doc)
+    scn = load_scenario(p)  # the system the overlay adds resolves
+    assert scn.catalog["systems"][0]["name"] == "my-rack"
+    doc["catalog"]["power"]["system"]["colling"] = {}
+    p = write_yaml(tmp_path, doc)
+    with pytest.raises(GigafleetError) as e:
+        load_scenario(p)
+    msg = str(e.value)
+    assert f"{p}:{_line_of(p, 'colling')}:" in msg and "power.system.colling" in msg
+    assert "unknown field" in msg and "cooling" in msg
+    del doc["catalog"]["power"]["system"]["colling"]
+    doc["catalog"]["prices"] = {"capital": {"my-rack": {"value": 4e5, "unit": "usd_per_system"}}}
+    p = write_yaml(tmp_path, doc)
+    with pytest.raises(GigafleetError, match="needs date") as e:
+        load_scenario(p)
+    assert f"{p}:" in str(e.value) and "prices.capital.my-rack" in str(e.value)

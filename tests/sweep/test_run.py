@@ -108,23 +108,8 @@ def test_without_duckdb_a_sweep_stops_before_it_starts(tmp_path, monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "duckdb", None)  # import duckdb raises ImportError
-    with pytest.raises(GigafleetError, match=r"gigafleet\[sweep\]"):
+    with pytest.raises(GigafleetError, match=r"gigafleet\[parquet\]"):
         run_sweep(spec(), tmp_path / "out")
     assert not (tmp_path / "out").exists()
-    with pytest.raises(GigafleetError, match=r"gigafleet\[sweep\]"):
+    with pytest.raises(GigafleetError, match=r"gigafleet\[parquet\]"):
         query(tmp_path, "SELECT 1")
-
-
-def test_parquet_shards_keep_types_and_missing_keys(tmp_path):
-    """The DuckDB writer: ints stay BIGINT, a column with a float is DOUBLE, a key missing
-    from a row is NULL, columns in the order they first appear."""
-    import duckdb
-
-    from gigafleet.sweep.run import write_parquet
-
-    path = tmp_path / "t.parquet"
-    write_parquet([{"a": 1, "b": "x", "c": 2}, {"a": 2, "c": 2.5, "d": True}, {"a": 3}], path)
-    rel = duckdb.sql(f"SELECT * FROM read_parquet('{path}')")
-    assert rel.columns == ["a", "b", "c", "d"]
-    assert [str(t) for t in rel.types] == ["BIGINT", "VARCHAR", "DOUBLE", "BOOLEAN"]
-    assert rel.fetchall() == [(1, "x", 2.0, None), (2, None, 2.5, True), (3, None, None, None)]

@@ -16,6 +16,8 @@ maps table names to lists of entries::
 
 Names resolve case-insensitively, ignoring punctuation and a parenthesised suffix, so
 ``LLAMA3.1_405B`` and ``DeepSeekV3 (dropless)`` find ``llama3.1-405b`` and ``deepseek-v3``.
+A model may also be given as a file (``Catalog.model("path/config.json")``): a Hugging Face
+``config.json`` or a YAML model in this schema (:mod:`gigafleet.catalog.model_files`).
 
 The same files change the parameter sets (``catalog.params``: ``calibration``, ``power``,
 ``prices``, ``failure_rates``; see :mod:`gigafleet.catalog.params`): a top-level key of the
@@ -50,7 +52,7 @@ from gigafleet.catalog.schema import (
     System,
 )
 from gigafleet.errors import GigafleetError, unknown_name
-from gigafleet.yamlio import read_yaml, validation_error
+from gigafleet.yamlio import node_at, read_yaml, validation_error
 
 DATA_DIR = Path(__file__).parent / "data"
 #: Parameter sets an overlay may change beside the tables.
@@ -132,6 +134,24 @@ class Catalog:
         _check_param_references(self.tables, params, [layer])
         return replace(self, params=params)
 
+    def with_overlay(self, doc: Any, *, file: str, node: Any = None) -> Catalog:
+        """This catalog with an overlay given as data (e.g. a scenario's ``catalog:`` key):
+        tables and parameter sets as in an overlay file; errors name ``file`` and, with the
+        YAML ``node`` of ``doc``, the line."""
+        if not doc:
+            return self
+        raw: Raw = {
+            t: [(row.model_dump(), "catalog", None) for row in table]
+            for t, table in self.tables.items()
+        }
+        params = self.params
+        layers = _apply_overlay_doc(raw, doc, node, file)
+        for name, part, f, n in layers:
+            params = params.overlay(name, part, file=f, node=n)
+        tables = _build(raw)
+        _check_param_references(tables, params, layers)
+        return Catalog(tables=tables, params=params)
+
     def __getattr__(self, table: str) -> Table:
         try:
             return self.tables[table]
@@ -145,6 +165,12 @@ class Catalog:
         return self.tables["systems"].get(name, field="system")
 
     def model(self, name: str) -> ModelArch:
+        """A catalog model by name, or the model a file describes (a Hugging Face
+        ``config.json`` or a YAML model file: :mod:`gigafleet.catalog.model_files`)."""
+        if isinstance(name, str) and name.lower().endswith((".json", ".yaml", ".yml")):
+            from gigafleet.catalog.model_files import load_model_file
+
+            return load_model_file(name)
         return self.tables["models"].get(name, field="model")
 
     def recsys_model(self, name: str) -> RecsysModel:
@@ -213,19 +239,26 @@ Layer = tuple[str, Any, str, Any]
 def _apply_overlay(raw: Raw, path: Path) -> list[Layer]:
     """Apply the table entries of one overlay file to ``raw``; return its parameter-set parts."""
     doc, root = read_yaml(path)
+    return _apply_overlay_doc(raw, doc, root, str(path))
+
+
+def _apply_overlay_doc(raw: Raw, doc: Any, root: Any, path: str) -> list[Layer]:
+    """Apply the table entries of an overlay ``doc`` (with its YAML node ``root``, if any,
+    for line numbers) to ``raw``; return its parameter-set parts."""
     if doc is None:
         return []
     if not isinstance(doc, dict):
+        line = f":{root.start_mark.line + 1}" if root is not None else ""
         raise GigafleetError(
             "a catalog overlay must map table names to lists of entries (or parameter sets "
             "to their fields)",
-            file=str(path),
+            file=f"{path}{line}",
             allowed=(*TABLES, *PARAM_SETS),
         )
     layers: list[Layer] = []
     for table, entries in doc.items():
         if table in PARAM_SETS:
-            layers.append((table, entries, str(path), root.at(table)))
+            layers.append((table, entries, str(path), node_at(root, table)))
             continue
         if table not in TABLES:
             err = unknown_name(
@@ -244,7 +277,7 @@ def _apply_overlay(raw: Raw, path: Path) -> list[Layer]:
                 raise GigafleetError(
                     "each entry needs a 'name' (text)", file=str(path), field=f"{table}[{pos}]"
                 )
-            node = root.at(table, pos)  # composed only if the entry is bad
+            node = node_at(root, table, pos)  # composed only if the entry is bad
             i = index.get(name_key(entry["name"]))
             if i is not None:  # an existing entry (by name or alias): only the given fields change
                 base = raw[table][i][0]

@@ -40,8 +40,22 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from gigafleet.catalog.prices import (
+    CLOUD_KINDS,
+    PRICE_SCALARS,
+    PRICE_UNITS,
+    PriceItem,
+    PriceSet,
+    date_month,
+)
 from gigafleet.enums import Cooling, Engine, Precision
 from gigafleet.errors import GigafleetError
 from gigafleet.yamlio import read_yaml, validate_model
@@ -130,12 +144,40 @@ class ServingCalibration(_Strict):
     engines: dict[Engine, EngineCalibration] = {}
 
 
+class SustainedClock(_Strict):
+    """The clock a generation's reference accelerator sustains under dense GEMMs at its TDP
+    (a fraction of the datasheet clock the peak FLOP/s assume)."""
+
+    reference: str = Field(min_length=1, description="catalog accelerator")
+    clock_fraction: Fraction
+
+
+class RecsysCalibration(_Strict):
+    """Constants of the recommendation model (perf/recsys), fitted on named MLPerf rows."""
+
+    fit_rule: str = Field(min_length=1)
+    fit_rows: list[str]
+    #: GEMM efficiency of recommendation kernels at the sustained clock
+    kernel_efficiency: Fraction
+    #: generation -> its reference accelerator and sustained clock
+    sustained_clock: dict[str, SustainedClock] = {}
+    #: generation without a reference -> the generation whose clock fraction it borrows
+    fallback: dict[str, str] = {}
+    #: HSTU pointwise-attention kernels, relative to the GEMM efficiency
+    hstu_attention_efficiency: Fraction
+    #: fixed time of one batch (launches, host batching, the copies' latency), seconds
+    batch_overhead_s: float = Field(ge=0)
+    source: str = Field(min_length=1)
+    estimated: str | None = None
+
+
 class Calibration(_Strict):
     """Everything in ``calibration.yaml``."""
 
     training: TrainingCalibration
     tee: TeeCalibration
     serving: ServingCalibration
+    recsys: RecsysCalibration
 
 
 # ---- power ---------------------------------------------------------------------------------
@@ -172,17 +214,91 @@ class SwitchPower(_Sourced):
     w_per_port_by_gbits: dict[int, NonNegative]
 
 
+Climate = Literal["cool", "temperate", "hot"]
+CLIMATES: tuple[str, ...] = ("cool", "temperate", "hot")
+
+
 class SystemPower(_Sourced):
     other_w_per_gpu: float = Field(ge=0)
     fan_fraction: dict[Cooling, NonNegative]
     psu_efficiency: float = Field(gt=0, le=1)
-    cooling: dict[str, Cooling] = {}
-    default_cooling: Cooling = "air"
+    #: system -> the coolings its vendors build it for, the first its default
+    cooling: dict[str, list[Cooling]] = {}
+    #: what a system not in ``cooling`` supports (the first its default)
+    default_cooling: list[Cooling] = ["air"]
+
+    @field_validator("cooling", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        """``liquid`` is short for ``[liquid]``."""
+        if isinstance(v, dict):
+            return {k: [x] if isinstance(x, str) else x for k, x in v.items()}
+        return v
+
+    @field_validator("default_cooling", mode="before")
+    @classmethod
+    def _default_one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("cooling", "default_cooling")
+    @classmethod
+    def _not_empty(cls, v: Any) -> Any:
+        items = v.values() if isinstance(v, dict) else [v]
+        if any(not x for x in items):
+            raise ValueError("needs at least one cooling: air, liquid")
+        return v
 
 
 class FacilityPower(_Sourced):
-    pue: dict[Cooling, Annotated[float, Field(ge=1)]]
+    #: PUE by cooling, and by climate (one number: the same in every climate)
+    pue: dict[Cooling, dict[Climate, Annotated[float, Field(ge=1)]]]
     grid_gco2_per_kwh: float = Field(ge=0)
+
+    @field_validator("pue", mode="before")
+    @classmethod
+    def _by_climate(cls, v: Any) -> Any:
+        """A bare number is that cooling's PUE in every climate."""
+        if isinstance(v, dict):
+            return {
+                k: {c: x for c in CLIMATES} if isinstance(x, int | float) else x
+                for k, x in v.items()
+            }
+        return v
+
+    @field_validator("pue")
+    @classmethod
+    def _every_climate(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for cooling, by in v.items():
+            missing = [c for c in CLIMATES if c not in by]
+            if missing:
+                raise ValueError(
+                    f"{cooling}: give a PUE for every climate ({', '.join(CLIMATES)}) or one "
+                    f"number; missing: {', '.join(missing)}"
+                )
+        return v
+
+
+class PeakFigure(_Strict):
+    """A published power figure of one system (kW), with where it comes from."""
+
+    kw: Positive
+    source: str = Field(min_length=1)
+    estimated: str | None = None
+
+
+class Provisioning(_Sourced):
+    """How data centers provision power for what they install (``energy/provisioning.py``).
+
+    ``rated_kw``: nameplate (maximum input) where it differs from ``systems.csv``'s
+    ``system_power_kw`` (e.g. a vendor's rack budget); ``peak_kw``: the expected peak in
+    service (a typical operating maximum) where one is published. A system without either
+    gets the energy model at full load (every GPU compute-bound, hosts fully loaded).
+    """
+
+    rated_kw: dict[str, PeakFigure] = {}
+    peak_kw: dict[str, PeakFigure] = {}
+    default_percentile: float = Field(gt=0, le=100)
+    literature: list[str] = []
 
 
 class PowerParams(_Strict):
@@ -195,90 +311,24 @@ class PowerParams(_Strict):
     scaleout_switch: SwitchPower
     system: SystemPower
     facility: FacilityPower
+    provisioning: Provisioning
 
     def idle_w(self, name: str, tdp_w: float) -> float:
         """Idle board power: measured where known, else ``idle_fraction_of_tdp`` of TDP."""
         a = self.accelerator
         return float(a.idle_w.get(name, a.idle_fraction_of_tdp * tdp_w))
 
+    def cooling_options(self, system: str) -> tuple[str, ...]:
+        """The coolings ``system`` is built for (air, liquid or both), its default first."""
+        return tuple(self.system.cooling.get(system, self.system.default_cooling))
+
     def cooling_of(self, system: str) -> str:
-        return self.system.cooling.get(system, self.system.default_cooling)
+        """The default cooling of ``system``."""
+        return self.cooling_options(system)[0]
 
-
-# ---- prices --------------------------------------------------------------------------------
-
-#: The prices that are one number each (the server price is per accelerator).
-PRICE_SCALARS = (
-    "network_usd_per_port",
-    "facility_usd_per_mw",
-    "hardware_amortization_years",
-    "facility_amortization_years",
-    "electricity_usd_per_mwh",
-    "pue",
-    "maintenance_fraction_per_year",
-    "cloud_usd_per_gpu_hour",
-)
-
-
-class PriceItem(_Strict):
-    """One price, with where it comes from (a source, or ``assumption: true`` and why)."""
-
-    value: float = Field(ge=0)
-    source: str = ""
-    assumption: bool = False
-    why: str = ""
-
-    @model_validator(mode="after")
-    def _has_provenance(self) -> PriceItem:
-        if not (self.source or self.why):
-            raise ValueError("a price needs a source, or assumption: true and why")
-        return self
-
-
-class PriceSet(_Strict):
-    """Everything in ``prices.yaml``: each price a :class:`PriceItem`."""
-
-    system_usd_per_gpu: dict[str, PriceItem]
-    network_usd_per_port: PriceItem
-    facility_usd_per_mw: PriceItem
-    hardware_amortization_years: PriceItem
-    facility_amortization_years: PriceItem
-    electricity_usd_per_mwh: PriceItem
-    pue: PriceItem
-    maintenance_fraction_per_year: PriceItem
-    cloud_usd_per_gpu_hour: PriceItem
-
-    def value(self, name: str) -> float:
-        return getattr(self, name).value
-
-    def assumptions(self) -> list[str]:
-        """The prices that are assumptions, not sourced figures."""
-        out = [k for k in PRICE_SCALARS if getattr(self, k).assumption]
-        out += [
-            f"system_usd_per_gpu.{k}" for k, v in self.system_usd_per_gpu.items() if v.assumption
-        ]
-        return out
-
-    @classmethod
-    def normalize_overlay(cls, doc: dict[str, Any]) -> dict[str, Any]:
-        """Every price an overlay gives becomes a whole item (replacing the shipped one): a
-        bare number gets the source ``user: <field>``; a mapping without source or why too."""
-
-        def item(v: Any, where: str) -> Any:
-            if isinstance(v, int | float) and not isinstance(v, bool):
-                return {"value": v, "source": f"user: {where}", "assumption": False, "why": ""}
-            if isinstance(v, dict):
-                default = "" if v.get("why") else f"user: {where}"
-                return {"source": default, "assumption": False, "why": "", **v}
-            return v  # wrong type: validation says so
-
-        out = {k: item(v, k) if k in PRICE_SCALARS else v for k, v in doc.items()}
-        systems = out.get("system_usd_per_gpu")
-        if isinstance(systems, dict):
-            out["system_usd_per_gpu"] = {
-                k: item(v, f"system_usd_per_gpu.{k}") for k, v in systems.items()
-            }
-        return out
+    def pue(self, cooling: str, climate: str = "temperate") -> float:
+        """PUE of a hall with this cooling in this climate."""
+        return float(self.facility.pue[cooling][climate])  # type: ignore[index]
 
 
 # ---- failure rates -------------------------------------------------------------------------
@@ -487,22 +537,32 @@ def references(params: Params) -> list[tuple[str, tuple[str, ...], str]]:
     refs += [("hosts", ("power", "host", "tdp_w_when_missing", k), k) for k in p.host.tdp_w_when_missing]  # fmt: skip
     refs += [("nics", ("power", "nic", "w", k), k) for k in p.nic.w]
     refs += [("systems", ("power", "system", "cooling", k), k) for k in p.system.cooling]
-    refs += [
-        ("accelerators", ("prices", "system_usd_per_gpu", k), k)
-        for k in params.prices.system_usd_per_gpu
-    ]
+    refs += [("systems", ("power", "provisioning", "rated_kw", k), k) for k in p.provisioning.rated_kw]  # fmt: skip
+    refs += [("systems", ("power", "provisioning", "peak_kw", k), k) for k in p.provisioning.peak_kw]  # fmt: skip
+    refs += [("systems", ("prices", "capital", k), k) for k in params.prices.capital]
+    refs += [("systems", ("prices", "cloud", k), k) for k in params.prices.cloud]
     refs += [("systems", ("failure_rates", "calibration", "system"), c.calibration.system)]
     refs += [("accelerators", ("failure_rates", "hbm_stacks", k), k) for k in c.hbm_stacks]
     refs += [("generations", ("calibration", "training", "gemm_efficiency", k), k) for k in t.gemm_efficiency]  # fmt: skip
     for k, v in t.fallback.items():
         refs += [("generations", ("calibration", "training", "fallback", k), k)]
         refs += [("generations", ("calibration", "training", "fallback", k), v)]
+    rs = params.calibration.recsys
+    for k, v in rs.sustained_clock.items():
+        refs += [("generations", ("calibration", "recsys", "sustained_clock", k), k)]
+        refs += [("accelerators", ("calibration", "recsys", "sustained_clock", k, "reference"), v.reference)]  # fmt: skip
+    for k, v in rs.fallback.items():
+        refs += [("generations", ("calibration", "recsys", "fallback", k), k)]
+        refs += [("generations", ("calibration", "recsys", "fallback", k), v)]
     return refs
 
 
 __all__ = [
     "FAILURE_COMPONENTS",
+    "CLIMATES",
+    "CLOUD_KINDS",
     "PRICE_SCALARS",
+    "PRICE_UNITS",
     "RATE_UNITS",
     "SETS",
     "Calibration",
@@ -511,8 +571,11 @@ __all__ = [
     "Params",
     "PowerParams",
     "PriceItem",
+    "date_month",
     "PriceSet",
+    "RecsysCalibration",
     "ServingCalibration",
+    "SustainedClock",
     "TeeCalibration",
     "TrainingCalibration",
     "deep_merge",

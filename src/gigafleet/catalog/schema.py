@@ -48,7 +48,7 @@ class Accelerator(Row):
 
     vendor: str
     generation: Literal[
-        "ampere", "hopper", "blackwell", "blackwell-ultra", "rubin", "cdna3", "cdna4"
+        "ampere", "ada", "hopper", "blackwell", "blackwell-ultra", "rubin", "cdna3", "cdna4"
     ]
     status: Literal["shipping", "announced"]
     bf16_dense_tflops: float = Positive
@@ -244,6 +244,9 @@ class Attention(BaseModel):
     # DeepSeek-V4 grouped low-rank output projection; recorded, not yet costed separately.
     o_lora_rank: int | None = Field(default=None, gt=0)
     o_groups: int | None = Field(default=None, gt=0)
+    # Gated attention (Qwen3-Next / Qwen3.5 attn_output_gate): the query projection also
+    # yields a sigmoid gate per head channel, one more hidden x (heads x head_dim) matrix.
+    output_gate: bool = False
 
     @model_validator(mode="after")
     def _mla_fields(self) -> Attention:
@@ -255,10 +258,17 @@ class Attention(BaseModel):
 
 
 class SlidingWindow(BaseModel):
+    """Local attention on some layers: a window of ``size`` keys, on every ``every``-th
+    attention layer (or on ``num_layers`` of them where the pattern is not regular).
+    ``chunked``: ``size`` is a chunk length instead (Llama 4 chunked attention: a query
+    sees the keys of its own chunk only, half a chunk on average)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     size: int = Positive
     every: int = Field(default=1, gt=0)
+    num_layers: int | None = Field(default=None, ge=0)
+    chunked: bool = False
 
 
 class MoE(BaseModel):
@@ -292,6 +302,34 @@ class Mamba(BaseModel):
     expand: float | None = None
 
 
+class LinearAttention(BaseModel):
+    """A linear-attention (recurrent) mixer layer: Gated DeltaNet (Yang et al. 2024,
+    arXiv:2412.06464) as Qwen3-Next and Qwen3.5 use it. Queries and keys have
+    ``num_key_heads`` heads of ``key_head_dim``, values and the output gate
+    ``num_value_heads`` of ``value_head_dim``; a short causal convolution precedes the
+    chunked delta rule."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["gated-deltanet"] = "gated-deltanet"
+    num_key_heads: int = Positive
+    num_value_heads: int = Positive
+    key_head_dim: int = Positive
+    value_head_dim: int = Positive
+    conv_kernel: int = Field(default=4, gt=0)
+
+    @model_validator(mode="after")
+    def _heads(self) -> LinearAttention:
+        if self.num_value_heads % self.num_key_heads:
+            raise ValueError("linear_attention.num_value_heads must be a multiple of num_key_heads")
+        return self
+
+
+#: Layer codes of ``layer_pattern`` (Megatron-Core hybrid symbols): Mamba-2, self-attention,
+#: dense MLP, MoE, Gated DeltaNet (linear attention).
+LAYER_CODES = "M*-EG"
+
+
 class ModelArch(Row):
     """A model architecture, as its config.json or paper gives it."""
 
@@ -315,6 +353,7 @@ class ModelArch(Row):
     mtp_shared_weights: bool = False
     layer_pattern: str | None = None
     mamba: Mamba | None = None
+    linear_attention: LinearAttention | None = None
     params_total: float | None = PositiveOrNone
     params_active: float | None = PositiveOrNone
     notes: str | None = None
@@ -322,10 +361,11 @@ class ModelArch(Row):
     @model_validator(mode="after")
     def _consistent(self) -> ModelArch:
         if self.layer_pattern is not None:
-            bad = set(self.layer_pattern) - set("M*-E")
+            bad = set(self.layer_pattern) - set(LAYER_CODES)
             if bad:
                 raise ValueError(
-                    f"layer_pattern has unknown layer codes {sorted(bad)}; allowed: M * - E"
+                    f"layer_pattern has unknown layer codes {sorted(bad)}; allowed: "
+                    + " ".join(LAYER_CODES)
                 )
             if len(self.layer_pattern) != self.num_layers:
                 raise ValueError(
@@ -335,6 +375,15 @@ class ModelArch(Row):
                 raise ValueError("layer_pattern has Mamba layers (M) but no 'mamba' block")
             if "E" in self.layer_pattern and self.moe is None:
                 raise ValueError("layer_pattern has MoE layers (E) but no 'moe' block")
+            if "G" in self.layer_pattern and self.linear_attention is None:
+                raise ValueError(
+                    "layer_pattern has linear-attention layers (G) but no 'linear_attention' block"
+                )
+        if self.mamba is not None and self.linear_attention is not None:
+            # the cost model has one kind of recurrent layer per model
+            raise ValueError("a model has either 'mamba' or 'linear_attention' layers, not both")
+        if self.linear_attention is not None and "G" not in (self.layer_pattern or ""):
+            raise ValueError("'linear_attention' needs a layer_pattern with G layers")
         has_dense_mlp = (
             self.moe is None or self.moe.num_dense_layers > 0 or "-" in (self.layer_pattern or "")
         )
@@ -353,53 +402,7 @@ class ModelArch(Row):
         return self.head_dim or self.hidden_size // self.num_attention_heads
 
 
-class RecsysModel(Row):
-    """A deep recommendation (ranking) model: sparse embedding tables pooled per feature,
-    a bottom MLP over dense features, a feature interaction (DCN-v2 cross layers or dot
-    products) and a top MLP."""
-
-    num_dense_features: int = Positive
-    embedding_dim: int = Positive
-    embedding_rows: tuple[int, ...] = Field(min_length=1, description="rows per table")
-    lookups_per_table: tuple[int, ...] = Field(min_length=1, description="multi-hot sizes")
-    bottom_mlp: tuple[int, ...] = Field(min_length=1)
-    top_mlp: tuple[int, ...] = Field(min_length=1)
-    dcn_num_layers: int = Field(default=0, ge=0)
-    dcn_low_rank_dim: int = Field(default=0, ge=0)
-
-    @model_validator(mode="after")
-    def _tables(self) -> RecsysModel:
-        if len(self.embedding_rows) != len(self.lookups_per_table):
-            raise ValueError("embedding_rows and lookups_per_table need one entry per table")
-        return self
-
-    @property
-    def embedding_params(self) -> int:
-        return sum(self.embedding_rows) * self.embedding_dim
-
-    @property
-    def lookups_per_inference(self) -> int:
-        return sum(self.lookups_per_table)
-
-    def dense_flops_per_inference(self) -> float:
-        """2 x multiply-adds of the bottom MLP, the DCN-v2 low-rank cross layers
-        (x_{l+1} = x0 * (U (V x_l)) + x_l: two GEMVs of d x r each) and the top MLP."""
-        macs = 0.0
-        width = self.num_dense_features
-        for n in self.bottom_mlp:
-            macs += width * n
-            width = n
-        d = (len(self.embedding_rows) + 1) * self.embedding_dim  # pooled features + dense
-        macs += self.dcn_num_layers * 2 * d * self.dcn_low_rank_dim
-        width = d
-        for n in self.top_mlp:
-            macs += width * n
-            width = n
-        return 2.0 * macs
-
-    def dense_params(self) -> float:
-        return self.dense_flops_per_inference() / 2.0
-
+from gigafleet.catalog.schema_recsys import RecsysModel  # noqa: E402
 
 TABLES: dict[str, type[Row]] = {
     "accelerators": Accelerator,

@@ -18,16 +18,18 @@ import typer
 import typer.core
 import typer.main
 
-#: Top-level command name -> (module that registers it, its one-line help), in the order of
-#: ``gigafleet --help``. Filled by :func:`lazy_command` (in ``cli/main.py``).
-LAZY_COMMANDS: dict[str, tuple[str, str]] = {}
+#: Top-level command name -> (the modules that register it and its subcommands, its
+#: one-line help), in the order of ``gigafleet --help``. Filled by :func:`lazy_command`
+#: (in ``cli/main.py``).
+LAZY_COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {}
 
 
-def lazy_command(name: str, module: str, help: str) -> None:
-    """Register top-level command (or group) ``name``: ``module`` registers it on the tree
-    when imported; ``help`` is the first paragraph of its help, shown by ``--help``
-    without importing the module (a test checks that the two agree)."""
-    LAZY_COMMANDS[name] = (module, help)
+def lazy_command(name: str, modules: str | tuple[str, ...], help: str) -> None:
+    """Register top-level command (or group) ``name``: importing ``modules`` (one name or
+    several: a group's subcommands may live in more than one module) registers it on the
+    tree; ``help`` is the first paragraph of its help, shown by ``--help`` without
+    importing anything (a test checks that the two agree)."""
+    LAZY_COMMANDS[name] = ((modules,) if isinstance(modules, str) else modules, help)
 
 
 class LazyGroup(typer.core.TyperGroup):
@@ -43,7 +45,8 @@ class LazyGroup(typer.core.TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name in LAZY_COMMANDS and cmd_name not in _LOADED and not self.listing:
-            importlib.import_module(LAZY_COMMANDS[cmd_name][0])
+            for module in LAZY_COMMANDS[cmd_name][0]:
+                importlib.import_module(module)
             # the tree of what is registered now; this group keeps the command it wanted
             built = typer.main.get_command(app).commands  # type: ignore[attr-defined]
             if cmd_name in built:

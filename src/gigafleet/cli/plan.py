@@ -26,7 +26,8 @@ from gigafleet.spec.training import TrainingPlanRequest
 PLAN = spec_options(
     TrainingPlanRequest,
     ["model", "system", "seq_len", "global_batch", "objective", "gpu_hour_usd", "train_tokens",
-     "ep_dispatcher", "ep_overlap", "top", "site_power_mw"],
+     "ep_dispatcher", "ep_overlap", "top", "site_power_mw", "lora_rank", "lora_targets",
+     "adapters", "frozen_weights"],
     flags={"train_tokens": "--tokens"},
 )  # fmt: skip
 PLAN_ENERGY = spec_options(EnergyOptions, ["power_cap_w", "pue"])
@@ -81,6 +82,8 @@ def plan_train(
         ep_dispatcher=req.ep_dispatcher, ep_overlap=req.ep_overlap,
         catalog=load_catalog(catalog), power_cap_w=power.power_cap_w,
         site_power_mw=req.site_power_mw, pue=power.pue,
+        workload="lora" if req.is_lora else "pretrain", lora_rank=req.lora_rank,
+        lora_targets=req.lora_targets, adapters=req.adapters, frozen_weights=req.frozen_weights,
     )  # fmt: skip
     result = {
         "model": plan.model,

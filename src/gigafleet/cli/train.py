@@ -26,7 +26,8 @@ JOB = spec_options(
     TrainingJob,
     ["model", "system", "num_gpus", "seq_len", "global_batch", "tp", "pp", "cp", "ep", "vp",
      "micro_batch", "precision", "zero", "recompute", "offload", "ep_overlap", "ep_dispatcher",
-     "cuda_graphs", "workload", "fabric", "train_tokens", "uneven_layers"],
+     "cuda_graphs", "workload", "fabric", "train_tokens", "uneven_layers", "lora_rank",
+     "lora_targets", "adapters", "frozen_weights"],
     flags={"num_gpus": "--gpus", "train_tokens": "--tokens"},
 )  # fmt: skip
 ENERGY = spec_options(EnergyOptions, EnergyOptions.model_fields)
@@ -92,6 +93,17 @@ def print_training(r: dict[str, Any]) -> None:
         t.add_row(label, value)
     if r["time_to_train_s"] is not None:
         t.add_row("time to train", fmt_time(r["time_to_train_s"]))
+    if "lora" in r:
+        lo = r["lora"]
+        t.add_row(
+            "LoRA adapters",
+            f"{lo['adapters']:,} x rank {lo['rank']} on {', '.join(lo['targets'])} "
+            f"({lo['params_per_adapter'] / 1e6:,.1f} M parameters each; base frozen in "
+            f"{lo['frozen_weights']})",
+        )
+        t.add_row("GPU-hours per 1 M tokens", f"{lo['gpu_hours_per_million_tokens']:.3g}")
+        if lo.get("gpu_hours_per_adapter") is not None:
+            t.add_row("GPU-hours per adapter refresh", f"{lo['gpu_hours_per_adapter']:.3g}")
     t.add_row("calibration", r["calibration"])
     con.print(t)
     b = Table("step breakdown", "time", "share", title="Where the step goes")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -182,9 +182,10 @@ def validate_inference_cmd(
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """MLPerf Inference LLM results (Offline, Server and Interactive tokens/s), DeepSeek-V3
-    served at scale, and confidential-computing overheads (Zhu et al. 2024, error in
-    percentage points)."""
+    """MLPerf Inference LLM results (Offline, Server and Interactive tokens/s), MLPerf DLRM
+    recommendation results (samples/s, queries/s; their own summary), DeepSeek-V3 served at
+    scale, and confidential-computing overheads (Zhu et al. 2024, error in percentage
+    points)."""
     from rich.table import Table
 
     from gigafleet.validate.inference import validate_inference
@@ -198,6 +199,7 @@ def validate_inference_cmd(
         "row", "deployment", "measured tok/s", "predicted tok/s", "error %", "set",
         title="MLPerf Inference",
     )  # fmt: skip
+    rec = "recommendation"
     for r in rows:
         if r.error_pct is None or not r.group.startswith("mlperf"):
             continue
@@ -248,6 +250,8 @@ def validate_inference_cmd(
                 "fit" if r.fitted else "held out",
             )  # fmt: skip
     con.print(c)
+    if "recommendation" in summary:
+        _print_recommendation([r for r in rows if r.group == rec], summary["recommendation"], con)
     cc = summary["confidential_computing"]
     held = summary["held_out_by_deployment"]
     con.print(
@@ -466,4 +470,38 @@ def _print_reliability_validation(rows, summary, console) -> None:
         f"[bold]{summary['num_predicted']}/{summary['num_rows']} rows predicted; median |error| "
         f"{summary['median_abs_error_pct']}%, p90 {summary['p90_abs_error_pct']}% (fitted rows "
         f"reproduce the Llama 3 counts by construction; see held_out)[/bold]  (data: {summary['data']})"
+    )
+
+
+def _print_recommendation(rows: list[Any], rs: dict[str, Any], con: Any) -> None:
+    """The recommendation block of ``validate inference``: rows, errors, the targets."""
+    from rich.table import Table
+
+    t = Table("row", "system", "measured", "predicted", "error %", "set",
+              title="MLPerf recommendation (samples/s Offline, queries/s Server)")  # fmt: skip
+    for r in rows:
+        if r.error_pct is None:
+            continue
+        d = r.details
+        cls = (
+            "fit" if r.fitted else ("same deployment" if d.get("fitted_deployment") else "held out")
+        )
+        t.add_row(r.row_id, f"{d['num_gpus']} x {d['accelerator']}", f"{r.measured:,.0f}",
+                  f"{r.predicted:,.0f}", f"{r.error_pct:+.1f}", cls)  # fmt: skip
+    con.print(t)
+    g = Table("group", "measurements", "median |err| %", "p90 |err| %",
+              title="MLPerf recommendation errors")  # fmt: skip
+    for key in ("by_calibration", "by_scenario", "by_accelerator"):
+        for name, st in rs[key].items():
+            g.add_row(name, str(st["num"]), str(st["median_abs_error_pct"]),
+                      str(st["p90_abs_error_pct"]))  # fmt: skip
+    con.print(g)
+    tg, held = rs["targets"], rs["held_out"]["all"]
+    con.print(
+        f"[bold]Recommendation: {rs['num_predicted']}/{rs['num_rows']} DLRM rows predicted "
+        f"({100 * rs['predicted_fraction']:.0f}%, target {100 * tg['predicted_fraction']:.0f}%), "
+        f"median |error| {rs['median_abs_error_pct']}% (target {tg['median_abs_error_pct']:g}), "
+        f"p90 {rs['p90_abs_error_pct']}% (target {tg['p90_abs_error_pct']:g}); held out: median "
+        f"{held['median_abs_error_pct']}%, p90 {held['p90_abs_error_pct']}% over {held['num']} "
+        f"measurements; targets {'met' if tg['met'] else 'missed'}[/bold]"
     )

@@ -14,9 +14,11 @@ hardware capex. Renting costs ``c_cloud`` per used GPU-hour; owning wins above t
 break-even utilization ``u* = fixed / (c_cloud - energy)``.
 
 Prices are inputs: the catalog's ``prices`` set (``catalog/data/prices.yaml``) holds
-defaults with sources, or ``assumption: true`` and why; a catalog overlay (``prices:``) or
-``--prices FILE`` changes them. Electricity power is an input (the energy model lives
-elsewhere).
+defaults with unit, date and source (or ``assumption: true`` and why); a catalog overlay
+(``prices:``) or ``--prices FILE`` changes them. The capital and cloud price of each system,
+the network by switch tiers and the cloud price trajectory are resolved by
+:mod:`gigafleet.cost.prices`. Electricity power is an input (the energy model lives
+elsewhere); :func:`electricity_usd_per_year` is the energy bill of an average draw.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def load_prices(path: str | Path | None = None, *, catalog: Catalog | None = Non
 
 @dataclass(frozen=True, slots=True)
 class CostInputs:
-    """Everything the cost equations need, as plain floats (per GPU)."""
+    """Everything the cost equations need, as plain floats (per GPU), and the basis of each
+    price (``basis``: field -> sourced, projected, extrapolated, assumption or user)."""
 
     system_usd_per_gpu: float
     network_usd_per_port: float
@@ -68,10 +71,17 @@ class CostInputs:
     maintenance_fraction_per_year: float
     cloud_usd_per_gpu_hour: float
     notes: tuple[str, ...] = field(default=())
+    basis: dict[str, str] = field(default_factory=dict)
 
     @property
     def hardware_usd_per_gpu(self) -> float:
         return self.system_usd_per_gpu + self.ports_per_gpu * self.network_usd_per_port
+
+
+#: Provider kind of the cloud price when none is asked for.
+DEFAULT_CLOUD_KIND = "neocloud-committed"
+#: Switch tiers of the scale-out network when the fleet's size is not known.
+DEFAULT_NETWORK_TIERS = 2
 
 
 def cost_inputs(
@@ -79,15 +89,22 @@ def cost_inputs(
     *,
     prices: Prices | None = None,
     catalog=None,
+    month: int | None = None,
+    cloud_kind: str = DEFAULT_CLOUD_KIND,
+    network_tiers: int | None = None,
     **overrides: float | None,
 ) -> CostInputs:
     """Resolve the prices for ``system`` (catalog name); keyword overrides win (None: ignored).
 
-    The server price is looked up by the system's accelerator; the facility reserves the
+    The capital price is the catalog's for the system (``prices.capital``); the network's
+    per port at ``network_tiers`` switch tiers (default 2); the cloud price that of
+    ``cloud_kind`` at ``month`` (months since year 0; None: at its date), extrapolated for a
+    system without one (:func:`gigafleet.cost.prices.cloud_price`). The facility reserves the
     system's rated power per GPU (``system_power_kw``), or the GPU's TDP where the catalog
     has no system power (noted).
     """
     from gigafleet.catalog import load_catalog
+    from gigafleet.cost.prices import capital_usd_per_gpu, cloud_price, network_usd_per_port
 
     catalog = catalog or load_catalog()
     prices = prices or load_prices(catalog=catalog)
@@ -105,35 +122,73 @@ def cost_inputs(
         if not (v >= 0 and math.isfinite(v)):
             raise GigafleetError(f"got {v}; allowed: zero or a positive number", field=k)
     notes: list[str] = []
+    basis = {k: "user" for k in given}
+    capital = capital_usd_per_gpu(prices, row, catalog=catalog)
     if "system_usd_per_gpu" in given:
         sys_price = given["system_usd_per_gpu"]
-    elif acc.name in prices.system_usd_per_gpu:
-        sys_price = prices.system_usd_per_gpu[acc.name].value
+    elif capital is not None:
+        sys_price = capital.value
+        basis["system_usd_per_gpu"] = capital.basis
     else:
-        known = ", ".join(sorted(prices.system_usd_per_gpu)) or "none"
+        known = ", ".join(sorted(prices.capital)) or "none"
         raise GigafleetError(
-            f"no default server price for {acc.name} (sourced prices exist for: {known}); give "
-            "--system-usd-per-gpu or a prices YAML with system_usd_per_gpu",
+            f"no default server price for {row.name} ({acc.name}; sourced prices exist for: "
+            f"{known}); give --system-usd-per-gpu or a prices YAML with capital",
             field="system_usd_per_gpu",
         )
+    tiers = DEFAULT_NETWORK_TIERS if network_tiers is None else network_tiers
+    if "network_usd_per_port" in given:
+        port_price = given["network_usd_per_port"]
+    else:
+        q = network_usd_per_port(prices, tiers)
+        port_price = q.value
+        basis["network_usd_per_port"] = q.basis
+        if network_tiers is None:
+            notes.append(f"network priced for {tiers} switch tiers (fleet size not given)")
+    if "cloud_usd_per_gpu_hour" in given:
+        cloud = given["cloud_usd_per_gpu_hour"]
+    else:
+        q = cloud_price(prices, row.name, kind=cloud_kind, month=month, catalog=catalog)
+        cloud = q.value
+        basis["cloud_usd_per_gpu_hour"] = q.basis
+        if q.basis in ("extrapolated", "assumption"):
+            notes.append(f"cloud price ({cloud_kind}): {q.note}")
     if row.system_power_kw:
         fac_w = row.system_power_kw * 1e3 / row.num_gpus
     else:
         fac_w = acc.tdp_w
         notes.append(f"{row.name} has no rated system power: facility sized at GPU TDP only")
-    values = {k: prices.value(k) for k in SCALARS}
-    values.update({k: v for k, v in given.items() if k in SCALARS})
+    values = {k: prices.value(k) for k in SCALARS if k != "cloud_usd_per_gpu_hour"}
+    values.update({k: v for k, v in given.items() if k in values})
     for k in ("hardware_amortization_years", "facility_amortization_years", "pue"):
         if values[k] <= 0:
             raise GigafleetError(f"got {values[k]}; allowed: a positive number", field=k)
-    notes += [f"assumption: {a}" for a in prices.assumptions() if a not in given]
+    used = {a for a in prices.assumptions() if a not in given}
+    if basis.get("cloud_usd_per_gpu_hour") != "assumption":
+        used.discard("cloud_usd_per_gpu_hour")
+    notes += [f"assumption: {a}" for a in sorted(used)]
     return CostInputs(
         system_usd_per_gpu=float(sys_price),
+        network_usd_per_port=float(port_price),
+        cloud_usd_per_gpu_hour=float(cloud),
         ports_per_gpu=float(given.get("ports_per_gpu", row.num_nics / row.num_gpus)),
         facility_w_per_gpu=float(given.get("facility_w_per_gpu", fac_w)),
         notes=tuple(notes),
+        basis=basis,
         **values,
     )
+
+
+def electricity_usd_per_year(avg_power_w: Any, *, usd_per_mwh: Any, pue: Any = 1.0) -> Any:
+    """What a year of electricity costs at an average draw, from first principles:
+
+        E = P_avg x PUE x 8766 h          (MWh, with P in MW)
+        cost = E x price                  (USD)
+
+    1 GW of IT load at 100% for a year is 8.766 TWh; at the US industrial average of 2023
+    (EIA: 8.06 cents/kWh) that is $707M, and $600-800M per GW-year spans $68-91/MWh."""
+    p = _power(avg_power_w)
+    return p / 1e6 * np.asarray(pue, dtype=float) * HOURS_PER_YEAR * np.asarray(usd_per_mwh)
 
 
 @dataclass(frozen=True)

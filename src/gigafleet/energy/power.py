@@ -275,12 +275,21 @@ def system_power_w(
 
 
 def default_pue(
-    cooling: str, *, params: PowerParams | None = None, catalog: Catalog | None = None
+    cooling: str,
+    *,
+    climate: str = "temperate",
+    params: PowerParams | None = None,
+    catalog: Catalog | None = None,
 ) -> float:
-    """PUE of an air- or liquid-cooled hall (power.yaml, with sources)."""
+    """PUE of an air- or liquid-cooled hall in a cool, temperate or hot climate (power.yaml,
+    with sources)."""
+    from gigafleet.catalog.params import CLIMATES
+
     if cooling not in COOLING:
         raise unknown_name("cooling", cooling, COOLING, field="cooling")
-    return _params(params, catalog).facility.pue[cooling]
+    if climate not in CLIMATES:
+        raise unknown_name("climate", climate, CLIMATES, field="climate")
+    return _params(params, catalog).pue(cooling, climate)
 
 
 def _check_pue(pue) -> np.ndarray:

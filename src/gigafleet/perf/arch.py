@@ -4,8 +4,12 @@ All figures are per token, forward pass, for the whole model before any parallel
 so the training and serving models can split them by TP/EP/PP as they need. FLOPs count
 a multiply-add as 2. Formulas follow the standard transformer accounting (Narayanan et al.
 SC21, Eq. 3; Korthikanti et al. 2022 for activations) generalised to GQA, MLA
-(DeepSeek-V3, arXiv:2412.19437), top-k MoE with shared experts, and Mamba-2 layers
-(Dao & Gu 2024, arXiv:2405.21060).
+(DeepSeek-V3, arXiv:2412.19437), top-k MoE with shared experts, Mamba-2 layers
+(Dao & Gu 2024, arXiv:2405.21060) and Gated DeltaNet linear-attention layers (Yang et al.
+2024, arXiv:2412.06464). A model's recurrent layers (Mamba-2 or Gated DeltaNet; one kind
+per model) share the ``mamba_*`` fields and ``num_mamba``: both are an input projection, a
+short causal convolution, a chunked scan with a matrix state per head, a gated norm and an
+output projection, and the training and serving models cost them alike.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from gigafleet.catalog.schema import ModelArch
 #: Mamba-2 SSD chunk length: the scan is a masked matmul within chunks of this many tokens
 #: (Megatron-Core / mamba_ssm default chunk_size=128).
 MAMBA_CHUNK = 128
+#: Gated DeltaNet chunk length (flash-linear-attention chunk_gated_delta_rule: 64 tokens).
+DELTANET_CHUNK = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +180,8 @@ def arch_costs(m: ModelArch) -> ArchCosts:
         q_width = heads * hd
         qkv_width = (heads + 2 * kvh) * hd
         attn_out_in = heads * hd
+        if att.output_gate:  # the query projection also yields the per-channel output gate
+            qkv_width += q_width
         attn_params = h * qkv_width + attn_out_in * h
         gemms = [(qkv_width, h, 1), (h, attn_out_in, 2)]
         if att.q_lora_rank:  # low-rank query (DeepSeek-V4): h -> rank -> heads x hd
@@ -232,6 +240,10 @@ def arch_costs(m: ModelArch) -> ArchCosts:
             + 2 * 2.0 * 2 * mb.num_groups * mb.state_size
         )
         mamba_bytes = 2 * 2.0 * conv_width + 3 * 2.0 * inner
+    elif m.linear_attention is not None:
+        inner, in_width, mamba_params, mamba_proj, mamba_scan, mamba_bytes, mamba_ssd_bytes = (
+            _gated_deltanet(m.linear_attention, h)
+        )
     else:
         inner = in_width = 0
         mamba_params = mamba_proj = mamba_scan = mamba_bytes = mamba_ssd_bytes = 0.0
@@ -242,7 +254,7 @@ def arch_costs(m: ModelArch) -> ArchCosts:
             pat.count("*"),
             pat.count("-"),
             pat.count("E"),
-            pat.count("M"),
+            pat.count("M") + pat.count("G"),  # recurrent layers: Mamba-2 or Gated DeltaNet
         )
     else:
         n_attn = m.num_layers
@@ -250,7 +262,11 @@ def arch_costs(m: ModelArch) -> ArchCosts:
         n_mlp, n_moe, n_mamba = n_dense, m.num_layers - n_dense, 0
 
     sw = m.sliding_window
-    n_sliding = (n_attn // sw.every) if sw else 0
+    n_sliding = 0
+    if sw:
+        n_sliding = min(sw.num_layers, n_attn) if sw.num_layers is not None else n_attn // sw.every
+    # a chunk of C tokens costs what a window of C/2 does: half a chunk of keys on average
+    window = (sw.size // 2 if sw.chunked else sw.size) if sw else 0
     embed = float(m.vocab_size * h)
     return ArchCosts(
         name=m.name,
@@ -259,7 +275,7 @@ def arch_costs(m: ModelArch) -> ArchCosts:
         num_layers=m.num_layers,
         num_attn=n_attn,
         num_sliding=n_sliding,
-        window=sw.size if sw else 0,
+        window=window,
         num_mlp=n_mlp,
         num_moe=n_moe,
         num_mamba=n_mamba,
@@ -301,3 +317,31 @@ def arch_costs(m: ModelArch) -> ArchCosts:
         embed_params=embed,
         output_params=0.0 if m.tied_embeddings else embed,
     )
+
+
+def _gated_deltanet(la, h: int) -> tuple[int, int, float, float, float, float, float]:
+    """Per-token costs of one Gated DeltaNet layer, in the recurrent-layer fields.
+
+    Returns ``(inner, in_width, params, proj_flops, scan_flops, bytes, scan_bytes)``. The
+    input projection yields q, k (``n_k`` heads of ``d_k``), v and the output gate z (``n_v``
+    heads of ``d_v``) and the per-head decay and beta (Qwen3-Next ``in_proj_qkvz``,
+    ``in_proj_ba``); a causal convolution runs over q, k, v; the output projection reads
+    ``n_v d_v``. The chunked delta rule (Yang et al. 2024, arXiv:2412.06464, Sec. 3.3, the
+    WY form of flash-linear-attention ``chunk_gated_delta_rule``, chunk ``C``) costs per
+    token and value head ``2 (3 C d_k + 2 C d_v + 3 d_k d_v)`` FLOPs: Q K^T, K K^T and the
+    WY factor W = T K within the chunk, U = T V and the masked product with U, and the
+    state terms Q S, W S and the state update K^T U. Memory traffic, as for Mamba-2: the
+    FP32 chunk states (``n_v d_k d_v`` per chunk) written, passed and read, q, k, v read
+    about four times; the convolution and the gated norm are memory-bound.
+    """
+    nk, nv, dk, dv = la.num_key_heads, la.num_value_heads, la.key_head_dim, la.value_head_dim
+    c = DELTANET_CHUNK
+    inner = nv * dv
+    conv_width = 2 * nk * dk + nv * dv
+    in_width = conv_width + inner + 2 * nv  # q, k, v, z, then beta and the decay per head
+    params = h * in_width + inner * h + conv_width * la.conv_kernel + 2 * nv + dv
+    proj = 2.0 * (h * in_width + inner * h) + 2.0 * conv_width * la.conv_kernel
+    scan = 2.0 * nv * (3 * c * dk + 2 * c * dv + 3 * dk * dv)
+    scan_bytes = 4 * 4.0 * nv * dk * dv / c + 4 * 2.0 * conv_width
+    ew_bytes = 2 * 2.0 * conv_width + 3 * 2.0 * inner
+    return inner, in_width, float(params), proj, scan, ew_bytes, scan_bytes

@@ -62,6 +62,19 @@ def training_summary(est) -> dict[str, Any]:
     return out
 
 
+def lora_hours(result: dict[str, Any], *, train_tokens: float | None) -> dict[str, Any]:
+    """GPU-hours of a LoRA job per million tokens and, given the tokens of a refresh of
+    every adapter (``train_tokens``, all adapters together), per adapter refresh:
+    ``num_gpus x time_to_train / adapters``."""
+    lo = dict(result["lora"])
+    tps, n = result["tokens_per_s"], result["num_gpus"]
+    lo["gpu_hours_per_million_tokens"] = n * 1e6 / tps / 3600 if tps > 0 else None
+    lo["gpu_hours_per_adapter"] = (
+        n * train_tokens / tps / 3600 / lo["adapters"] if train_tokens and tps > 0 else None
+    )
+    return lo
+
+
 def training_reliability(est, options: ReliabilityOptions, *, catalog: Any) -> dict[str, Any]:
     """Failures, checkpoints and effective training time of the job; for a nominal 30-day
     run when the tokens to train on are not given (or the strategy is infeasible)."""
@@ -103,6 +116,8 @@ def training_report(
         power_cap_w=energy.power_cap_w, pue=energy.pue,
         grid_gco2_per_kwh=energy.grid_gco2_per_kwh, catalog=catalog,
     )  # fmt: skip
+    if "lora" in result:
+        result["lora"] = lora_hours(result, train_tokens=job.train_tokens)
     rel = training_reliability(est, reliability, catalog=catalog)
     model_power_w = result["power"]["it_power_w"] / est.item("num_gpus")
     if cost.avg_power_w:

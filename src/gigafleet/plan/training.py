@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.catalog.schema import ModelArch
 from gigafleet.energy.training import step_power
 from gigafleet.enums import DISPATCHERS, PRECISIONS, RECOMPUTE
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.training import Reason, efficiency_for, training_step
+from gigafleet.perf.training.estimate import lora_config
 from gigafleet.plan.space import SpaceLimits, strategy_space
 
 OBJECTIVES = ("time", "energy", "cost")
@@ -112,7 +114,7 @@ def pareto_front(time: np.ndarray, energy: np.ndarray) -> np.ndarray:
 
 
 def plan_training(
-    model: str,
+    model: str | ModelArch,
     system: str,
     *,
     num_gpus: int | list[int],
@@ -134,13 +136,22 @@ def plan_training(
     power_cap_w: float | None = None,
     site_power_mw: float | None = None,
     pue: float | None = None,
+    lora_rank: int | None = None,
+    lora_targets: str | tuple[str, ...] = "qkv,o",
+    adapters: int = 1,
+    frozen_weights: str = "bf16",
+    cooling: str | None = None,
 ) -> TrainingPlan:
     """Evaluate every valid strategy and rank the feasible ones by ``objective``.
 
     ``extra`` adds strategies of its own (e.g. a published one) to the space.
     ``power_cap_w`` caps each GPU's board power (step times grow by DVFS);
     ``site_power_mw`` rules out strategies whose peak facility power exceeds it;
-    ``pue`` overrides the default of the system's cooling.
+    ``pue`` overrides the default of the system's cooling. ``workload="lora"`` (or a
+    ``lora_rank``) plans LoRA fine-tuning: a frozen base and ``adapters`` adapters of
+    ``lora_rank`` on ``lora_targets`` (:mod:`gigafleet.perf.training.lora`).
+    ``pue`` overrides the default of the system's cooling; ``cooling`` (air, liquid)
+    that of the system (fans are a larger share of an air-cooled system's power).
     """
     if site_power_mw is not None and not site_power_mw > 0:
         raise GigafleetError(f"must be > 0, got {site_power_mw}", field="site_power_mw")
@@ -156,8 +167,11 @@ def plan_training(
             f"unknown value {ep_dispatcher!r}; allowed: {', '.join(DISPATCHERS)}",
             field="ep_dispatcher",
         )
-    arch_row = catalog.model(model)
+    arch_row = model if isinstance(model, ModelArch) else catalog.model(model)
     hw = resolve_hardware(catalog, system, fabric=fabric)
+    lora = lora_config(
+        workload, rank=lora_rank, targets=lora_targets, adapters=adapters, frozen=frozen_weights
+    )
     for p in precisions:
         if p not in PRECISIONS:
             raise GigafleetError(
@@ -202,15 +216,16 @@ def plan_training(
         global_batch=float(global_batch),
         seq_len=float(seq_len),
         uneven_layers=True,
-        lora=workload == "lora",
+        lora=lora is not None,
         flash_attention=flash_attention,
+        lora_adapters=lora,
         **space,
     )
     power = step_power(
         out["phase_s"], system=hw.system, num_gpus=space["num_gpus"],
         tokens_per_step=float(global_batch) * float(seq_len),
         flops_per_token=out["model_flops_per_token"], power_cap_w=power_cap_w, pue=pue,
-        catalog=catalog,
+        cooling=cooling, catalog=catalog,
     )  # fmt: skip
     feasible = np.asarray(out["reason_code"]) == Reason.FEASIBLE
     over_site = np.zeros_like(feasible)

@@ -13,9 +13,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from gigafleet.enums import Cooling, Precision, TeeKind
+from gigafleet.catalog.params import Climate
+from gigafleet.catalog.prices import CloudKind
+from gigafleet.enums import LORA_TARGETS, Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
 from gigafleet.spec.serving import Slo
+from gigafleet.spec.simulation import Simulation
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -52,6 +55,11 @@ class Deployment(_Strict):
     usd_per_gpu: float | None = Field(
         default=None, gt=0, description="system capital cost per GPU (default: price catalog)"
     )
+    cooling: Cooling | None = Field(
+        default=None,
+        description="air or liquid (default: the site's; else the system's, power catalog); "
+        "the system must be built for it",
+    )
 
     @model_validator(mode="after")
     def _order(self) -> Deployment:
@@ -71,7 +79,11 @@ class Site(_Strict):
         default=None,
         ge=1.0,
         le=3.0,
-        description="power usage effectiveness (default: by cooling: liquid 1.10, air 1.5)",
+        description="power usage effectiveness (default: by cooling and climate, power "
+        "catalog: liquid 1.05/1.10/1.15, air 1.3/1.5/1.6 in a cool/temperate/hot climate)",
+    )
+    climate: Climate = Field(
+        default="temperate", description="cool, temperate or hot: sets the default PUE"
     )
     electricity_usd_per_mwh: float = Field(default=80.0, ge=0)
     grid_gco2_per_kwh: float = Field(default=400.0, ge=0, description="grid carbon intensity")
@@ -79,10 +91,20 @@ class Site(_Strict):
         default=False, description="GPUs run in TEE mode here (attestation, encrypted links)"
     )
     cooling: Cooling | None = Field(
-        default=None, description="default: that of the site's first system (power catalog)"
+        default=None,
+        description="air or liquid, for every fleet entry without its own (default: each "
+        "system's, power catalog); every system here must be built for it",
     )
     price_usd_per_gpu_hour: float | None = Field(
-        default=None, gt=0, description="cloud sites: price per GPU-hour (default: catalog)"
+        default=None,
+        gt=0,
+        description="cloud sites: price per GPU-hour (default: the price catalog's for the "
+        "system and cloud_kind, along its trajectory)",
+    )
+    cloud_kind: CloudKind = Field(
+        default="hyperscaler-committed",
+        description="cloud sites: who rents and how (hyperscaler or neocloud, on-demand or "
+        "committed): which catalog price applies",
     )
     fleet: list[Deployment] = Field(min_length=1)
 
@@ -128,33 +150,135 @@ class PrivateService(LlmService):
     tee: TeeKind = "any"
 
 
+class HstuOverride(_Strict):
+    """A user's HSTU configuration over the named catalog model's (only what changes)."""
+
+    num_layers: int | None = Field(default=None, gt=0)
+    num_heads: int | None = Field(default=None, gt=0)
+    attention_dim: int | None = Field(default=None, gt=0, description="dqk per head")
+    linear_dim: int | None = Field(default=None, gt=0, description="dv per head")
+    max_seq_len: int | None = Field(default=None, gt=0)
+    history_cv: float | None = Field(default=None, ge=0, description="jagged-length spread")
+
+
 class RecommendationService(_Strict):
-    """Recommendation ranking: each query scores ``items_per_query`` candidates; give the
-    load as queries per second (daily mean) or as inferences (items scored) per day."""
+    """A recommendation feed: its load (daily active users x requests per user per day, or
+    queries per second, or items ranked per day), the funnel of each request (retrieval
+    candidates scored by dot products, ``items_per_query`` ranking candidates scored by the
+    ranking model) and the ranking model with its latency budget. Demand and capacity count
+    items ranked."""
 
     name: str = Field(min_length=1)
-    model: str = Field(default="dlrm-dcnv2", description="catalog recommendation model")
+    model: str = Field(
+        default="dlrm-dcnv2",
+        description="catalog recommendation model: dlrm-dcnv2, dlrm-v3, hstu-production-ranker, "
+        "or one added by a catalog overlay",
+    )
+    hstu: HstuOverride | None = Field(default=None, description="HSTU fields that change")
+    daily_active_users: float | None = Field(default=None, gt=0)
+    requests_per_user_per_day: float | None = Field(default=None, gt=0)
     queries_per_s: float | None = Field(default=None, gt=0, description="daily mean")
-    items_per_query: int = Field(default=1, gt=0, description="candidates ranked per query")
-    inferences_per_day: float | None = Field(default=None, gt=0, description="items scored per day")
-    peak_to_mean: float = Field(default=1.5, ge=1.0)
-    latency_budget_ms: float = Field(default=100.0, gt=0, description="p99 per query")
+    items_per_query: int = Field(default=1, gt=0, description="ranking candidates per request")
+    retrieval_candidates: int = Field(
+        default=0, ge=0, description="candidates retrieval scores per request (dot products)"
+    )
+    history_tokens: float | None = Field(
+        default=None, gt=0, description="mean user-history tokens (HSTU; default: the model's)"
+    )
+    inferences_per_day: float | None = Field(default=None, gt=0, description="items ranked per day")
+    peak_to_mean: float = Field(default=1.5, ge=1.0, description="daily peak over daily mean")
+    latency_budget_ms: float = Field(default=100.0, gt=0, description="p99 per request")
     precision: Literal["bf16", "fp8"] = "bf16"
+    embedding_precision: Literal["fp16", "bf16", "fp8", "int8"] = "fp16"
+    zipf_s: float = Field(
+        default=1.1, ge=0, le=3, description="Zipf exponent of row accesses (0: uniform)"
+    )
+    access_trace: str | None = Field(
+        default=None, description="file of access counts per row (replaces zipf_s)"
+    )
+    far_tier: Literal["none", "ssd", "remote"] = Field(
+        default="none", description="where rows beyond host memory live"
+    )
+    far_tb_per_node: float = Field(default=0.0, ge=0, description="far-tier capacity per node")
     start: Month = "2026-01"
     growth_per_year: float = Field(default=0.0, ge=-0.9)
 
     @model_validator(mode="after")
     def _load(self) -> RecommendationService:
-        if (self.queries_per_s is None) == (self.inferences_per_day is None):
-            raise ValueError("give exactly one of queries_per_s and inferences_per_day")
+        users = (self.daily_active_users, self.requests_per_user_per_day)
+        if (users[0] is None) != (users[1] is None):
+            raise ValueError("give daily_active_users and requests_per_user_per_day together")
+        given = [users[0] is not None, self.queries_per_s is not None,
+                 self.inferences_per_day is not None]  # fmt: skip
+        if sum(given) != 1:
+            raise ValueError(
+                "give exactly one of queries_per_s, inferences_per_day and "
+                "daily_active_users with requests_per_user_per_day"
+            )
+        if self.far_tier != "none" and self.far_tb_per_node <= 0:
+            raise ValueError(f"far_tier {self.far_tier!r} needs far_tb_per_node > 0")
         return self
 
     @property
+    def queries_per_day(self) -> float:
+        """Ranking requests per day."""
+        if self.daily_active_users is not None:
+            return self.daily_active_users * float(self.requests_per_user_per_day or 0.0)
+        if self.queries_per_s is not None:
+            return self.queries_per_s * 86400.0
+        return float(self.inferences_per_day or 0.0) / self.items_per_query
+
+    @property
     def requests_per_day(self) -> float:
-        """Inferences (items scored) per day."""
+        """Items ranked per day (the demand unit)."""
         if self.inferences_per_day is not None:
             return self.inferences_per_day
-        return self.queries_per_s * self.items_per_query * 86400.0
+        return self.queries_per_day * self.items_per_query
+
+
+class AdapterRefresh(_Strict):
+    """Refreshing personal models: every ``refresh_days`` each user's LoRA adapter of a shared
+    base is fine-tuned again on ``tokens_per_user`` new tokens, many adapters per job
+    (batched multi-adapter fine-tuning). Its demand is tokens to train per second, flat over
+    the day (batch work), sized by the LoRA training model and placed like a service."""
+
+    name: str = Field(min_length=1)
+    model: str = Field(description="the shared base model")
+    num_users: int = Field(gt=0, le=10**10, description="users with a personal adapter")
+    tokens_per_user: float = Field(gt=0, description="new tokens per user per refresh")
+    refresh_days: float = Field(default=7.0, gt=0, description="refresh period, days")
+    adapter_rank: int = Field(default=16, gt=0)
+    lora_targets: str = Field(
+        default="qkv,o", description="weights with adapters (qkv, o, mlp, experts, all)"
+    )
+    adapters_per_job: int = Field(
+        default=64, gt=0, description="adapters trained together in one job"
+    )
+    precision: Precision = "fp8"
+    frozen_weights: Literal["bf16", "fp8"] = "bf16"
+    seq_len: int = Field(default=4096, gt=0)
+    global_batch: int = Field(default=64, gt=0, description="sequences per step, all adapters")
+    start: Month = "2026-01"
+    growth_per_year: float = Field(default=0.0, ge=-0.9, description="growth of the users")
+
+    @model_validator(mode="after")
+    def _targets(self) -> AdapterRefresh:
+        bad = [t for t in self.lora_targets.split(",") if t.strip() not in (*LORA_TARGETS, "all")]
+        if bad:
+            raise ValueError(
+                f"unknown LoRA target {', '.join(bad)}; allowed: {', '.join((*LORA_TARGETS, 'all'))}"
+            )
+        return self
+
+    @property
+    def peak_to_mean(self) -> float:
+        """Batch work runs around the clock: no daily peak."""
+        return 1.0
+
+    @property
+    def requests_per_day(self) -> float:
+        """Tokens to train per day (the demand unit: tokens/s)."""
+        return self.num_users * self.tokens_per_user / self.refresh_days
 
 
 class Workloads(_Strict):
@@ -163,6 +287,21 @@ class Workloads(_Strict):
     personalized: list[PersonalizedService] = []
     private: list[PrivateService] = []
     recommendation: list[RecommendationService] = []
+    adapter_refresh: list[AdapterRefresh] = []
+
+
+class PowerPolicy(_Strict):
+    """How sites provision power for what they hold (``energy/provisioning.py``)."""
+
+    provision_for: Literal["rated", "peak", "percentile"] = Field(
+        default="rated",
+        description="rated: every system at its nameplate; peak: at its expected peak; "
+        "percentile: a percentile of the site's simulated draw (oversubscription, the excess "
+        "capped)",
+    )
+    percentile: float = Field(
+        default=99.0, gt=0, le=100, description="with provision_for: percentile"
+    )
 
 
 class Policies(_Strict):
@@ -176,6 +315,11 @@ class Policies(_Strict):
     )
     power_cap_fraction: float = Field(
         default=1.0, gt=0, le=1.0, description="share of each site's power_mw that may be drawn"
+    )
+    power: PowerPolicy = PowerPolicy()
+    rent_as: CloudKind = Field(
+        default="neocloud-committed",
+        description="the cloud price owned systems are set against (own or rent)",
     )
 
 
@@ -204,6 +348,14 @@ class Scenario(_Strict):
     workloads: Workloads
     policies: Policies = Policies()
     amortization_years: float = Field(default=5.0, gt=0)
+    catalog: dict[str, Any] | None = Field(
+        default=None,
+        description="a catalog overlay of this scenario's own (tables and parameter sets, "
+        "as in a --catalog file): hardware, power and prices",
+    )
+    simulation: Simulation | None = Field(
+        default=None, description="a year of operations (gigafleet simulate; spec/simulation.py)"
+    )
 
     @model_validator(mode="after")
     def _names(self) -> Scenario:
@@ -219,7 +371,14 @@ class Scenario(_Strict):
         w = self.workloads
         return [
             x.name
-            for group in (w.training, w.llm_services, w.personalized, w.private, w.recommendation)
+            for group in (
+                w.training,
+                w.llm_services,
+                w.personalized,
+                w.private,
+                w.recommendation,
+                w.adapter_refresh,
+            )  # fmt: skip
             for x in group
         ]
 
@@ -235,7 +394,7 @@ def check_names(scn: Scenario, catalog: Any) -> None:
                     (("sites", i, "fleet", j, "fabric"), catalog.fabric_or_design, dep.fabric)
                 )
     w = scn.workloads
-    for group in ("training", "llm_services", "personalized", "private"):
+    for group in ("training", "llm_services", "personalized", "private", "adapter_refresh"):
         for k, item in enumerate(getattr(w, group)):
             checks.append((("workloads", group, k, "model"), catalog.model, item.model))
     for k, item in enumerate(w.recommendation):
@@ -250,6 +409,7 @@ def check_names(scn: Scenario, catalog: Any) -> None:
             err = GigafleetError(msg, field=_dotted(loc), allowed=exc.allowed)
             err.loc = loc
             raise err from None
+    check_cooling(scn, catalog)
     # policies name workloads, sites and regions that exist
     work = scn.workload_names()
     sites = [x.name for x in scn.sites]
@@ -265,6 +425,31 @@ def check_names(scn: Scenario, catalog: Any) -> None:
                 if v not in allowed:
                     what = "region" if key == "residency" else "site"
                     _policy_error(("policies", key, name, i), f"unknown {what} {v!r}", allowed)
+
+
+def check_cooling(scn: Scenario, catalog: Any) -> None:
+    """Every fleet entry's cooling (its own, else its site's) is one its system is built for
+    (``power.system.cooling`` in the catalog): an air-cooled GB300 NVL72 does not exist."""
+    power = catalog.params.power
+    for i, site in enumerate(scn.sites):
+        for j, dep in enumerate(site.fleet):
+            want = dep.cooling or site.cooling
+            allowed = power.cooling_options(catalog.system(dep.system).name)
+            if want is None or want in allowed:
+                continue
+            loc: tuple[Any, ...] = (
+                ("sites", i, "fleet", j, "cooling") if dep.cooling else ("sites", i, "cooling")
+            )
+            built = " or ".join(allowed)
+            err = GigafleetError(
+                f"{want}-cooled {dep.system} (sites.{i}.fleet.{j}) is not built: it is "
+                f"{built}-cooled; allowed: {', '.join(allowed)} (a catalog overlay can add a "
+                "variant: power: {system: {cooling: {...}}})",
+                field=_dotted(loc),
+                allowed=list(allowed),
+            )
+            err.loc = loc
+            raise err
 
 
 def _policy_error(loc: tuple[Any, ...], what: str, allowed: list[str]) -> None:
@@ -288,11 +473,24 @@ def load_scenario(path: str | Path, catalog: Any = None) -> Scenario:
     if not isinstance(data, dict):
         raise GigafleetError("expected a mapping of fields at the top level", file=str(path))
     scn = validate_model(data, Scenario, source=str(path), node=node)
+    cat = scenario_catalog(scn, catalog or load_catalog(), file=str(path), node=node)
     try:
-        check_names(scn, catalog or load_catalog())
+        check_names(scn, cat)
     except GigafleetError as exc:
         raise located(exc, path, node) from None
     return scn
+
+
+def scenario_catalog(scn: Scenario, catalog: Any, *, file: str | None = None,
+                     node: Any = None) -> Any:  # fmt: skip
+    """``catalog`` with the scenario's own overlay (its ``catalog:`` key) applied; errors
+    name ``file`` and the line (from the scenario's YAML ``node``)."""
+    if not scn.catalog:
+        return catalog
+    from gigafleet.yamlio import node_at
+
+    sub = node_at(node, "catalog")  # lazy: composed only if the overlay is bad
+    return catalog.with_overlay(scn.catalog, file=file or f"scenario {scn.name}: catalog", node=sub)
 
 
 def located(exc: GigafleetError, path: str | Path, node: Any = None) -> GigafleetError:

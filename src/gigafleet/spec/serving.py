@@ -73,7 +73,9 @@ class ServeJob(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(description="Model name from the catalog.")
+    model: str = Field(
+        description="Model name from the catalog, or a Hugging Face config.json or YAML model file."
+    )
     system: str = Field(description="System name from the catalog.")
     replicas: int = Field(default=1, gt=0, description="Model copies.")
     tp: int = Field(default=1, gt=0, description="Tensor parallel degree per replica.")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gigafleet.enums import Dispatcher, Precision, Recompute, TrainingWorkload
+from gigafleet.enums import LORA_TARGETS, Dispatcher, Precision, Recompute, TrainingWorkload
 
 
 class TrainingWork(BaseModel):
@@ -18,7 +18,10 @@ class TrainingWork(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    model: str = Field(description="Model name from the catalog, e.g. llama3.1-405b.")
+    model: str = Field(
+        description="Model name from the catalog (e.g. llama3.1-405b), or a Hugging Face "
+        "config.json or YAML model file."
+    )
     system: str = Field(description="System name from the catalog, e.g. dgx-h100, gb200-nvl72.")
     seq_len: int = Field(default=8192, gt=0, description="Tokens per sequence.")
     global_batch: int = Field(default=1024, gt=0, description="Sequences per optimizer step.")
@@ -29,8 +32,49 @@ class TrainingWork(BaseModel):
         default="alltoall", description="MoE dispatch: alltoall, or dedup (DeepEP/HybridEP)."
     )
     train_tokens: float | None = Field(
-        default=None, gt=0, description="Tokens to train on, for time to train."
+        default=None,
+        gt=0,
+        description="Tokens to train on, for time to train (LoRA: all adapters together).",
     )
+    lora_rank: int | None = Field(
+        default=None,
+        gt=0,
+        description="LoRA adapter rank: fine-tune adapters on a frozen base (workload lora) [16].",
+    )
+    lora_targets: str = Field(
+        default="qkv,o",
+        description="Weights with LoRA adapters, comma-separated: "
+        + ", ".join(LORA_TARGETS)
+        + ", or all.",
+    )
+    adapters: int = Field(
+        default=1,
+        gt=0,
+        description="LoRA adapters of one frozen base trained together in one job "
+        "(batched multi-adapter fine-tuning; each sequence belongs to one adapter).",
+    )
+    frozen_weights: Literal["bf16", "fp8"] = Field(
+        default="bf16", description="LoRA: storage of the frozen base weights, bf16 or fp8."
+    )
+
+    @field_validator("lora_targets")
+    @classmethod
+    def _targets(cls, v: str) -> str:
+        items = [i.strip().lower() for i in v.split(",") if i.strip()]
+        bad = [i for i in items if i not in (*LORA_TARGETS, "all")]
+        if bad or not items:
+            raise ValueError(
+                f"unknown LoRA target {', '.join(bad) or repr(v)}; allowed: "
+                + ", ".join((*LORA_TARGETS, "all"))
+            )
+        return ",".join(items)
+
+    @property
+    def is_lora(self) -> bool:
+        """Whether the LoRA fields ask for adapters (a rank, targets or several adapters)."""
+        return bool({"lora_rank", "lora_targets", "adapters"} & self.model_fields_set) or (
+            self.frozen_weights != "bf16"
+        )
 
 
 class TrainingJob(TrainingWork):
@@ -69,6 +113,18 @@ class TrainingJob(TrainingWork):
     uneven_layers: bool = Field(
         default=False, description="Allow pp x vp not dividing the layers (custom pipeline layout)."
     )
+
+    @model_validator(mode="after")
+    def _lora_workload(self) -> TrainingJob:
+        # a LoRA field makes the job LoRA fine-tuning unless another workload is named
+        if self.is_lora and self.workload != "lora":
+            if "workload" in self.model_fields_set:
+                raise ValueError(
+                    f"lora_rank, lora_targets, adapters and frozen_weights need workload lora, "
+                    f"not {self.workload!r}"
+                )
+            self.workload = "lora"
+        return self
 
 
 class TrainingPlanRequest(TrainingWork):

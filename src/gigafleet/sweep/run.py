@@ -19,6 +19,7 @@ from typing import Any
 
 from gigafleet.catalog import load_catalog
 from gigafleet.errors import GigafleetError
+from gigafleet.parquet import duckdb_module, write_parquet
 from gigafleet.sweep.executors import run_tasks
 from gigafleet.sweep.spec import SweepSpec
 
@@ -62,19 +63,6 @@ def check_spec(spec: SweepSpec) -> None:
                 )
 
 
-def duckdb_module() -> Any:
-    """The ``duckdb`` module, or one clear error saying how to install it."""
-    try:
-        import duckdb
-    except ImportError:
-        raise GigafleetError(
-            "sweep results are Parquet files written and queried with DuckDB, an optional "
-            "dependency: pip install 'gigafleet[sweep]'",
-            field="duckdb",
-        ) from None
-    return duckdb
-
-
 def run_task(
     spec_json: str, task_id: int, points: list[dict[str, Any]], out_dir: str
 ) -> dict[str, Any]:
@@ -116,49 +104,6 @@ def run_task(
         "evaluations": evaluated,
         "seconds": time.perf_counter() - t0,
     }
-
-
-#: SQL type of a Python value in a shard (bool before int: a bool is an int).
-_SQL_TYPES = ((bool, "BOOLEAN"), (int, "BIGINT"), (float, "DOUBLE"), (str, "VARCHAR"))
-
-
-def write_parquet(rows: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:
-    """Write ``rows`` (dicts of plain values; keys missing from a row are NULL) as one
-    Parquet file, with DuckDB's own writer (no pyarrow).
-
-    Columns come in the order they first appear; each gets the SQL type of its values
-    (BIGINT for whole numbers, DOUBLE as soon as one is a float, VARCHAR for text).
-    """
-    duckdb = duckdb_module()
-    columns: dict[str, str] = {}
-    for row in rows:
-        for key, value in row.items():
-            if value is None:
-                columns.setdefault(key, "")
-                continue
-            kind = next((t for py, t in _SQL_TYPES if isinstance(value, py)), None)
-            if kind is None:
-                raise TypeError(f"column {key!r}: no Parquet type for {type(value).__name__}")
-            have = columns.get(key, "")
-            if not have or (have == "BIGINT" and kind == "DOUBLE"):
-                columns[key] = kind
-            elif have != kind and not (have == "DOUBLE" and kind == "BIGINT"):
-                raise TypeError(f"column {key!r} mixes {have} and {kind}")
-    names = list(columns)
-    types = [columns[n] or "VARCHAR" for n in names]  # only NULLs: any type will do
-    con = duckdb.connect()
-    try:
-        cols = ", ".join(f'"{n}" {t}' for n, t in zip(names, types, strict=True))
-        con.execute(f"CREATE TABLE shard ({cols})")
-        if rows:
-            marks = ", ".join("?" * len(names))
-            con.executemany(
-                f"INSERT INTO shard VALUES ({marks})", [[r.get(n) for n in names] for r in rows]
-            )
-        target = os.fspath(path).replace("'", "''")
-        con.execute(f"COPY shard TO '{target}' (FORMAT PARQUET)")
-    finally:
-        con.close()
 
 
 def run_sweep(

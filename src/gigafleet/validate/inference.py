@@ -5,8 +5,10 @@ The top-level summary is over the MLPerf LLM rows (error = predicted / measured 
 each independent measurement counted once (a -99 / -99.9 pair of one submission is one run
 published twice) and held out by deployment first: a row whose per-GPU deployment
 (accelerator, model, TP, precision, engine) is that of a fitted row of the same round is
-not held out, whatever OEM server it ran on. Recommendation (DLRM) rows are skipped with
-their reason and do not count. The DeepSeek comparison (``summary.deepseek``) and the
+not held out, whatever OEM server it ran on. Recommendation (DLRM) rows do not count there:
+the recommendation model predicts them (:mod:`gigafleet.validate.dlrm`, the DLRM rows of
+``--data`` or else the shared DLRM tables) in their own block, ``summary.recommendation``
+(samples/s and queries/s; fitted, same-deployment and held-out rows). The DeepSeek comparison (``summary.deepseek``) and the
 confidential-computing rows (error in percentage points of overhead, a different unit,
 ``summary.confidential_computing``) have their own summaries; ``rows`` holds all of them
 (``group`` says which).
@@ -198,8 +200,31 @@ def validate_inference(
 
         ds_rows = validate_deepseek(catalog=catalog)
         summary["deepseek"] = deepseek_summary(ds_rows)
+    ml_rows = _route_recommendation(ml_rows, raw, extra, summary, catalog=catalog, holdout=holdout)
     summary["data"] = {k: str(v) for k, v in paths.items()}
     return ml_rows + ds_rows + cc_rows, summary
+
+
+def _route_recommendation(ml_rows, raw, extra, summary, *, catalog, holdout):
+    """DLRM rows go to the recommendation model (:mod:`gigafleet.validate.dlrm`): those of
+    ``--data`` when it holds any, else the shared DLRM tables. They replace the LLM path's
+    skipped DLRM rows (the LLM summary above is computed before, and does not change) and
+    get their own block, ``summary.recommendation``."""
+    from gigafleet.validate import dlrm
+
+    rec_raw = [r for r in raw if dlrm.is_recommendation(r)] if extra is not None else []
+    if not rec_raw:
+        rec_raw = dlrm.default_rows()
+    if holdout is not None:
+        rec, refits = dlrm.validate_dlrm_holdout(rec_raw, holdout, catalog=catalog)
+    else:
+        rec, refits = dlrm.validate_dlrm(rec_raw, catalog=catalog), None
+    block = dlrm.dlrm_summary(rec)
+    if refits is not None:
+        block["holdout"] = {"by": holdout, "refits": refits}
+    summary["recommendation"] = block
+    kept = [r for r, row in zip(ml_rows, raw, strict=False) if not dlrm.is_recommendation(row)]
+    return kept + rec
 
 
 def offline_held_out_stats(

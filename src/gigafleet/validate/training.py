@@ -32,6 +32,7 @@ from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.training import REASONS, Reason, efficiency_for, training_step
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
 from gigafleet.validate.report import ValidationRow, summarize
+from gigafleet.validate.row_models import row_model
 
 PACKAGED = Path(__file__).parent / "data" / "training_runs.csv"
 
@@ -209,7 +210,9 @@ def _system_for(catalog: Catalog, row: dict[str, str]) -> str:
 def resolve_row(catalog: Catalog, row: dict[str, str]) -> dict[str, Any]:
     """The model inputs of one row, plus what had to be assumed. Raises GigafleetError if it cannot."""
     assumed: list[str] = []
-    model = catalog.model(row["model"])
+    model, built_from_row = row_model(catalog, row)
+    if built_from_row:
+        assumed.append(built_from_row)
     if model.mtp_layers and re.search(r"w/o\s*MTP", row["model"], re.IGNORECASE):
         model = model.model_copy(update={"mtp_layers": 0})
         assumed.append("mtp_layers=0 (the row's model name says without MTP)")

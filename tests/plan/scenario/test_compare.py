@@ -30,7 +30,8 @@ def test_totals_then_shared_workloads_with_ratios():
     assert [r["figure"] for r in rows[:2]] == ["gpus_peak", "num_unplaced"]
     assert by["gpus_peak"]["ratio"] == pytest.approx(1.5)
     # a total missing from B counts as 0; a zero in A has no ratio
-    assert by["num_unplaced"] == {"figure": "num_unplaced", "a": 0.0, "b": 0.0, "ratio": None}
+    assert by["num_unplaced"] == {"figure": "num_unplaced", "a": 0.0, "b": 0.0, "ratio": None,
+                                  "tag_a": "", "tag_b": "", "why": []}  # fmt: skip
     assert by["pre: days"]["ratio"] == pytest.approx(0.5)
     assert {f"pre: {k}" for k in ("num_gpus", "mfu", "energy_gwh", "cost_usd",
                                   "tokens_per_it_joule")} <= set(by)  # fmt: skip
@@ -39,3 +40,14 @@ def test_totals_then_shared_workloads_with_ratios():
     assert by["chat: slo_attainment"]["b"] == 0.5
     # a figure only one side has is left out
     assert "chat: usd_per_million_tokens" not in by and "chat: facility_mw" not in by
+
+
+def test_each_figure_says_where_it_stands_on_each_side():
+    ext = {"tag": "extrapolated", "why": ["TEE tolls measured on x86 hosts, applied to grace"]}
+    a = _result({"gpus_peak": 8.0}, [], [{"workload": "m", "gpus": 8.0, "basis": ext}])
+    a["tags"] = {"gpus_peak": ext}
+    b = _result({"gpus_peak": 8.0}, [], [{"workload": "m", "gpus": 8.0,
+                                          "basis": {"tag": "interpolated", "why": []}}])  # fmt: skip
+    by = {r["figure"]: r for r in compare_results(a, b)}
+    assert (by["m: gpus"]["tag_a"], by["m: gpus"]["tag_b"]) == ("extrapolated", "interpolated")
+    assert by["m: gpus"]["why"] == ext["why"] and by["gpus_peak"]["tag_b"] == ""

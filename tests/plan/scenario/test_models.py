@@ -17,7 +17,7 @@ def test_cloud_only_fleet_needs_no_capital_price():
 
 
 def test_owned_system_without_a_price_names_its_fleet_entry(catalog):
-    scn = scenario_of([site_doc("a"), site_doc("b", system="gb300-nvl72", count=1)], {})
+    scn = scenario_of([site_doc("a"), site_doc("b", system="dgx-b200", count=1)], {})
     models = Models(catalog, scn)
     priced, unpriced = resolve(scn, catalog)
     models.inputs(priced)

@@ -3,6 +3,7 @@ constraint named when a service falls short."""
 
 import pytest
 
+from gigafleet.errors import GigafleetError
 from gigafleet.plan.scenario import run_scenario
 from scenariohelp import ASSISTANT, PRIVATE, scenario_of, site_doc
 
@@ -56,11 +57,31 @@ def test_owned_gpus_are_used_before_cloud_ones():
 
 
 def test_power_cap_binds():
-    # 512 H100s idle at well over 0.1 MW: the site cannot serve anything within its cap
-    r = run_scenario(scenario_of([site_doc("tiny", power_mw=0.1)], {"llm_services": [ASSISTANT]}))
-    assert r.warnings and r.warnings[0].startswith("power")
+    # 512 H100s idle at about 0.2 MW: 0.25 MW leaves room for a few busy GPUs only
+    big = {**ASSISTANT, "requests_per_day": 5e8}
+    r = run_scenario(scenario_of([site_doc("tight", power_mw=0.25)], {"llm_services": [big]}))
     (u,) = r.unplaced
     assert u["binding"].startswith("power")
+    site = r.periods[0]["sites"][0]
+    # 64 DGX H100 rated 10.2 kW each need about 1 MW provisioned: the warning says so
+    assert site["binding"].startswith("power: rated provisioning") and site["gpus_used"] < 512
+    assert any(w.startswith("power: tight provisions") for w in r.warnings)
+    # provisioned for what the site draws instead, it is the draw that binds
+    pol = {"power": {"provision_for": "percentile", "percentile": 99}}
+    r = run_scenario(
+        scenario_of([site_doc("tight", power_mw=0.25)], {"llm_services": [big]}, policies=pol)
+    )
+    site = r.periods[0]["sites"][0]
+    assert site["binding"].startswith("power: peak-hour draw")
+    assert site["provisioned_mw"] <= site["cap_mw"] + 1e-9 < site["rated_mw"]
+
+
+def test_a_cap_below_the_idle_draw_is_one_error_naming_the_site():
+    with pytest.raises(
+        GigafleetError, match=r"sites.0.power_mw: the idle draw .* tiny .* at least 0.2"
+    ) as e:
+        run_scenario(scenario_of([site_doc("tiny", power_mw=0.1)], {"llm_services": [ASSISTANT]}))
+    assert e.value.loc == ("sites", 0, "power_mw")
 
 
 def test_services_are_placed_in_whole_replicas():

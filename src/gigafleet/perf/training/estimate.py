@@ -15,6 +15,13 @@ from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.training.codes import REASONS, Reason, explain, memory_message
 from gigafleet.perf.training.efficiency import efficiency_for
+from gigafleet.perf.training.lora import (
+    DEFAULT_RANK,
+    DEFAULT_TARGETS,
+    Lora,
+    adapter_params,
+    parse_targets,
+)
 from gigafleet.perf.training.step import training_step
 
 
@@ -107,6 +114,10 @@ def estimate_training(
     catalog: Catalog | None = None,
     strict: bool = False,
     uneven_layers: bool = False,
+    lora_rank: int | None = None,
+    lora_targets: str | tuple[str, ...] = DEFAULT_TARGETS,
+    adapters: int = 1,
+    frozen_weights: str = "bf16",
 ) -> TrainingEstimate:
     """Predict a training step for one or many strategies.
 
@@ -133,6 +144,10 @@ def estimate_training(
         strict: raise :class:`GigafleetError` when a structural constraint fails (the CLI
             does); otherwise mark the strategy infeasible.
         uneven_layers: allow ``pp x vp`` not dividing the layers (custom pipeline layouts).
+        lora_rank, lora_targets, adapters, frozen_weights: the adapters of a ``lora``
+            workload (rank 16 on ``qkv,o`` unless given; a rank alone makes the workload
+            ``lora``): ``adapters`` of one frozen base train together, the base stored in
+            ``bf16`` or ``fp8`` (:mod:`gigafleet.perf.training.lora`).
 
     Every strategy argument may be an array; results broadcast.
     """
@@ -142,6 +157,9 @@ def estimate_training(
         raise GigafleetError(
             f"unknown workload {workload!r}; allowed: {', '.join(WORKLOADS)}", field="workload"
         )
+    lora = lora_config(
+        workload, rank=lora_rank, targets=lora_targets, adapters=adapters, frozen=frozen_weights
+    )
     prec = _as_index(precision, PRECISIONS, "precision")
     dedup = _as_index(ep_dispatcher, DISPATCHERS, "ep_dispatcher")
     rec = _as_index(recompute, RECOMPUTE, "recompute")
@@ -167,8 +185,9 @@ def estimate_training(
         ep_overlap=np.asarray(ep_overlap, dtype=float),
         ep_dedup=dedup,
         cuda_graphs=np.asarray(cuda_graphs, dtype=float),
-        lora=workload == "lora",
+        lora=lora is not None,
         uneven_layers=uneven_layers,
+        lora_adapters=lora,
     )
     code = out["reason_code"]
     shape = np.shape(code)
@@ -232,5 +251,55 @@ def estimate_training(
             "num_micro_batches": out["num_micro"],
             "params_total": arch.params_total,
             "params_active": arch.params_active,
+            **({} if lora is None else {"lora": lora_info(arch, lora)}),
         },
     )
+
+
+def lora_config(
+    workload: str,
+    *,
+    rank: int | None,
+    targets: str | tuple[str, ...] = DEFAULT_TARGETS,
+    adapters: int = 1,
+    frozen: str = "bf16",
+) -> Lora | None:
+    """The adapters of a job: ``None`` unless it is LoRA (a rank or ``adapters`` > 1 make it
+    so; with another workload named they are an error)."""
+    if workload != "lora" and rank is None and adapters == 1:
+        return None
+    if workload not in ("lora", "pretrain"):
+        raise GigafleetError(
+            f"LoRA adapters need workload lora, not {workload!r}",
+            field="workload",
+            allowed=("lora",),
+        )
+    if frozen not in ("bf16", "fp8"):
+        raise GigafleetError(
+            f"unknown value {frozen!r}; allowed: bf16, fp8",
+            field="frozen_weights",
+            allowed=("bf16", "fp8"),
+        )
+    for name, value in (("lora_rank", rank), ("adapters", adapters)):
+        if value is not None and value < 1:
+            raise GigafleetError(f"must be a positive whole number, got {value!r}", field=name)
+    return Lora(
+        rank=rank or DEFAULT_RANK,
+        targets=parse_targets(targets),
+        num_adapters=int(adapters),
+        frozen_bytes=2.0 if frozen == "bf16" else 1.0,
+    )
+
+
+def lora_info(arch, lora: Lora) -> dict[str, Any]:
+    """The adapters of a LoRA estimate, for reports."""
+    p = adapter_params(arch, lora)
+    return {
+        "rank": lora.rank,
+        "targets": list(lora.targets),
+        "adapters": lora.num_adapters,
+        "frozen_weights": "bf16" if lora.frozen_bytes == 2.0 else "fp8",
+        "params_per_adapter": p,
+        "trainable_params": p * lora.num_adapters,
+        "trainable_fraction": p * lora.num_adapters / arch.params_total,
+    }

@@ -13,6 +13,7 @@ from gigafleet.perf.training import layers
 from gigafleet.perf.training.codes import Reason
 from gigafleet.perf.training.data_parallel import data_parallel
 from gigafleet.perf.training.efficiency import Efficiency
+from gigafleet.perf.training.lora import Lora, adapter_flops_per_token, add_adapters, lora_terms
 from gigafleet.perf.training.memory import memory_per_gpu, saved_activation_bytes
 from gigafleet.perf.training.passes import Layers, forward_backward
 from gigafleet.perf.training.phases import phase_seconds
@@ -58,6 +59,7 @@ def training_step(
     lora: bool = False,
     uneven_layers: bool = False,
     flash_attention: bool = True,
+    lora_adapters: Lora | None = None,
 ) -> dict[str, Any]:
     """The vectorised core: all strategy arguments are float arrays (or scalars) that broadcast.
 
@@ -74,7 +76,11 @@ def training_step(
     al. 2022: ``5 a s^2 b / t`` bytes per layer) unless recomputed (selective recompute).
     Returns a dict of arrays (see :class:`TrainingEstimate`), with ``breakdown_s`` by term
     and ``phase_s`` by GPU phase (:data:`~.phases.PHASES`).
+
+    ``lora`` freezes the base weights; ``lora_adapters`` (which implies it) also costs the
+    adapters: their GEMMs, memory, gradient reduction and optimizer step (:mod:`.lora`).
     """
+    lora = lora or lora_adapters is not None
     s = as_strategy(
         num_gpus=num_gpus, tp=tp, pp=pp, cp=cp, ep=ep, vp=vp, micro_batch=micro_batch,
         global_batch=global_batch, seq_len=seq_len, precision=precision, zero=zero,
@@ -97,19 +103,30 @@ def training_step(
 
     # all layers: forward, backward, recompute; then one pipeline stage and data parallel
     ps = forward_backward(arch, s=s, eff=eff, ly=ly)
+    if lora_adapters is not None:
+        ps = add_adapters(arch, s=s, rf=rf, eff=eff, tk=tk, ps=ps, lora=lora_adapters)
     st = stage(arch, s=s, ly=ly, ps=ps, net=hw.net)
     dpar = data_parallel(arch, s=s, ps=ps, hw=hw)
     act_mb_bytes = saved_activation_bytes(arch, s=s, t=tk.t)  # one micro-batch on this stage
+    adapters = None
+    if lora_adapters is not None:
+        adapters = lora_terms(arch, s=s, tk=tk, ps=ps, dpar=dpar, hw=hw, lora=lora_adapters)
+        act_mb_bytes = act_mb_bytes + adapters.act_bytes
     offload_mb = offload_time(
         s, act_mb_bytes=act_mb_bytes, compute_mb=st.compute_mb, host_link_bw=hw.host_link_bw
     )
     t_mb = micro_batch_time(s, st=st, ps=ps, fsdp_mb=dpar.fsdp_mb, offload_mb=offload_mb)
     bubble = bubble_time(s, t_mb=t_mb)
-    step = s.num_micro * t_mb + bubble + dpar.dp_exposed + dpar.t_opt
+    dp_exposed, t_opt = dpar.dp_exposed, dpar.t_opt
+    if adapters is not None:
+        dp_exposed, t_opt = dp_exposed + adapters.dp_exposed, t_opt + adapters.t_opt
+    step = s.num_micro * t_mb + bubble + dp_exposed + t_opt
 
     memory = memory_per_gpu(
         arch, s=s, dpar=dpar, act_mb_bytes=act_mb_bytes, t=tk.t, hbm_bytes=hw.hbm_bytes
     )
+    if adapters is not None:
+        memory = memory + adapters.memory_bytes
     code = flag(code, memory > hw.hbm_bytes, Reason.MEMORY)
 
     # outputs
@@ -121,6 +138,8 @@ def training_step(
         else np.vectorize(arch.forward_flops_per_token)(s.seq)
     )
     model_flops_tok = fwd_flops_tok * (2.0 if lora else 3.0)
+    if adapters is not None:  # the adapters' GEMMs: forward once, backward twice
+        model_flops_tok = model_flops_tok + 3.0 * adapter_flops_per_token(arch, lora_adapters)
     tflops_gpu = tps * model_flops_tok / s.num_gpus / 1e12
     per_step = num_micro * st.compute_mb / ps.total_fb  # the stage's share of the model's work
     breakdown = {
@@ -133,10 +152,10 @@ def training_step(
         "cp_comm_s": num_micro * st.cp_exposed_mb,
         "ep_comm_s": num_micro * (st.ep_exposed_mb + ps.recompute_a2a / pp),
         "pp_comm_s": num_micro * st.pp_exposed_mb,
-        "dp_comm_s": dpar.dp_exposed + num_micro * dpar.fsdp_mb,
+        "dp_comm_s": dp_exposed + num_micro * dpar.fsdp_mb,
         "bubble_s": bubble,
         "offload_s": num_micro * offload_mb,
-        "optimizer_s": dpar.t_opt,
+        "optimizer_s": t_opt,
     }
     return {
         "reason_code": code,

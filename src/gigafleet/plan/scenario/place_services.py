@@ -8,7 +8,7 @@ GPUs of pool ``p`` for service ``w``,
                sum_{w,p at s} P[w,p] g n[w,p] <= cap_s - idle_s - training_s   (site power)
 
 where ``c`` is the hourly cost of a busy GPU (for owned GPUs the electricity above their
-idle draw, for cloud ones the price) and ``P`` its facility power above idle (installed
+idle draw, for cloud ones the period's price) and ``P`` its facility power above idle (installed
 GPUs draw their idle power whether used or not). Policies remove pairs (TEE work off
 non-TEE sites, residency, cloud bursting). Unmet demand is explained by the constraint that
 binds (``binding_service``).
@@ -22,7 +22,7 @@ from gigafleet.plan.scenario.pools import binding, eligible
 from gigafleet.plan.scenario.size import fit_for
 from gigafleet.plan.scenario.state import ScenarioState
 from gigafleet.plan.scenario.workloads import peak_demand
-from gigafleet.spec.scenario import PrivateService, month_text
+from gigafleet.spec.scenario import AdapterRefresh, PrivateService, month_text
 
 #: Weight of unmet (normalised) demand in the placement program's first phase.
 UNMET_PENALTY = 1e9
@@ -35,8 +35,9 @@ def service_options(state: ScenarioState) -> None:
     scn, models, idle_w = state.scn, state.models, state.idle_w
     for w, svc in enumerate(state.services):
         private = isinstance(svc, PrivateService)
+        training = isinstance(svc, AdapterRefresh)  # fine-tuning follows the training policy
         for p, pool in enumerate(state.pools):
-            reason = eligible(scn, svc.name, pool, private=private, training=False)
+            reason = eligible(scn, svc.name, pool, private=private, training=training)
             if reason:
                 state.why_not[w].append(reason)
                 continue
@@ -78,9 +79,16 @@ def place_services(state: ScenarioState) -> None:
                     f"{sites[n].power_mw * scn.policies.power_cap_fraction:,.0f} MW cap"
                 )
         live = demand[k] > 0
+        # rent moves along its price trajectory: the period's price for cloud pools
+        cost_k = cost.copy()
+        for pool in pools:
+            if pool.site_kind == "cloud" and pool.active(m):
+                cost_k[:, pool.index] = np.where(
+                    cap[:, pool.index] > 0, state.models.cloud_usd_per_gpu_hour(pool, m), 0.0
+                )
         if num_w and live.any():
             whole, _ = solve_placement(
-                cost[live], cap[live] * (inv > 0), power[live], demand[k][live], inv,
+                cost_k[live], cap[live] * (inv > 0), power[live], demand[k][live], inv,
                 state.site_of, budget, rep_gpus[live],
             )  # fmt: skip
             placed[k][live] = whole
@@ -140,9 +148,12 @@ def solve_placement(cost, cap, power, demand, inventory, site_of, site_budget, r
         h.changeColCost(col[pair], float(cost[pair]) * g[pair])
         h.changeColIntegrality(col[pair], highspy.HighsVarType.kInteger)
     u0 = len(pairs)
-    for w in range(num_w):  # unmet demand, normalised so every service weighs alike
+    # unmet demand as a share of the service's demand (u = share x D): every service weighs
+    # alike, and no coefficient falls below the solver's smallest (1/D would, past D = 1e9)
+    scale = np.maximum(np.asarray(demand, dtype=float), 1e-12)
+    for w in range(num_w):
         h.addVar(0.0, inf)
-        h.changeColCost(u0 + w, UNMET_PENALTY / max(demand[w], 1e-12))
+        h.changeColCost(u0 + w, UNMET_PENALTY)
 
     def row(lo: float, hi: float, idx: list[int], val: list[float]) -> None:
         if idx:
@@ -151,7 +162,7 @@ def solve_placement(cost, cap, power, demand, inventory, site_of, site_budget, r
     for w in range(num_w):  # capacity + unmet >= demand
         mine = [pr for pr in pairs if pr[0] == w]
         row(float(demand[w]), inf, [col[pr] for pr in mine] + [u0 + w],
-            [float(cap[pr]) * g[pr] for pr in mine] + [1.0])  # fmt: skip
+            [float(cap[pr]) * g[pr] for pr in mine] + [float(scale[w])])  # fmt: skip
     for p in range(num_p):  # inventory
         mine = [pr for pr in pairs if pr[1] == p]
         row(-inf, float(inventory[p]), [col[pr] for pr in mine], [g[pr] for pr in mine])
@@ -166,8 +177,7 @@ def solve_placement(cost, cap, power, demand, inventory, site_of, site_budget, r
         h.changeColCost(i, 0.0)
     _run_mip(h, highspy)
     unmet_share = float(h.getInfo().objective_function_value) / UNMET_PENALTY
-    row(-inf, unmet_share * (1 + 1e-6) + 1e-9, list(range(u0, u0 + num_w)),
-        [1.0 / max(demand[w], 1e-12) for w in range(num_w)])  # fmt: skip
+    row(-inf, unmet_share * (1 + 1e-6) + 1e-9, list(range(u0, u0 + num_w)), [1.0] * num_w)
     for i in range(h.getNumCol()):
         h.changeColCost(i, costs[i] if i < u0 else 0.0)
     _run_mip(h, highspy)
@@ -175,7 +185,7 @@ def solve_placement(cost, cap, power, demand, inventory, site_of, site_budget, r
     x = np.zeros((num_w, num_p))
     for pair, i in col.items():
         x[pair] = round(sol[i]) * g[pair]
-    return x, sol[u0 : u0 + num_w]
+    return x, sol[u0 : u0 + num_w] * scale
 
 
 # ---- what binds -----------------------------------------------------------------------------

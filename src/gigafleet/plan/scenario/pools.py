@@ -36,26 +36,45 @@ class Pool:
     usd_per_gpu: float | None
     electricity_usd_per_mwh: float
     grid_gco2_per_kwh: float
+    cloud_kind: str = "hyperscaler-committed"
+    climate: str = "temperate"
+
+    @property
+    def num_systems(self) -> int:
+        return self.num_gpus // self.gpus_per_system
 
     def active(self, month: int) -> bool:
         """Whether the pool is in service at ``month`` (arrived, not yet retired)."""
         return self.arrive <= month and (self.retire is None or month < self.retire)
 
 
-def site_cooling(site: Any, catalog: Catalog | None = None) -> str:
-    """The site's cooling: given, else that of its first system in the power catalog."""
+def deployment_cooling(site: Any, dep: Any, catalog: Catalog | None = None) -> str:
+    """A fleet entry's cooling: its own, else its site's, else its system's default (power
+    catalog). ``spec.scenario.check_cooling`` has checked the system is built for it."""
     from gigafleet.energy.params import load_power_params
 
-    return site.cooling or load_power_params(catalog).cooling_of(site.fleet[0].system)
+    return dep.cooling or site.cooling or load_power_params(catalog).cooling_of(dep.system)
 
 
-def site_pue(site: Any, catalog: Catalog | None = None) -> float:
-    """The site's PUE: given, else the default of its cooling (air 1.5, liquid 1.10)."""
+def site_cooling(site: Any, catalog: Catalog | None = None) -> str:
+    """The site's cooling: given, else that of its first fleet entry."""
+    return deployment_cooling(site, site.fleet[0], catalog)
+
+
+def deployment_pue(site: Any, dep: Any, catalog: Catalog | None = None) -> float:
+    """A fleet entry's PUE: the site's, if given, else that of its cooling in the site's
+    climate (power catalog: liquid 1.05-1.15, air 1.3-1.6)."""
     from gigafleet.energy import default_pue
 
     if site.pue is not None:
         return float(site.pue)
-    return float(default_pue(site_cooling(site, catalog), catalog=catalog))
+    cooling = deployment_cooling(site, dep, catalog)
+    return float(default_pue(cooling, climate=site.climate, catalog=catalog))
+
+
+def site_pue(site: Any, catalog: Catalog | None = None) -> float:
+    """The site's PUE: given, else that of its first fleet entry."""
+    return deployment_pue(site, site.fleet[0], catalog)
 
 
 def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
@@ -82,13 +101,15 @@ def resolve(scn: Scenario, catalog: Catalog) -> list[Pool]:
                     arrive=month_index(dep.arrive),
                     retire=month_index(dep.retire) if dep.retire else None,
                     fabric=dep.fabric,
-                    pue=site_pue(site, catalog),
-                    cooling=site_cooling(site, catalog),
+                    pue=deployment_pue(site, dep, catalog),
+                    cooling=deployment_cooling(site, dep, catalog),
                     tee=site.confidential_computing,
                     price_usd_per_gpu_hour=site.price_usd_per_gpu_hour,
                     usd_per_gpu=dep.usd_per_gpu,
                     electricity_usd_per_mwh=site.electricity_usd_per_mwh,
                     grid_gco2_per_kwh=site.grid_gco2_per_kwh,
+                    cloud_kind=site.cloud_kind,
+                    climate=site.climate,
                 )  # fmt: skip
             )
     return pools

@@ -10,8 +10,10 @@
   KV cache (``plan/serving.py:serving_capacity`` on ``perf/inference.py``). Per-user
   adapters add their batching cost, TEE mode its tolls (``size_llm``); the request
   simulator then derates that capacity until the SLO holds (``derate_to_slo``);
-- a recommendation service takes ``perf/recsys.py``'s throughput under its latency budget
-  (``size_recsys``).
+- a recommendation service takes ``perf/recsys``'s items ranked per second under its latency
+  budget, on the replica shape and embedding tiers that serve the most per GPU
+  (``size_recsys``);
+- an adapter refresh takes the tokens per GPU of its best LoRA job (``refresh.py``).
 
 Sizing is per system kind (and fabric and cooling), not per pool: ``fit_for`` keeps every
 fit in the scenario state.
@@ -27,8 +29,10 @@ from gigafleet.catalog import Catalog
 from gigafleet.errors import GigafleetError
 from gigafleet.plan.scenario.models import Models
 from gigafleet.plan.scenario.pools import Pool
+from gigafleet.plan.scenario.refresh import size_adapter_refresh
 from gigafleet.plan.scenario.workloads import service_kind
 from gigafleet.spec.scenario import (
+    AdapterRefresh,
     LlmService,
     PersonalizedService,
     PrivateService,
@@ -90,6 +94,8 @@ def fit_for(
             )  # fmt: skip
         elif isinstance(work, RecommendationService):
             cache[key] = size_recsys(work, pool, catalog, models)
+        elif isinstance(work, AdapterRefresh):
+            cache[key] = size_adapter_refresh(work, pool, catalog)
         else:
             cache[key] = size_llm(work, pool, catalog, models)
     return cache[key]
@@ -141,7 +147,8 @@ def size_training(
             plan = plan_training(
                 run.model, pool.system, num_gpus=n, seq_len=run.seq_len,
                 global_batch=run.global_batch, precisions=(run.precision,),
-                train_tokens=run.tokens, fabric=pool.fabric, pue=pool.pue, catalog=catalog,
+                train_tokens=run.tokens, fabric=pool.fabric, pue=pool.pue, cooling=pool.cooling,
+                catalog=catalog,
             )  # fmt: skip
         except GigafleetError:
             plan = None
@@ -221,11 +228,14 @@ def _serve_job(svc, pool: Pool, **fields: Any):
     )  # fmt: skip
 
 
-def size_llm(svc: LlmService, pool: Pool, catalog: Catalog, models: Models) -> Fit:
+def size_llm(
+    svc: LlmService, pool: Pool, catalog: Catalog, models: Models, *, derate: float | None = None
+) -> Fit:
     """Best requests/s per GPU over every replica shape (TP; wide EP with data-parallel
     attention for MoE; aggregated or disaggregated), at the largest batch meeting the SLO
     within the KV cache (:func:`gigafleet.plan.serving.serving_capacity`), then derated until
-    the request simulator meets the SLO (:func:`derate_to_slo`)."""
+    the request simulator meets the SLO (:func:`derate_to_slo`), or by ``derate`` if given
+    (a what-if reusing the derating its base run simulated)."""
     from gigafleet.perf import adapters as ad
     from gigafleet.perf.tee import tee_costs
     from gigafleet.plan.serving import deployment_fields, serving_capacity
@@ -275,32 +285,49 @@ def size_llm(svc: LlmService, pool: Pool, catalog: Catalog, models: Models) -> F
         "output_tokens_per_s_per_gpu": cap["output_tokens_per_s_per_gpu"],
     }
     fit = Fit(cap["requests_per_s_per_gpu"], power, detail, capacity=cap)
+    if derate is not None:
+        import dataclasses
+
+        detail["slo_derate"] = derate
+        return dataclasses.replace(fit, capacity_per_gpu=fit.capacity_per_gpu * derate)
     return derate_to_slo(svc, pool, fit, catalog)
 
 
 def size_recsys(svc: RecommendationService, pool: Pool, catalog: Catalog, models: Models) -> Fit:
-    """Inferences/s per GPU at the largest batch (at least a query's items) whose p99
-    latency fits the budget (``perf/recsys.py``), and the IT watts of a GPU doing it."""
-    from gigafleet.perf.recsys import recsys_capacity
+    """Items ranked per second per GPU at the largest batch whose tail latency fits the
+    budget, on the best replica shape (``perf/recsys``: tables sharded over the scale-up
+    domain, a hot-row cache in HBM, cold rows in host memory), and the IT watts of a GPU
+    doing it. A model that cannot meet the budget or hold its tables on this system gets
+    no capacity here, with the reason."""
+    from gigafleet.pipelines.recsys import service_capacity, service_model
 
+    service_model(svc, catalog)  # a bad HSTU change is the user's error, not a capacity limit
+    if svc.access_trace:
+        from gigafleet.perf.recsys.embeddings import read_trace
+
+        read_trace(svc.access_trace)
     try:
-        cap = recsys_capacity(
-            svc.model, pool.system, latency_budget_s=svc.latency_budget_ms / 1e3,
-            precision=svc.precision, min_batch=svc.items_per_query, catalog=catalog,
-        )  # fmt: skip
+        cap = service_capacity(svc, pool.system, catalog)
     except GigafleetError as exc:
-        return Fit(0.0, 0.0, reason=f"memory/latency: {str(exc).split(': ')[-1]}")
+        return Fit(0.0, 0.0, reason=f"memory/latency: {exc.field}: {exc.message}")
     power = models.it_w_per_gpu(
         pool.system,
         compute_frac=cap.compute_frac,
         memory_frac=cap.memory_frac,
         cooling=pool.cooling,
     )
+    tiers = cap.tiers
     return Fit(
         cap.inferences_per_s_per_gpu,
         power,
         {"batch": cap.batch, "p99_latency_s": cap.p99_latency_s,
-         "gpus_per_replica": cap.gpus_per_replica, "calibration": cap.calibration},
+         "gpus_per_replica": cap.gpus_per_replica, "calibration": cap.calibration,
+         "bound": cap.bound, "queries_per_s_per_gpu": cap.queries_per_s_per_gpu,
+         "flops_per_request": cap.flops_per_unit * (1 if cap.kind == "hstu" else svc.items_per_query),
+         "embedding_tiers": {"hbm": tiers["hit_hbm"], "host": tiers["hit_host"],
+                             "far": tiers["hit_far"], "host_link": tiers["host_link"],
+                             "table_bytes": tiers["table_bytes"]},
+         "clock_fraction": cap.clock_fraction, "unit_time_s": cap.unit_time_s},
     )  # fmt: skip
 
 

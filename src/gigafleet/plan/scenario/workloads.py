@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from gigafleet.spec.scenario import (
+    AdapterRefresh,
     PersonalizedService,
     PrivateService,
     RecommendationService,
@@ -17,13 +18,16 @@ from gigafleet.spec.scenario import (
 
 
 def services_of(scn: Scenario) -> list[Any]:
-    """Every service of ``scn`` in placement order: LLM, personalized, private, recommendation."""
+    """Every service of ``scn`` in placement order: LLM, personalized, private, recommendation,
+    then the adapter refreshes (continuous training work placed like a service)."""
     w = scn.workloads
-    return [*w.llm_services, *w.personalized, *w.private, *w.recommendation]
+    return [*w.llm_services, *w.personalized, *w.private, *w.recommendation, *w.adapter_refresh]
 
 
 def service_kind(svc: Any) -> str:
-    """``llm``, ``personalized``, ``private`` or ``recommendation``."""
+    """``llm``, ``personalized``, ``private``, ``recommendation`` or ``adapter_refresh``."""
+    if isinstance(svc, AdapterRefresh):
+        return "adapter_refresh"
     if isinstance(svc, RecommendationService):
         return "recommendation"
     if isinstance(svc, PrivateService):
@@ -35,6 +39,8 @@ def service_kind(svc: Any) -> str:
 
 def demand_unit(svc: Any) -> str:
     """The unit of a service's demand and capacity."""
+    if isinstance(svc, AdapterRefresh):
+        return "tokens/s"
     return "inferences/s" if isinstance(svc, RecommendationService) else "requests/s"
 
 
