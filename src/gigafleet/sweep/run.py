@@ -78,6 +78,7 @@ def run_task(
             p["model"], p["system"], num_gpus=p["num_gpus"], seq_len=p["seq_len"],
             global_batch=p["global_batch"], precisions=(p["precision"],), objective=p["objective"],
             gpu_hour_usd=spec.gpu_hour_usd, fabric=p["fabric"], ep_dispatcher=p["ep_dispatcher"],
+            top_k=spec.top,
         )  # fmt: skip
         evaluated += plan.num_considered
         base = {
