@@ -12,6 +12,7 @@ exceeds it infeasible.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -275,19 +276,16 @@ def plan_training(
     ]
     if extra:
         parts.append({k: np.asarray(v, dtype=float) for k, v in extra.items()})
-    keys = parts[0].keys()
-    space = {k: np.concatenate([p[k] for p in parts]) for k in keys}
-    if space["tp"].size == 0:
+    keys = list(parts[0].keys())
+    if sum(p["tp"].size for p in parts) == 0:
         raise GigafleetError(
             f"no strategy can use {', '.join(map(str, counts))} GPUs for {arch_row.name} with "
             f"global batch {global_batch} and sequence {seq_len}: the GPU count must factor into "
             "TP x PP x CP x DP with DP x micro-batch dividing the global batch",
             field="num_gpus",
         )
-    n = space["tp"].size
-    space.setdefault("offload", np.full(n, float(offload)))
-    space.setdefault("ep_overlap", np.full(n, float(ep_overlap)))
-    space.setdefault("ep_dedup", np.full(n, float(DISPATCHERS.index(ep_dispatcher))))
+    consts = {"offload": float(offload), "ep_overlap": float(ep_overlap),
+              "ep_dedup": float(DISPATCHERS.index(ep_dispatcher))}  # fmt: skip
     fixed = {
         "arch": arch_costs(arch_row), "hw": hw, "eff": efficiency_for(catalog, hw.generation),
         "arch_row": arch_row, "global_batch": global_batch, "seq_len": seq_len, "lora": lora,
@@ -295,8 +293,19 @@ def plan_training(
         "cooling": cooling, "catalog": catalog, "site_power_mw": site_power_mw,
         "gpu_hour_usd": gpu_hour_usd, "train_tokens": train_tokens, "objective": objective,
     }  # fmt: skip
-    if top_k is not None:
-        return _plan_top(space, fixed, top_k=top_k, counts=counts, precisions=precisions)
+    if top_k is not None:  # the parts one chunk at a time: never the whole space at once
+        chunks = (
+            {**{k: p[k][i : i + CHUNK] for k in keys},
+             **{k: np.full(p["tp"][i : i + CHUNK].size, v) for k, v in consts.items()
+                if k not in keys}}
+            for p in parts for i in range(0, p["tp"].size, CHUNK)
+        )  # fmt: skip
+        return _plan_top(chunks, fixed, top_k=top_k, counts=counts, precisions=precisions)
+    space = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+    del parts
+    n = space["tp"].size
+    for k, v in consts.items():
+        space.setdefault(k, np.full(n, v))
     res: dict[str, Any] = {}
     for start in range(0, n, CHUNK):  # a fixed-size chunk at a time: bounded temporaries
         part = _evaluate({k: v[start : start + CHUNK] for k, v in space.items()}, **fixed)
@@ -341,22 +350,22 @@ OBJECTIVE_METRIC = {
 }
 
 
-def _plan_top(space: dict[str, np.ndarray], fixed: dict[str, Any], *, top_k: int,
+def _plan_top(chunks: Iterable[dict[str, np.ndarray]], fixed: dict[str, Any], *, top_k: int,
               counts: list[int], precisions: tuple[str, ...]) -> TrainingPlan:  # fmt: skip
-    """The plan of :func:`plan_training` with ``top_k``: a streaming top-k and Pareto front.
+    """The plan of :func:`plan_training` with ``top_k``: a streaming top-k and Pareto front
+    over ``chunks`` (the space in order, a chunk at a time).
 
     Each chunk's candidates (its ``top_k`` best feasible strategies and its front) join
     the ones kept so far, in the order of the space, and the same selection runs on them:
     the best ``top_k`` of the whole space are among the chunks' best, and a point on the
     whole front is on its chunk's front, so the rows, and their order on ties, are those of
     the full plan."""
-    n = next(iter(space.values())).size
     metric = OBJECTIVE_METRIC[fixed["objective"]]
     kept: dict[str, Any] | None = None
-    num_feasible = num_over = 0
+    n = num_feasible = num_over = 0
     pue = None
-    for start in range(0, n, CHUNK):
-        chunk = {k: v[start : start + CHUNK] for k, v in space.items()}
+    for chunk in chunks:
+        n += chunk["tp"].size
         part = _evaluate(chunk, **fixed)
         num_feasible += int(part["feasible"].sum())
         num_over += int(part["over_site"].sum())
