@@ -139,8 +139,8 @@ def test_chunks_and_top_k_give_the_full_plans_rows(monkeypatch, catalog, objecti
     chunk by chunk) keeps the full plan's best rows, Pareto front and counts."""
     import gigafleet.plan.training as training
 
-    kw = dict(num_gpus=[64, 128], seq_len=8192, global_batch=256, precisions=("bf16", "fp8"),
-              objective=objective, catalog=catalog, site_power_mw=0.15)  # fmt: skip
+    kw = dict(num_gpus=[32, 64], seq_len=8192, global_batch=64, precisions=("fp8",),
+              objective=objective, catalog=catalog, site_power_mw=0.08)  # fmt: skip
     monkeypatch.setattr(training, "CHUNK", 1 << 40)
     whole = plan_training("llama3-70b", "gb200-nvl72", **kw)
     monkeypatch.setattr(training, "CHUNK", 997)
