@@ -156,3 +156,5 @@ def test_chunks_and_top_k_give_the_full_plans_rows(monkeypatch, catalog, objecti
         assert top.info["num_over_site_power"] == full.info["num_over_site_power"]
         assert [top.row(int(i)) for i in top.order] == [full.row(int(i)) for i in full.order[:k]]
         assert [top.row(int(i)) for i in top.pareto] == [full.row(int(i)) for i in full.pareto]
+        med = plan_training("llama3-70b", "gb200-nvl72", top_k=k, median=True, **kw)
+        assert med.why() == full.why() and med.num_feasible > 2

@@ -12,7 +12,6 @@ exceeds it infeasible.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,10 +88,10 @@ class TrainingPlan:
 
     def why(self) -> str:
         """Why the best wins: the cost it avoids most against the median feasible strategy."""
-        if self.order.size < 2:
+        if self.num_feasible < 2:
             return "it is the only feasible strategy"
         best = int(self.order[0])
-        median = int(self.order[self.order.size // 2])
+        median = int(self.info.get("median", self.order[self.order.size // 2]))
         saved = {k: float(v[median] - v[best]) for k, v in self.breakdown.items()}
         key = max(saved, key=saved.get)
         b, m = float(self.breakdown[key][best]), float(self.breakdown[key][median])
@@ -216,13 +215,16 @@ def plan_training(
     frozen_weights: str = "bf16",
     cooling: str | None = None,
     top_k: int | None = None,
+    median: bool = False,
 ) -> TrainingPlan:
     """Evaluate every valid strategy and rank the feasible ones by ``objective``.
 
     With ``top_k`` the plan keeps only the ``top_k`` best feasible strategies and the Pareto
     front (found chunk by chunk, so memory stays flat however large the space; the same
     rows, values and ranking as the full plan, ``num_considered`` and ``num_feasible`` of
-    the whole space); without it, every strategy (``why`` needs the median).
+    the whole space); with ``median`` too, the median feasible strategy that
+    :meth:`~TrainingPlan.why` compares with (the ranking keys of the feasible strategies,
+    16 bytes each, are kept to find it); without ``top_k``, every strategy.
 
     ``extra`` adds strategies of its own (e.g. a published one) to the space.
     ``power_cap_w`` caps each GPU's board power (step times grow by DVFS);
@@ -294,13 +296,15 @@ def plan_training(
         "gpu_hour_usd": gpu_hour_usd, "train_tokens": train_tokens, "objective": objective,
     }  # fmt: skip
     if top_k is not None:  # the parts one chunk at a time: never the whole space at once
-        chunks = (
-            {**{k: p[k][i : i + CHUNK] for k in keys},
-             **{k: np.full(p["tp"][i : i + CHUNK].size, v) for k, v in consts.items()
-                if k not in keys}}
-            for p in parts for i in range(0, p["tp"].size, CHUNK)
-        )  # fmt: skip
-        return _plan_top(chunks, fixed, top_k=top_k, counts=counts, precisions=precisions)
+
+        def chunk(p: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
+            size = p["tp"][i : i + CHUNK].size
+            return {**{k: p[k][i : i + CHUNK] for k in keys},
+                    **{k: np.full(size, v) for k, v in consts.items() if k not in keys}}  # fmt: skip
+
+        spans = [(p, i) for p in parts for i in range(0, p["tp"].size, CHUNK)]
+        return _plan_top(spans, chunk, fixed, top_k=top_k, median=median, counts=counts,
+                         precisions=precisions)  # fmt: skip
     space = {k: np.concatenate([p[k] for p in parts]) for k in keys}
     del parts
     n = space["tp"].size
@@ -350,35 +354,64 @@ OBJECTIVE_METRIC = {
 }
 
 
-def _plan_top(chunks: Iterable[dict[str, np.ndarray]], fixed: dict[str, Any], *, top_k: int,
+def _plan_top(spans: list[Any], chunk: Any, fixed: dict[str, Any], *, top_k: int, median: bool,
               counts: list[int], precisions: tuple[str, ...]) -> TrainingPlan:  # fmt: skip
     """The plan of :func:`plan_training` with ``top_k``: a streaming top-k and Pareto front
-    over ``chunks`` (the space in order, a chunk at a time).
+    over the chunks ``chunk(*span)`` of ``spans`` (the space in order).
 
     Each chunk's candidates (its ``top_k`` best feasible strategies and its front) join
     the ones kept so far, in the order of the space, and the same selection runs on them:
     the best ``top_k`` of the whole space are among the chunks' best, and a point on the
     whole front is on its chunk's front, so the rows, and their order on ties, are those of
-    the full plan."""
+    the full plan. The median (``median``) is found from every feasible strategy's key and
+    its chunk evaluated again (the same chunk: the same values)."""
     metric = OBJECTIVE_METRIC[fixed["objective"]]
     kept: dict[str, Any] | None = None
     n = num_feasible = num_over = 0
     pue = None
-    for chunk in chunks:
-        n += chunk["tp"].size
-        part = _evaluate(chunk, **fixed)
-        num_feasible += int(part["feasible"].sum())
+    starts, keys, where = [], [], []
+    for span in spans:
+        c = chunk(*span)
+        part = _evaluate(c, **fixed)
+        feasible = np.flatnonzero(part["feasible"])
+        num_feasible += feasible.size
         num_over += int(part["over_site"].sum())
         pue = part["pue"]
-        rows = {"strategies": {**chunk, "dp": part["dp"]}, "metrics": part["metrics"],
-                "breakdown": part["breakdown"]}  # fmt: skip
-        cand = _take(rows, _candidates(rows, np.flatnonzero(part["feasible"]), metric, top_k))
+        rows = {"strategies": {**c, "dp": part["dp"]}, "metrics": part["metrics"],
+                "breakdown": part["breakdown"], "_index": n + np.arange(c["tp"].size)}  # fmt: skip
+        if median:
+            starts.append(n)
+            keys.append(part["metrics"][metric][feasible])
+            where.append(n + feasible)
+        n += c["tp"].size
+        cand = _take(rows, _candidates(rows, feasible, metric, top_k))
         merged = cand if kept is None else _cat(kept, cand)
         size = merged["metrics"][metric].size
         kept = _take(merged, _candidates(merged, np.arange(size), metric, top_k))
     assert kept is not None
     m = kept["metrics"]
     num_kept = m[metric].size
+    order = np.argsort(m[metric], kind="stable")[:top_k]
+    front = pareto_front(m["step_time_s"], m["energy_j_per_step"]) if num_kept else np.arange(0)
+    info: dict[str, Any] = {}
+    if median and num_feasible:
+        # the feasible strategies in the order of the space: a stable sort ranks as the full plan
+        idx = np.concatenate(where)
+        g = int(idx[np.argsort(np.concatenate(keys), kind="stable")[num_feasible // 2]])
+        hit = np.flatnonzero(kept["_index"] == g)
+        if hit.size:
+            info["median"] = int(hit[0])
+        else:
+            s = int(np.searchsorted(starts, g, side="right")) - 1
+            c = chunk(*spans[s])
+            part = _evaluate(c, **fixed)
+            rows = {"strategies": {**c, "dp": part["dp"]}, "metrics": part["metrics"],
+                    "breakdown": part["breakdown"], "_index": starts[s] + np.arange(c["tp"].size)}  # fmt: skip
+            kept = _cat(kept, _take(rows, np.array([g - starts[s]])))
+            info["median"] = num_kept
+    kept.pop("_index")
+    m = kept["metrics"]
+    num_rows = m[metric].size
     return TrainingPlan(
         model=fixed["arch_row"].name,
         system=fixed["hw"].system,
@@ -386,16 +419,15 @@ def _plan_top(chunks: Iterable[dict[str, np.ndarray]], fixed: dict[str, Any], *,
         strategies=kept["strategies"],
         metrics=m,
         breakdown=kept["breakdown"],
-        feasible=np.ones(num_kept, dtype=bool),
-        order=np.argsort(m[metric], kind="stable")[:top_k],
-        pareto=pareto_front(m["step_time_s"], m["energy_j_per_step"]) if num_kept else
-        np.arange(0),
+        feasible=np.ones(num_rows, dtype=bool),
+        order=order,
+        pareto=front,
         info={
             "num_gpus": counts, "seq_len": fixed["seq_len"],
             "global_batch": fixed["global_batch"], "precisions": list(precisions), "pue": pue,
             "power_cap_w": fixed["power_cap_w"], "site_power_mw": fixed["site_power_mw"],
             "num_over_site_power": num_over, "num_considered": n, "num_feasible": num_feasible,
-            "top_k": top_k,
+            "top_k": top_k, **info,
         },
     )  # fmt: skip
 
