@@ -4,7 +4,8 @@
 
 Builds the full grid of TP x PP x VP x CP x micro-batch x ZeRO x recompute x precision
 (infeasible ones included: the planner needs to know why they fail) and evaluates it in
-one call. Reports strategies per second (target: >= 50,000/s for >= 100,000 strategies).
+one call. Reports strategies per second, in CPU time (the median of ``--repeat`` runs), against
+the target of >= 2,000,000/s (issue 16; the first target was 50,000/s).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import statistics
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core
@@ -55,18 +57,20 @@ def main() -> None:
     eff = efficiency_for(cat, hw.generation)
     g = grid(args.gpus)
     n = len(g["tp"])
-    best = float("inf")
+    times: list[float] = []
     for _ in range(args.repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         out = training_step(
             arch, hw, eff, ep=1.0, global_batch=2048.0, seq_len=8192.0, uneven_layers=True, **g
         )
-        best = min(best, time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
+    best = statistics.median(times)
     feasible = int((out["reason_code"] == 0).sum())
     rate = n / best
     print(f"model={args.model} system={args.system} gpus={args.gpus}")
     print(f"strategies={n:,} feasible={feasible:,} seconds={best:.3f} strategies_per_s={rate:,.0f}")
-    print(f"target 50,000/s: {'met' if rate >= 50_000 else 'MISSED'} (ratio {rate / 50_000:.1f}x)")
+    print(f"target 2,000,000 strategies/s (CPU): {'met' if rate >= 2e6 else 'MISSED'} "
+          f"({rate:,.0f}/s; ratio {rate / 2e6:.2f}x)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ traceback and exits non-zero.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -32,6 +31,8 @@ class GigafleetError(ValueError):
 
 def suggest(name: str, choices: Iterable[str], *, n: int = 3) -> list[str]:
     """The closest names to ``name`` among ``choices`` (case-insensitive)."""
+    import difflib  # only when a name is wrong: every command imports this module
+
     lowered = {c.lower(): c for c in choices}
     hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.5)
     return [lowered[h] for h in hits]

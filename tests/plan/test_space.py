@@ -1,6 +1,7 @@
 """The strategy space: every strategy in it is structurally valid."""
 
 import numpy as np
+import pytest
 
 from gigafleet.plan.space import strategy_space
 
@@ -17,3 +18,47 @@ def test_space_is_structurally_valid(catalog):
     assert np.all(m.num_attention_heads % s["tp"] == 0)
     assert np.all((s["vp"] == 1) | (s["pp"] > 1))
     assert set(np.unique(s["precision"])) == {0.0, 1.0}
+
+
+def _meshgrid_space(model, *, num_gpus, seq_len, global_batch, precisions):
+    """The space as the full product of the axes, then one mask (the definition)."""
+    from gigafleet.enums import PRECISIONS, RECOMPUTE
+    from gigafleet.plan.space import SpaceLimits, _divisors, _pow2_upto
+
+    lim = SpaceLimits()
+    layers, experts = model.num_layers, model.moe.num_experts if model.moe else 1
+    axes = np.meshgrid(
+        [t for t in _pow2_upto(lim.max_tp) if model.num_attention_heads % t == 0 and t <= num_gpus],
+        sorted({p for p in _pow2_upto(lim.max_pp) + _divisors(layers) if p <= min(layers, lim.max_pp)}),
+        list(range(1, lim.max_vp + 1)),
+        [c for c in _pow2_upto(lim.max_cp) if seq_len % (2 * c) == 0 or c == 1],
+        [e for e in _divisors(experts) if e <= num_gpus],
+        [m for m in _pow2_upto(lim.max_micro_batch) if global_batch % m == 0],
+        lim.zero, [RECOMPUTE.index(r) for r in lim.recompute],
+        [PRECISIONS.index(p) for p in precisions], indexing="ij",
+    )  # fmt: skip
+    tp, pp, vp, cp, ep, mb, zero, rec, prec = (a.ravel().astype(float) for a in axes)
+    mp = tp * pp * cp
+    dp = np.floor(num_gpus / mp)
+    ok = (np.mod(num_gpus, mp) == 0) & (dp >= 1)
+    ok &= (vp == 1) | ((pp > 1) & (pp * vp <= layers))
+    ok &= np.mod(global_batch, np.maximum(dp, 1) * mb) == 0
+    ok &= np.mod(tp * dp * cp, ep) == 0
+    ok &= (dp * cp > 1) | (zero == 1)
+    cols = dict(tp=tp, pp=pp, vp=vp, cp=cp, ep=ep, micro_batch=mb, zero=zero, recompute=rec,
+                precision=prec)  # fmt: skip
+    return {
+        "num_gpus": np.full(int(ok.sum()), float(num_gpus)),
+        **{k: v[ok] for k, v in cols.items()},
+    }
+
+
+@pytest.mark.parametrize("name", ["deepseek-v3", "llama3.1-405b", "mixtral-8x22b"])
+@pytest.mark.parametrize("num_gpus", [1, 24, 1024])
+def test_pruned_space_is_the_masked_product_in_order(catalog, name, num_gpus):
+    model = catalog.model(name)
+    args = dict(num_gpus=num_gpus, seq_len=4096, global_batch=1536, precisions=("bf16", "fp8"))
+    want, got = _meshgrid_space(model, **args), strategy_space(model, **args)
+    assert list(got) == list(want)
+    for k in want:
+        assert np.array_equal(got[k], want[k]), k

@@ -101,3 +101,15 @@ def test_interrupted_task_leaves_no_partial_shard(tmp_path):
     again = run_sweep(s, tmp_path)
     assert again["ran"] == 1
     assert len(query(tmp_path, "SELECT * FROM results")[1]) == 8
+
+
+def test_without_duckdb_a_sweep_stops_before_it_starts(tmp_path, monkeypatch):
+    """DuckDB is the sweep extra: without it, one clear error and nothing written."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # import duckdb raises ImportError
+    with pytest.raises(GigafleetError, match=r"gigafleet\[parquet\]"):
+        run_sweep(spec(), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(GigafleetError, match=r"gigafleet\[parquet\]"):
+        query(tmp_path, "SELECT 1")

@@ -52,7 +52,7 @@ from gigafleet.catalog.schema import (
     System,
 )
 from gigafleet.errors import GigafleetError, unknown_name
-from gigafleet.yamlio import read_yaml, validation_error
+from gigafleet.yamlio import node_at, read_yaml, validation_error
 
 DATA_DIR = Path(__file__).parent / "data"
 #: Parameter sets an overlay may change beside the tables.
@@ -256,11 +256,10 @@ def _apply_overlay_doc(raw: Raw, doc: Any, root: Any, path: str) -> list[Layer]:
             file=f"{path}{line}",
             allowed=(*TABLES, *PARAM_SETS),
         )
-    tables = {key.value: value for key, value in root.value} if root is not None else {}
     layers: list[Layer] = []
     for table, entries in doc.items():
         if table in PARAM_SETS:
-            layers.append((table, entries, str(path), tables.get(table)))
+            layers.append((table, entries, str(path), node_at(root, table)))
             continue
         if table not in TABLES:
             err = unknown_name(
@@ -279,7 +278,7 @@ def _apply_overlay_doc(raw: Raw, doc: Any, root: Any, path: str) -> list[Layer]:
                 raise GigafleetError(
                     "each entry needs a 'name' (text)", file=str(path), field=f"{table}[{pos}]"
                 )
-            node = tables[table].value[pos] if table in tables else None
+            node = node_at(root, table, pos)  # composed only if the entry is bad
             i = index.get(name_key(entry["name"]))
             if i is not None:  # an existing entry (by name or alias): only the given fields change
                 base = raw[table][i][0]

@@ -84,6 +84,7 @@ def plan_train(
         site_power_mw=req.site_power_mw, pue=power.pue,
         workload="lora" if req.is_lora else "pretrain", lora_rank=req.lora_rank,
         lora_targets=req.lora_targets, adapters=req.adapters, frozen_weights=req.frozen_weights,
+        top_k=req.top, median=True,  # what is shown: streamed, in bounded memory
     )  # fmt: skip
     result = {
         "model": plan.model,

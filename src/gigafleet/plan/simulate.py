@@ -291,19 +291,10 @@ def run_seed(inp: FleetIn, index: int, seed: int, out_dir: str | None) -> dict[s
              **{k: v.tolist() for k, v in run.daily.items()}}  # fmt: skip
     result = {"index": index, "seed": seed, "summary": run.summary, "daily": daily}
     if out_dir is not None:
-        import duckdb
-        import pyarrow as pa
+        from gigafleet.parquet import write_columns
 
         out = Path(out_dir)
-        table = pa.table(daily)
-
-        def parquet(tmp: Path) -> None:
-            con = duckdb.connect()
-            con.register("daily", table)
-            con.execute(f"COPY daily TO '{tmp.as_posix()}' (FORMAT parquet)")
-            con.close()
-
-        _write_atomic(shard_path(out, index), parquet)
+        _write_atomic(shard_path(out, index), lambda tmp: write_columns(daily, tmp))
         _write_atomic(
             seed_path(out, index), lambda tmp: tmp.write_text(json.dumps(result, default=_jsonable))
         )
@@ -336,6 +327,9 @@ def simulate(
     done: dict[int, dict[str, Any]] = {}
     folder = None
     if out_dir is not None:
+        from gigafleet.parquet import duckdb_module
+
+        duckdb_module()  # the shards need it: stop before anything is simulated or written
         folder = Path(out_dir)
         folder.mkdir(parents=True, exist_ok=True)
         manifest = folder / MANIFEST

@@ -3,13 +3,14 @@
 Every combination of TP, PP, VP, CP, EP, DP (derived), micro-batch, ZeRO stage,
 recomputation and precision that is structurally valid: degrees that multiply to the GPU
 count, divide the heads and experts, leave whole micro-batches, fit the sequence. Memory is
-not checked here; the model does that. The space is built with numpy (a product of small
-axes, then a mask), never one Python object per strategy.
+not checked here; the model does that. The space is built with numpy (the product of small
+axes, pruned axis by axis), never one Python object per strategy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -72,29 +73,44 @@ def strategy_space(
     cps = [c for c in _pow2_upto(limits.max_cp) if seq_len % (2 * c) == 0 or c == 1]
     eps = [e for e in _divisors(experts) if e <= num_gpus]
     mbs = [m for m in _pow2_upto(limits.max_micro_batch) if global_batch % m == 0]
-    axes = np.meshgrid(
-        tps, pps, vps, cps, eps, mbs, limits.zero,
-        [RECOMPUTE.index(r) for r in limits.recompute],
-        [PRECISIONS.index(p) for p in precisions],
-        indexing="ij",
-    )  # fmt: skip
-    tp, pp, vp, cp, ep, mb, zero, rec, prec = (a.ravel().astype(float) for a in axes)
-    mp = tp * pp * cp
-    dp = np.floor(num_gpus / mp)
-    ok = (np.mod(num_gpus, mp) == 0) & (dp >= 1)
-    ok &= (vp == 1) | ((pp > 1) & (pp * vp <= layers))
-    ok &= np.mod(global_batch, np.maximum(dp, 1) * mb) == 0
-    ok &= np.mod(tp * dp * cp, ep) == 0
-    ok &= (dp * cp > 1) | (zero == 1)  # with one data-parallel rank every ZeRO stage is the same
+    # The product of the axes in lexicographic order (tp slowest, precision fastest, as
+    # numpy's meshgrid with indexing="ij" ravels it), built one axis at a time and filtered
+    # as soon as a rule's axes are all there: memory and time follow the valid strategies,
+    # not the full product (the same strategies in the same order).
+    c: dict[str, np.ndarray] = {"tp": np.asarray(tps, dtype=float)}
+    c = _expand(c, "pp", pps)
+    c = _expand(c, "vp", vps)
+    c = _keep(c, (c["vp"] == 1) | ((c["pp"] > 1) & (c["pp"] * c["vp"] <= layers)))
+    c = _expand(c, "cp", cps)
+    mp = c["tp"] * c["pp"] * c["cp"]
+    c = _keep(c, (np.mod(num_gpus, mp) == 0) & (np.floor(num_gpus / mp) >= 1))
+    dp = np.floor(num_gpus / (c["tp"] * c["pp"] * c["cp"]))
+    c["dp"] = dp
+    c = _expand(c, "ep", eps)
+    c = _keep(c, np.mod(c["tp"] * c["dp"] * c["cp"], c["ep"]) == 0)
+    c = _expand(c, "micro_batch", mbs)
+    c = _keep(c, np.mod(global_batch, np.maximum(c["dp"], 1) * c["micro_batch"]) == 0)
+    c = _expand(c, "zero", limits.zero)
+    # with one data-parallel rank every ZeRO stage is the same
+    c = _keep(c, (c["dp"] * c["cp"] > 1) | (c["zero"] == 1))
+    c = _expand(c, "recompute", [RECOMPUTE.index(r) for r in limits.recompute])
+    c = _expand(c, "precision", [PRECISIONS.index(p) for p in precisions])
+    num = c["tp"].size
     return {
-        "num_gpus": np.full(int(ok.sum()), float(num_gpus)),
-        "tp": tp[ok],
-        "pp": pp[ok],
-        "vp": vp[ok],
-        "cp": cp[ok],
-        "ep": ep[ok],
-        "micro_batch": mb[ok],
-        "zero": zero[ok],
-        "recompute": rec[ok],
-        "precision": prec[ok],
-    }
+        "num_gpus": np.full(num, float(num_gpus)),
+        **{k: c[k] for k in ("tp", "pp", "vp", "cp", "ep", "micro_batch", "zero", "recompute",
+                             "precision")},
+    }  # fmt: skip
+
+
+def _expand(cols: dict[str, np.ndarray], name: str, values: Any) -> dict[str, np.ndarray]:
+    """Every row of ``cols`` once with each of ``values`` (the new axis varies fastest)."""
+    vals = np.asarray(list(values), dtype=float)
+    num_rows = next(iter(cols.values())).size
+    out = {k: np.repeat(v, vals.size) for k, v in cols.items()}
+    out[name] = np.tile(vals, num_rows)
+    return out
+
+
+def _keep(cols: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: v[mask] for k, v in cols.items()}

@@ -65,11 +65,11 @@ class TrainingPlan:
 
     @property
     def num_considered(self) -> int:
-        return int(self.feasible.size)
+        return int(self.info.get("num_considered", self.feasible.size))
 
     @property
     def num_feasible(self) -> int:
-        return int(self.feasible.sum())
+        return int(self.info.get("num_feasible", self.feasible.sum()))
 
     def row(self, i: int) -> dict[str, Any]:
         """One strategy and its predictions as plain Python values."""
@@ -90,10 +90,10 @@ class TrainingPlan:
 
     def why(self) -> str:
         """Why the best wins: the cost it avoids most against the median feasible strategy."""
-        if self.order.size < 2:
+        if self.num_feasible < 2:
             return "it is the only feasible strategy"
         best = int(self.order[0])
-        median = int(self.order[self.order.size // 2])
+        median = int(self.info.get("median", self.order[self.order.size // 2]))
         saved = {k: float(v[median] - v[best]) for k, v in self.breakdown.items()}
         key = max(saved, key=saved.get)
         b, m = float(self.breakdown[key][best]), float(self.breakdown[key][median])
@@ -105,14 +105,87 @@ class TrainingPlan:
 
 
 def pareto_front(time: np.ndarray, energy: np.ndarray) -> np.ndarray:
-    """Indices of points no other point beats on both time and energy, fastest first."""
+    """Indices of points no other point beats on both time and energy, fastest first.
+
+    In order of time (then energy), a point is on the front when its energy is below every
+    energy before it: a running minimum (``fmin`` skips NaN, as the comparison does)."""
     order = np.lexsort((energy, time))
-    front, best_e = [], np.inf
-    for i in order:
-        if energy[i] < best_e:
-            front.append(i)
-            best_e = energy[i]
-    return np.array(front, dtype=int)
+    e = np.asarray(energy, dtype=float)[order]
+    before = np.fmin.accumulate(np.concatenate(([np.inf], e[:-1]))) if e.size else e
+    return order[e < before].astype(int)
+
+
+#: Strategies evaluated at once: the model's temporaries (about a hundred arrays of this
+#: length) stay a few tens of MB whatever the size of the space.
+CHUNK = 1 << 16
+
+
+def _evaluate(
+    space: dict[str, np.ndarray], *, arch, hw, eff, arch_row, global_batch, seq_len, lora,
+    flash_attention, power_cap_w, pue, cooling, catalog, site_power_mw, gpu_hour_usd,
+    train_tokens, objective,
+) -> dict[str, Any]:  # fmt: skip
+    """The model, power and cost of some strategies (elementwise: a chunk gives the same
+    values as the whole space)."""
+    out = training_step(
+        arch, hw, eff, global_batch=float(global_batch), seq_len=float(seq_len),
+        uneven_layers=True, lora=lora is not None, flash_attention=flash_attention,
+        lora_adapters=lora, **space,
+    )  # fmt: skip
+    power = step_power(
+        out["phase_s"], system=hw.system, num_gpus=space["num_gpus"],
+        tokens_per_step=float(global_batch) * float(seq_len),
+        flops_per_token=out["model_flops_per_token"], power_cap_w=power_cap_w, pue=pue,
+        cooling=cooling, catalog=catalog,
+    )  # fmt: skip
+    feasible = np.asarray(out["reason_code"]) == Reason.FEASIBLE
+    over_site = np.zeros_like(feasible)
+    if site_power_mw is not None:
+        over_site = feasible & (power.facility_power_peak_w > site_power_mw * 1e6)
+        feasible = feasible & ~over_site
+    # the model's own step time unless a cap slows it (same value, bit for bit, for ranking)
+    step = np.asarray(out["step_time_s"] if power_cap_w is None else power.step_time_s)
+    energy = np.asarray(power.facility_energy_j_per_step)
+    cost, ett = _cost_per_step(
+        arch_row, hw.system, space["num_gpus"], step, np.asarray(power.it_energy_j_per_step),
+        gpu_hour_usd=gpu_hour_usd, train_tokens=train_tokens,
+        tokens_per_s=np.asarray(out["tokens_per_s"]) * power.speed, catalog=catalog,
+        needed=objective == "cost", pue=power.pue,
+    )  # fmt: skip
+    metrics = {
+        "step_time_s": step,
+        "tokens_per_s": np.asarray(out["tokens_per_s"]) * power.speed,
+        "tokens_per_s_per_gpu": np.asarray(out["tokens_per_s_per_gpu"]) * power.speed,
+        "mfu": np.asarray(out["mfu"]) * power.speed,
+        "memory_gib_per_gpu": np.asarray(out["memory_bytes_per_gpu"]) / 2**30,
+        "energy_j_per_step": energy,
+        "gpu_power_avg_w": np.asarray(power.gpu_power_avg_w),
+        "facility_power_peak_w": np.asarray(power.facility_power_peak_w),
+        "cost_usd_per_step": cost,
+        "ett": ett,
+    }
+    if train_tokens:
+        metrics["time_to_train_s"] = train_tokens / metrics["tokens_per_s"]
+        metrics["energy_to_train_j"] = energy * train_tokens / (global_batch * seq_len)
+    return {
+        "metrics": metrics, "feasible": feasible, "over_site": over_site, "dp": np.asarray(out["dp"]),
+        "breakdown": {k: np.asarray(v) for k, v in out["breakdown_s"].items()},
+        "pue": power.pue,
+    }  # fmt: skip
+
+
+def _fill(res: dict[str, Any], part: dict[str, Any], start: int, n: int) -> None:
+    """Copy a chunk's results into ``res`` at ``start`` (arrays of length ``n``, allocated on
+    the first chunk)."""
+    for k, v in part.items():
+        if isinstance(v, dict):
+            _fill(res.setdefault(k, {}), v, start, n)
+        elif isinstance(v, np.ndarray) and v.ndim == 1:
+            if k not in res:
+                res[k] = np.empty(n, dtype=v.dtype)
+            res[k][start : start + v.size] = v
+        else:
+            res.setdefault(k, v)  # shared by every strategy (a scalar)
 
 
 def plan_training(
@@ -143,8 +216,17 @@ def plan_training(
     adapters: int = 1,
     frozen_weights: str = "bf16",
     cooling: str | None = None,
+    top_k: int | None = None,
+    median: bool = False,
 ) -> TrainingPlan:
     """Evaluate every valid strategy and rank the feasible ones by ``objective``.
+
+    With ``top_k`` the plan keeps only the ``top_k`` best feasible strategies and the Pareto
+    front (found chunk by chunk, so memory stays flat however large the space; the same
+    rows, values and ranking as the full plan, ``num_considered`` and ``num_feasible`` of
+    the whole space); with ``median`` too, the median feasible strategy that
+    :meth:`~TrainingPlan.why` compares with (the ranking keys of the feasible strategies,
+    16 bytes each, are kept to find it); without ``top_k``, every strategy.
 
     ``extra`` adds strategies of its own (e.g. a published one) to the space.
     ``power_cap_w`` caps each GPU's board power (step times grow by DVFS);
@@ -198,78 +280,58 @@ def plan_training(
     ]
     if extra:
         parts.append({k: np.asarray(v, dtype=float) for k, v in extra.items()})
-    keys = parts[0].keys()
-    space = {k: np.concatenate([p[k] for p in parts]) for k in keys}
-    if space["tp"].size == 0:
+    keys = list(parts[0].keys())
+    if sum(p["tp"].size for p in parts) == 0:
         raise GigafleetError(
             f"no strategy can use {', '.join(map(str, counts))} GPUs for {arch_row.name} with "
             f"global batch {global_batch} and sequence {seq_len}: the GPU count must factor into "
             "TP x PP x CP x DP with DP x micro-batch dividing the global batch",
             field="num_gpus",
         )
+    consts = {"offload": float(offload), "ep_overlap": float(ep_overlap),
+              "ep_dedup": float(DISPATCHERS.index(ep_dispatcher))}  # fmt: skip
+    fixed = {
+        "arch": arch_costs(arch_row), "hw": hw, "eff": efficiency_for(catalog, hw.generation),
+        "arch_row": arch_row, "global_batch": global_batch, "seq_len": seq_len, "lora": lora,
+        "flash_attention": flash_attention, "power_cap_w": power_cap_w, "pue": pue,
+        "cooling": cooling, "catalog": catalog, "site_power_mw": site_power_mw,
+        "gpu_hour_usd": gpu_hour_usd, "train_tokens": train_tokens, "objective": objective,
+    }  # fmt: skip
+    if top_k is not None:  # the parts one chunk at a time: never the whole space at once
+
+        def chunk(p: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
+            size = p["tp"][i : i + CHUNK].size
+            return {**{k: p[k][i : i + CHUNK] for k in keys},
+                    **{k: np.full(size, v) for k, v in consts.items() if k not in keys}}  # fmt: skip
+
+        spans = [(p, i) for p in parts for i in range(0, p["tp"].size, CHUNK)]
+        return _plan_top(spans, chunk, fixed, top_k=top_k, median=median, counts=counts,
+                         precisions=precisions)  # fmt: skip
+    space = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+    del parts
     n = space["tp"].size
-    space.setdefault("offload", np.full(n, float(offload)))
-    space.setdefault("ep_overlap", np.full(n, float(ep_overlap)))
-    space.setdefault("ep_dedup", np.full(n, float(DISPATCHERS.index(ep_dispatcher))))
-    out = training_step(
-        arch_costs(arch_row),
-        hw,
-        efficiency_for(catalog, hw.generation),
-        global_batch=float(global_batch),
-        seq_len=float(seq_len),
-        uneven_layers=True,
-        lora=lora is not None,
-        flash_attention=flash_attention,
-        lora_adapters=lora,
-        **space,
-    )
-    power = step_power(
-        out["phase_s"], system=hw.system, num_gpus=space["num_gpus"],
-        tokens_per_step=float(global_batch) * float(seq_len),
-        flops_per_token=out["model_flops_per_token"], power_cap_w=power_cap_w, pue=pue,
-        cooling=cooling, catalog=catalog,
-    )  # fmt: skip
-    feasible = np.asarray(out["reason_code"]) == Reason.FEASIBLE
-    over_site = np.zeros_like(feasible)
-    if site_power_mw is not None:
-        over_site = feasible & (power.facility_power_peak_w > site_power_mw * 1e6)
-        feasible = feasible & ~over_site
-    # the model's own step time unless a cap slows it (same value, bit for bit, for ranking)
-    step = np.asarray(out["step_time_s"] if power_cap_w is None else power.step_time_s)
-    energy = np.asarray(power.facility_energy_j_per_step)
-    cost, ett = _cost_per_step(
-        arch_row, hw.system, space["num_gpus"], step, np.asarray(power.it_energy_j_per_step),
-        gpu_hour_usd=gpu_hour_usd, train_tokens=train_tokens,
-        tokens_per_s=np.asarray(out["tokens_per_s"]) * power.speed, catalog=catalog,
-        needed=objective == "cost", pue=power.pue,
-    )  # fmt: skip
-    metrics = {
-        "step_time_s": step,
-        "tokens_per_s": np.asarray(out["tokens_per_s"]) * power.speed,
-        "tokens_per_s_per_gpu": np.asarray(out["tokens_per_s_per_gpu"]) * power.speed,
-        "mfu": np.asarray(out["mfu"]) * power.speed,
-        "memory_gib_per_gpu": np.asarray(out["memory_bytes_per_gpu"]) / 2**30,
-        "energy_j_per_step": energy,
-        "gpu_power_avg_w": np.asarray(power.gpu_power_avg_w),
-        "facility_power_peak_w": np.asarray(power.facility_power_peak_w),
-        "cost_usd_per_step": cost,
-        "ett": ett,
-    }
-    if train_tokens:
-        metrics["time_to_train_s"] = train_tokens / metrics["tokens_per_s"]
-        metrics["energy_to_train_j"] = energy * train_tokens / (global_batch * seq_len)
+    for k, v in consts.items():
+        space.setdefault(k, np.full(n, v))
+    res: dict[str, Any] = {}
+    for start in range(0, n, CHUNK):  # a fixed-size chunk at a time: bounded temporaries
+        part = _evaluate({k: v[start : start + CHUNK] for k, v in space.items()}, **fixed)
+        _fill(res, part, start, n)
+    metrics = res["metrics"]
+    step, energy = metrics["step_time_s"], metrics["energy_j_per_step"]
+    cost = metrics["cost_usd_per_step"]
+    feasible, over_site = res["feasible"], res["over_site"]
+    space["dp"] = res["dp"]
     key = {"time": step, "energy": energy, "cost": cost}[objective]
     idx = np.flatnonzero(feasible)
     order = idx[np.argsort(key[idx], kind="stable")]
     front = idx[pareto_front(step[idx], energy[idx])] if idx.size else idx
-    space["dp"] = np.asarray(out["dp"])
     return TrainingPlan(
         model=arch_row.name,
         system=hw.system,
         objective=objective,
         strategies=space,
         metrics=metrics,
-        breakdown={k: np.asarray(v) for k, v in out["breakdown_s"].items()},
+        breakdown=res["breakdown"],
         feasible=feasible,
         order=order,
         pareto=front,
@@ -278,12 +340,118 @@ def plan_training(
             "seq_len": seq_len,
             "global_batch": global_batch,
             "precisions": list(precisions),
-            "pue": power.pue,
+            "pue": res["pue"],
             "power_cap_w": power_cap_w,
             "site_power_mw": site_power_mw,
             "num_over_site_power": int(over_site.sum()),
         },
     )
+
+
+#: The metric each objective ranks by.
+OBJECTIVE_METRIC = {
+    "time": "step_time_s",
+    "energy": "energy_j_per_step",
+    "cost": "cost_usd_per_step",
+}
+
+
+def _plan_top(spans: list[Any], chunk: Any, fixed: dict[str, Any], *, top_k: int, median: bool,
+              counts: list[int], precisions: tuple[str, ...]) -> TrainingPlan:  # fmt: skip
+    """The plan of :func:`plan_training` with ``top_k``: a streaming top-k and Pareto front
+    over the chunks ``chunk(*span)`` of ``spans`` (the space in order).
+
+    Each chunk's candidates (its ``top_k`` best feasible strategies and its front) join
+    the ones kept so far, in the order of the space, and the same selection runs on them:
+    the best ``top_k`` of the whole space are among the chunks' best, and a point on the
+    whole front is on its chunk's front, so the rows, and their order on ties, are those of
+    the full plan. The median (``median``) is found from every feasible strategy's key and
+    its chunk evaluated again (the same chunk: the same values)."""
+    metric = OBJECTIVE_METRIC[fixed["objective"]]
+    kept: dict[str, Any] | None = None
+    n = num_feasible = num_over = 0
+    pue = None
+    starts, keys, where = [], [], []
+    for span in spans:
+        c = chunk(*span)
+        part = _evaluate(c, **fixed)
+        feasible = np.flatnonzero(part["feasible"])
+        num_feasible += feasible.size
+        num_over += int(part["over_site"].sum())
+        pue = part["pue"]
+        rows = {"strategies": {**c, "dp": part["dp"]}, "metrics": part["metrics"],
+                "breakdown": part["breakdown"], "_index": n + np.arange(c["tp"].size)}  # fmt: skip
+        if median:
+            starts.append(n)
+            keys.append(part["metrics"][metric][feasible])
+            where.append(n + feasible)
+        n += c["tp"].size
+        cand = _take(rows, _candidates(rows, feasible, metric, top_k))
+        merged = cand if kept is None else _cat(kept, cand)
+        size = merged["metrics"][metric].size
+        kept = _take(merged, _candidates(merged, np.arange(size), metric, top_k))
+    assert kept is not None
+    m = kept["metrics"]
+    num_kept = m[metric].size
+    order = np.argsort(m[metric], kind="stable")[:top_k]
+    front = pareto_front(m["step_time_s"], m["energy_j_per_step"]) if num_kept else np.arange(0)
+    info: dict[str, Any] = {}
+    if median and num_feasible:
+        # the feasible strategies in the order of the space: a stable sort ranks as the full plan
+        idx = np.concatenate(where)
+        g = int(idx[np.argsort(np.concatenate(keys), kind="stable")[num_feasible // 2]])
+        hit = np.flatnonzero(kept["_index"] == g)
+        if hit.size:
+            info["median"] = int(hit[0])
+        else:
+            s = int(np.searchsorted(starts, g, side="right")) - 1
+            c = chunk(*spans[s])
+            part = _evaluate(c, **fixed)
+            rows = {"strategies": {**c, "dp": part["dp"]}, "metrics": part["metrics"],
+                    "breakdown": part["breakdown"], "_index": starts[s] + np.arange(c["tp"].size)}  # fmt: skip
+            kept = _cat(kept, _take(rows, np.array([g - starts[s]])))
+            info["median"] = num_kept
+    kept.pop("_index")
+    m = kept["metrics"]
+    num_rows = m[metric].size
+    return TrainingPlan(
+        model=fixed["arch_row"].name,
+        system=fixed["hw"].system,
+        objective=fixed["objective"],
+        strategies=kept["strategies"],
+        metrics=m,
+        breakdown=kept["breakdown"],
+        feasible=np.ones(num_rows, dtype=bool),
+        order=order,
+        pareto=front,
+        info={
+            "num_gpus": counts, "seq_len": fixed["seq_len"],
+            "global_batch": fixed["global_batch"], "precisions": list(precisions), "pue": pue,
+            "power_cap_w": fixed["power_cap_w"], "site_power_mw": fixed["site_power_mw"],
+            "num_over_site_power": num_over, "num_considered": n, "num_feasible": num_feasible,
+            "top_k": top_k, **info,
+        },
+    )  # fmt: skip
+
+
+def _candidates(rows: dict[str, Any], idx: np.ndarray, metric: str, top_k: int) -> np.ndarray:
+    """Positions among ``idx`` that may be among the best ``top_k`` or on the front, sorted."""
+    m = rows["metrics"]
+    best = idx[np.argsort(m[metric][idx], kind="stable")[:top_k]]
+    front = idx[pareto_front(m["step_time_s"][idx], m["energy_j_per_step"][idx])]
+    return np.union1d(best, front)
+
+
+def _take(tree: dict[str, Any], idx: np.ndarray) -> dict[str, Any]:
+    return {k: _take(v, idx) if isinstance(v, dict) else
+            (v[idx] if isinstance(v, np.ndarray) and v.ndim == 1 else v)
+            for k, v in tree.items()}  # fmt: skip
+
+
+def _cat(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    return {k: _cat(v, b[k]) if isinstance(v, dict) else
+            (np.concatenate([v, b[k]]) if isinstance(v, np.ndarray) and v.ndim == 1 else v)
+            for k, v in a.items()}  # fmt: skip
 
 
 def _cost_per_step(

@@ -62,6 +62,15 @@ class Engine:
             raise KeyError(f"no handler for event kind {kind!r}")
         heapq.heappush(self._heap, (time, next(self._seq), kind, payload))
 
+    def pusher(self) -> tuple[list[tuple[float, int, Hashable, Any]], Callable[[], int]]:
+        """The heap and the sequence counter, for a hot loop that schedules without checks.
+
+        ``heapq.heappush(heap, (time, next_seq(), kind, payload))`` is :meth:`schedule` less
+        its two checks and a Python call (about a fifth of the cost of an event); the caller
+        promises a registered ``kind`` and a ``time`` not in the past.
+        """
+        return self._heap, self._seq.__next__
+
     @property
     def num_pending(self) -> int:
         """Events scheduled and not yet processed."""
@@ -81,6 +90,8 @@ class Engine:
         heap = self._heap
         handlers = self._handlers
         pop = heapq.heappop
+        if until is None and max_events is None:
+            return self._run_all(heap, handlers, pop)
         limit = math.inf if until is None else float(until)
         budget = -1 if max_events is None else int(max_events)
         n = 0
@@ -97,4 +108,17 @@ class Engine:
             self.num_events += n
         if until is not None and limit > self.now and (not heap or heap[0][0] > limit):
             self.now = limit
+        return n
+
+    def _run_all(self, heap: list, handlers: dict, pop: Callable) -> int:
+        """:meth:`run` to the end: the loop without its stop checks."""
+        n = 0
+        try:
+            while heap:
+                t, _, kind, payload = pop(heap)
+                self.now = t
+                n += 1
+                handlers[kind](t, payload)
+        finally:
+            self.num_events += n
         return n

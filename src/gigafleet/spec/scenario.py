@@ -487,9 +487,9 @@ def scenario_catalog(scn: Scenario, catalog: Any, *, file: str | None = None,
     name ``file`` and the line (from the scenario's YAML ``node``)."""
     if not scn.catalog:
         return catalog
-    sub = None
-    if node is not None:
-        sub = next((v for k, v in node.value if str(k.value) == "catalog"), None)
+    from gigafleet.yamlio import node_at
+
+    sub = node_at(node, "catalog")  # lazy: composed only if the overlay is bad
     return catalog.with_overlay(scn.catalog, file=file or f"scenario {scn.name}: catalog", node=sub)
 
 

@@ -1,6 +1,11 @@
 """Run a sweep: validate everything first, then chunk the grid into tasks, one Parquet shard
 per task, written atomically, so a re-run skips finished shards and an interrupted sweep
 loses none.
+
+DuckDB writes the shards (``COPY ... TO ... (FORMAT PARQUET)``) and queries them
+(``read_parquet``); it is the ``sweep`` extra (``pip install 'gigafleet[sweep]'``, 69 MB),
+so the core install stays light. Without it a sweep stops before it starts, with one
+clear error.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 
 from gigafleet.catalog import load_catalog
 from gigafleet.errors import GigafleetError
+from gigafleet.parquet import duckdb_module, write_parquet
 from gigafleet.plan.space import strategy_space
 from gigafleet.plan.training import plan_training
 from gigafleet.sweep.executors import run_tasks
@@ -62,8 +68,6 @@ def run_task(
     spec_json: str, task_id: int, points: list[dict[str, Any]], out_dir: str
 ) -> dict[str, Any]:
     """Plan every point of one task and write its shard (a worker runs this)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     spec = SweepSpec.model_validate_json(spec_json)
     t0 = time.perf_counter()
@@ -74,6 +78,7 @@ def run_task(
             p["model"], p["system"], num_gpus=p["num_gpus"], seq_len=p["seq_len"],
             global_batch=p["global_batch"], precisions=(p["precision"],), objective=p["objective"],
             gpu_hour_usd=spec.gpu_hour_usd, fabric=p["fabric"], ep_dispatcher=p["ep_dispatcher"],
+            top_k=spec.top,
         )  # fmt: skip
         evaluated += plan.num_considered
         base = {
@@ -92,7 +97,7 @@ def run_task(
             rows.append({**base, "rank": rank, **row, **breakdown})
     out = Path(out_dir)
     tmp = out / f".shard-{task_id:05d}.{os.getpid()}.tmp"
-    pq.write_table(pa.Table.from_pylist(rows), tmp)
+    write_parquet(rows, tmp)
     os.replace(tmp, shard_path(out, task_id))  # atomic: a shard is whole or absent
     return {
         "task_id": task_id,
@@ -110,6 +115,7 @@ def run_sweep(
     on_task: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run the sweep into ``out_dir``; returns counts. Progress goes to the callbacks."""
+    duckdb_module()  # before anything is planned or written
     check_spec(spec)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -155,8 +161,7 @@ def run_sweep(
 
 def query(out_dir: str | os.PathLike[str], sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run SQL over the shards of a sweep; the table is called ``results``."""
-    import duckdb
-
+    duckdb = duckdb_module()
     out = Path(out_dir)
     if not any(out.glob("shard-*.parquet")):
         raise GigafleetError(f"no result shards in {out}", field="--dir")

@@ -43,6 +43,7 @@ from gigafleet.validate import mlperf as mp
 from gigafleet.validate.groundtruth import PACKAGED, groundtruth_path, read_csv
 from gigafleet.validate.mlperf_fit import group_of
 from gigafleet.validate.report import ValidationRow, error_stats, one_per_measurement, stats_by
+from gigafleet.validate.search import golden_section
 from gigafleet.yamlio import read_yaml
 
 BENCHMARKS = Path(__file__).parent / "data" / "mlperf_recsys.yaml"
@@ -391,8 +392,6 @@ def fit_recsys(
     ``ln predicted - ln measured`` over the named fit rows (those not excluded). Where an
     exclusion leaves fewer than two, or one power limit, other Hopper parts' Offline rows
     stand in (:func:`_stand_ins`); with a single power limit only the efficiency is fitted."""
-    from scipy.optimize import least_squares
-
     catalog = catalog or load_catalog()
     cal = catalog.params.calibration.recsys
     cands = _fit_candidates(default_rows() if rows is None else rows, catalog)
@@ -420,14 +419,22 @@ def fit_recsys(
             out.append(math.log(v / float(r["performance_result"])))
         return out
 
-    x0 = [math.log(cal.kernel_efficiency), math.log(ref.clock_fraction)]
-    sol = least_squares(residuals, x0 if free_clock else x0[:1] + [0.0],
-                        bounds=([math.log(0.05), math.log(0.2)], [0.0, 0.0]))  # fmt: skip
+    # least squares by coordinate sweeps of golden-section searches: two smooth constants,
+    # each moving every fit row's prediction monotonically
+    x = [math.log(cal.kernel_efficiency), math.log(ref.clock_fraction) if free_clock else 0.0]
+    bounds = ((math.log(0.05), 0.0), (math.log(0.2), 0.0))
+    for _ in range(4 if free_clock else 1):
+        for i in range(2 if free_clock else 1):
+
+            def sq(v: float, i: int = i) -> float:
+                return sum(r * r for r in residuals([v, x[1]] if i == 0 else [x[0], v]))
+
+            x[i] = golden_section(sq, *bounds[i], steps=30)
     return {
-        "kernel_efficiency": round(math.exp(sol.x[0]), 4),
-        "clock_fraction": round(math.exp(sol.x[1]), 4) if free_clock else ref.clock_fraction,
+        "kernel_efficiency": round(math.exp(x[0]), 4),
+        "clock_fraction": round(math.exp(x[1]), 4) if free_clock else ref.clock_fraction,
         "rows": [mp.row_key(r) for r, _ in named],
-        "residuals_pct": [round(100 * (math.exp(v) - 1), 2) for v in residuals(sol.x)],
+        "residuals_pct": [round(100 * (math.exp(v) - 1), 2) for v in residuals(x)],
     }
 
 

@@ -33,12 +33,12 @@ from gigafleet.errors import GigafleetError
 from gigafleet.validate import mlperf as mp
 from gigafleet.validate.groundtruth import groundtruth_path
 from gigafleet.validate.report import ValidationRow
+from gigafleet.validate.search import golden_section
 
 HOLDOUT_GROUPS = ("round", "system", "submitter", "deployment")
 #: MLPerf tables searched for named fit rows (besides ``--data``).
 KNOWN_TABLES = ("mlperf_inference.csv", "mlperf_inference_v50.csv")
 _SEARCH = (math.log(0.2), math.log(5.0))
-_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
 
 def fit_rows(catalog: Catalog) -> dict[tuple[str, str], list[str]]:
@@ -107,19 +107,7 @@ def _fit_one(
             total += math.log(pred / measured) ** 2
         return total
 
-    a, b = _SEARCH
-    c, d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
-    fc, fd = loss(c), loss(d)
-    for _ in range(22):
-        if fc < fd:
-            b, d, fd = d, c, fc
-            c = b - _GOLDEN * (b - a)
-            fc = loss(c)
-        else:
-            a, c, fc = c, d, fd
-            d = a + _GOLDEN * (b - a)
-            fd = loss(d)
-    return round(math.exp(0.5 * (a + b)), 4)
+    return round(math.exp(golden_section(loss, *_SEARCH, steps=22)), 4)
 
 
 def fit_engines(

@@ -231,7 +231,7 @@ def _run_planner(bench: Benchmark, system: str, n: int, gbs: int, precisions, ca
             precisions=(prec,), workload=bench.workload, lora_rank=lora.get("rank"),
             lora_targets=lora.get("targets", "qkv,o"),
             frozen_weights="bf16" if prec == "bf16" or bench.workload != "lora" else "fp8",
-            catalog=catalog,
+            catalog=catalog, top_k=1,
         )  # fmt: skip
         if plan.order.size:
             row = plan.row(int(plan.order[0]))

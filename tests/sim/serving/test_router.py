@@ -53,3 +53,27 @@ def test_central_router_is_an_mmc_queue(num_servers):
     expected = erlang_c_wait_s(lam, 1.0, num_servers) * (1.0 + 1.0 / (1.0 - p)) / 2.0
     assert res.queue_s.mean() == pytest.approx(expected, rel=0.05)
     assert res.utilization.mean() == pytest.approx(rho, rel=0.03)
+
+
+@pytest.mark.parametrize("rate", [5.0, 400.0])  # mostly idle, and busy (full replicas)
+def test_heap_routing_picks_what_the_scan_picks(monkeypatch, rate):
+    """least_loaded through the heaps (large pools) chooses exactly what the scan chooses,
+    replicas in runs of summed iterations included."""
+    from gigafleet.sim.serving import router
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    wl = Workload(poisson_arrivals(rate, n, rng), rng.integers(1, 400, n), rng.integers(1, 300, n))
+    reps = [
+        ReplicaConfig(lambda p, d, c: 0.004 + 2e-5 * (p + d) + 3e-8 * c, 60_000, max_num_seqs=8)
+        for _ in range(40)
+    ]
+    results = []
+    for size in (2, 10**9):  # heaps for every pool, then for none
+        monkeypatch.setattr(router, "HEAP_MIN_REPLICAS", size)
+        results.append(simulate(wl, reps, router="least_loaded"))
+    heap, scan = results
+    np.testing.assert_array_equal(heap.replica_index, scan.replica_index)
+    np.testing.assert_array_equal(heap.e2e_s, scan.e2e_s)
+    np.testing.assert_array_equal(heap.ttft_s, scan.ttft_s)
+    assert heap.num_iterations == scan.num_iterations

@@ -41,7 +41,7 @@ def size_adapter_refresh(svc: AdapterRefresh, pool: Pool, catalog: Catalog) -> A
                 global_batch=svc.global_batch, precisions=(svc.precision,), workload="lora",
                 lora_rank=svc.adapter_rank, lora_targets=svc.lora_targets,
                 adapters=svc.adapters_per_job, frozen_weights=svc.frozen_weights,
-                fabric=pool.fabric, pue=pool.pue, catalog=catalog,
+                fabric=pool.fabric, pue=pool.pue, catalog=catalog, top_k=1,
             )  # fmt: skip
         except GigafleetError:
             plan = None

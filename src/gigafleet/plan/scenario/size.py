@@ -155,7 +155,7 @@ def size_training(
                 run.model, pool.system, num_gpus=n, seq_len=run.seq_len,
                 global_batch=run.global_batch, precisions=(run.precision,),
                 train_tokens=run.tokens, fabric=pool.fabric, pue=pool.pue, cooling=pool.cooling,
-                catalog=catalog,
+                catalog=catalog, top_k=1,
             )  # fmt: skip
         except GigafleetError:
             plan = None

@@ -9,6 +9,7 @@ methods that handle them (no layer in between).
 from __future__ import annotations
 
 import os
+from heapq import heappush
 
 import numpy as np
 
@@ -41,6 +42,9 @@ class _Sim:
         route: ``router.route``, bound once (it runs per arrival).
         engine: The event loop; its dispatch table maps each event kind to its handler.
         schedule: ``engine.schedule``, bound once.
+        heap: The engine's heap, and ``next_seq`` its counter (arrivals are pushed directly).
+        order: Request ids in arrival order, and ``arrival_times`` their arrival times.
+        num_requests: Requests in the run.
     """
 
     __slots__ = (
@@ -53,6 +57,11 @@ class _Sim:
         "route",
         "engine",
         "schedule",
+        "heap",
+        "next_seq",
+        "order",
+        "arrival_times",
+        "num_requests",
     )
 
     def __init__(
@@ -71,14 +80,24 @@ class _Sim:
         self.decode_pool = decode_pool
         self.engine = Engine()
         self.schedule = self.engine.schedule
+        self.heap, self.next_seq = self.engine.pusher()
+        rq = self.requests
+        self.order = rq.by_arrival
+        self.arrival_times = [rq.arrival_s[i] for i in rq.by_arrival]
+        self.num_requests = rq.num_requests
         self.scheduler = IterationScheduler(
             self.requests,
             schedule=self.schedule,
+            pusher=self.engine.pusher(),
             kv_transfer=kv_transfer,
-            keep_span_ends=entry_pool.policy == "least_loaded",
             trace=trace,
         )
-        self.router = Router(self.requests, schedule=self.schedule, start=self.scheduler.start)
+        self.router = Router(
+            self.requests,
+            schedule=self.schedule,
+            start=self.scheduler.start,
+            cut=self.scheduler.cut,
+        )
         self.scheduler.assign = self.router.assign
         self.route = self.router.route
         for kind, handler in (
@@ -95,14 +114,22 @@ class _Sim:
         self.schedule(rq.arrival_s[rq.by_arrival[0]], ARRIVAL, 0)
         self.engine.run()
 
+    def close(self) -> None:
+        """Untie the parts that call each other (the engine's handlers bound to them, the
+        scheduler and the router), so that the simulation, its request table above all, is
+        freed when :func:`simulate` returns rather than at the next full garbage collection:
+        simulations in a row (a scenario's SLO checks) would otherwise hold each other's
+        tables, hundreds of MB for a wide expert-parallel shape."""
+        for kind in (ARRIVAL, ITERATION_END, READY, KV_ARRIVED):
+            self.engine.on(kind, _done)
+        self.scheduler.assign = None  # type: ignore[assignment]
+
     def _on_arrival(self, now: float, k: int) -> None:
         """Handler of ``ARRIVAL``: route the ``k``-th request by arrival; schedule the next."""
-        rq = self.requests
-        order = rq.by_arrival
-        self.route(order[k], self.entry_pool, now)
+        self.route(self.order[k], self.entry_pool, now)
         k += 1
-        if k < rq.num_requests:
-            self.schedule(rq.arrival_s[order[k]], ARRIVAL, k)
+        if k < self.num_requests:
+            heappush(self.heap, (self.arrival_times[k], self.next_seq(), ARRIVAL, k))
 
     def _on_kv_arrived(self, now: float, rid: int) -> None:
         """Handler of ``KV_ARRIVED``: the decode side returns the first token once the KV is
@@ -173,7 +200,12 @@ def simulate(
             workload=workload,
             result=res,
         )
+    sim.close()
     return res
+
+
+def _done(now: float, payload: object) -> None:
+    raise AssertionError("a closed simulation has no events")
 
 
 def _pools(reps: list[Replica], router: str, *, disaggregated: bool) -> tuple[Pool, Pool | None]:
@@ -209,8 +241,10 @@ def _pools(reps: list[Replica], router: str, *, disaggregated: bool) -> tuple[Po
         decode = Pool(dec, router)
     for pool in (decode, entry):
         if pool is not None:
-            for r in pool.replicas:
+            for pos, r in enumerate(pool.replicas):
                 r.pools.append(pool)
+                if pool.use_heaps:
+                    r.load_slots.append((pool, pos))
     return entry, decode
 
 

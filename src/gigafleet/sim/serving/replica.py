@@ -11,6 +11,7 @@ In the formulas of the package docstring, ``D`` is :attr:`Replica.num_decoding`,
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -79,11 +80,25 @@ class Replica:
         iteration: ``j`` of the last iteration launched (the last of a run).
         busy: An iteration is in flight.
         iteration_start_s: When the iteration (or run) in flight started.
+        stale_ends_s: End times of the ``ITERATION_END`` events of runs that were cut, still
+            in the heap: ignored when they come. One at the same time as the live event was
+            scheduled before it, so it comes first: taking the first match is exact.
         iteration_prefill_tokens: Prefill tokens of the iteration in flight.
         iteration_num_decoding: Decoding sequences of each iteration in flight.
-        iteration_span: Iterations in flight in this event (1 unless summed).
-        span_end_offsets_s: End time of each summed iteration, from the start of the run, or
-            None (kept only for the least_loaded router, which counts the ones already over).
+        iteration_span: Iterations in flight in this event (1 unless a run).
+        run_end_offsets_s: End time of each iteration of the run in flight, from the start
+            of the run (a running sum of their durations, which keeps the precision of small
+            numbers), or None for a single iteration. The least_loaded router counts the ones
+            already over; a request that joins the queue of a replica that could admit it
+            cuts the run after the iteration in flight.
+        run_used_blocks: ``used_blocks`` after the first iteration of the run (to roll the
+            KV growth back when a run is cut).
+        join_gap_s: Mean time between requests joining the queue (an exponentially weighted
+            average; ``inf`` before the second): a steady run of a replica that could admit
+            is computed this far ahead, and not at all if one iteration lasts longer, so
+            that iterations computed and then cut stay a fraction of those used.
+        last_join_s: When a request last joined the queue.
+        trace_index: Position of the in-flight event's record in the iteration trace, or -1.
         prefill_finishing: Requests whose prefill ends with the iteration in flight, or None.
 
         busy_s: Time spent running iterations, seconds.
@@ -93,6 +108,8 @@ class Replica:
             decode batch is this over :attr:`num_iterations`).
         pools: The pools this replica serves, the decode pool first (finishing work frees
             memory).
+        load_slots: ``(loads, position)`` in each least_loaded pool it serves: the pool's list
+            of outstanding tokens (``inf`` while in a run, whose load the router works out).
     """
 
     __slots__ = (
@@ -130,10 +147,15 @@ class Replica:
         "iteration",
         "busy",
         "iteration_start_s",
+        "stale_ends_s",
         "iteration_prefill_tokens",
         "iteration_num_decoding",
         "iteration_span",
-        "span_end_offsets_s",
+        "run_end_offsets_s",
+        "run_used_blocks",
+        "join_gap_s",
+        "last_join_s",
+        "trace_index",
         "prefill_finishing",
         # statistics and wiring
         "busy_s",
@@ -141,6 +163,7 @@ class Replica:
         "num_decode_tokens",
         "num_decode_seq_iterations",
         "pools",
+        "load_slots",
     )
 
     def __init__(self, index: int, cfg: ReplicaConfig) -> None:
@@ -179,10 +202,15 @@ class Replica:
         self.iteration = 0
         self.busy = False
         self.iteration_start_s = 0.0
+        self.stale_ends_s: list[float] = []
         self.iteration_prefill_tokens = 0
         self.iteration_num_decoding = 0
         self.iteration_span = 1
-        self.span_end_offsets_s: list[float] | None = None
+        self.run_end_offsets_s: list[float] | None = None
+        self.run_used_blocks: float = 0
+        self.join_gap_s = math.inf
+        self.last_join_s = 0.0
+        self.trace_index = -1
         self.prefill_finishing: list[int] | None = None
 
         self.busy_s = 0.0
@@ -190,3 +218,4 @@ class Replica:
         self.num_decode_tokens = 0.0
         self.num_decode_seq_iterations = 0
         self.pools: list[Pool] = []
+        self.load_slots: list[tuple[list[float], int]] = []

@@ -6,9 +6,21 @@ decode), the sum ``S = sum(p0 - E j0)`` (so their total context is ``C = S + D E
 count of sequences per block phase ``(p0 - j0) mod block_tokens`` (a sequence needs a new
 block at iteration ``j`` exactly when its phase is ``(1 - j) mod block_tokens``), and a heap
 of finishing iterations. An iteration costs O(log n) plus O(1) per request that starts,
-finishes or is preempted. When a replica is full (``max_num_seqs`` running, none
-prefilling) nothing can change until its next request finishes, so those iterations are
-summed in one event.
+finishes or is preempted.
+
+Runs. A replica whose batch is steady (decode only, nothing prefilling, and either full,
+``max_num_seqs`` running, or nothing waiting) runs the same sequences until the next one
+finishes, so those iterations are one event (a *run*): each iteration still has its own
+``iteration_time`` and KV growth; the run's end times are a running sum of the durations
+from its start (the same values as one event per iteration, to floating-point rounding:
+a sum of small numbers added once to the clock loses less than adding each to the clock). A full replica's run goes to the next finish (no
+arrival can join it); a steady run of a replica that could admit is computed as far ahead
+as the mean time between requests joining its queue (none if one iteration lasts longer:
+under heavy load runs would be cut at once), and a request that joins its queue cuts it
+after the iteration in flight (:meth:`IterationScheduler.cut`), the end event of the longer
+run being left to fall through (its time is remembered, and the event ignored). So a lightly
+loaded replica costs events per change of its batch, not per iteration, and an idle one
+costs none.
 
 Speed. This is the hot loop: every method here runs per event or per request. Attributes
 are read into locals once per call, and the steps of an iteration stay in one method
@@ -19,6 +31,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_right
 from collections.abc import Callable
 
 from gigafleet.errors import GigafleetError
@@ -26,10 +39,18 @@ from gigafleet.sim.serving.config import KvTransfer
 from gigafleet.sim.serving.events import ITERATION_END, KV_ARRIVED
 from gigafleet.sim.serving.replica import Replica
 from gigafleet.sim.serving.requests import RequestTable
+from gigafleet.sim.serving.router import publish
 from gigafleet.sim.serving.trace import TRACE_MAX_ITERATIONS
 
 #: ``(replica, start_s, duration_s, prefill_tokens, num_decoding, num_iterations)``.
 IterationRecord = tuple[int, float, float, int, int, int]
+
+#: Merge the iterations of a steady batch that could still admit into runs. False gives one
+#: event per iteration (but for full replicas, whose runs no arrival can cut): the tests
+#: check that both give the same schedule.
+STEADY_RUNS = True
+
+_INF = math.inf
 
 
 class IterationScheduler:
@@ -48,12 +69,14 @@ class IterationScheduler:
         kv_transfer: KV transfer from prefill to decode replicas, or None (no
             disaggregation).
         track_adapters: The workload names adapters: keep each replica's adapter counts.
-        keep_span_ends: Keep the end time of each summed iteration (the least_loaded router
-            reads a replica's load in the middle of a run).
         iteration_trace: One :data:`IterationRecord` per iteration event (the first
             ``TRACE_MAX_ITERATIONS``) when a trace is written, else None.
         num_preemptions: Preemptions so far.
         num_kv_transfers: KV transfers to decode replicas so far.
+        heap: The engine's event heap; with ``next_seq`` (its sequence counter) the hot
+            path schedules ``ITERATION_END`` without the checks of ``schedule``.
+        next_seq: The engine's sequence counter.
+        steady_runs: :data:`STEADY_RUNS` when the run started.
     """
 
     __slots__ = (
@@ -62,10 +85,12 @@ class IterationScheduler:
         "assign",
         "kv_transfer",
         "track_adapters",
-        "keep_span_ends",
         "iteration_trace",
         "num_preemptions",
         "num_kv_transfers",
+        "heap",
+        "next_seq",
+        "steady_runs",
     )
 
     def __init__(
@@ -73,19 +98,20 @@ class IterationScheduler:
         requests: RequestTable,
         *,
         schedule: Callable[[float, int, object], None],
+        pusher: tuple[list, Callable[[], int]],
         kv_transfer: KvTransfer | None,
-        keep_span_ends: bool,
         trace: bool,
     ) -> None:
         self.requests = requests
         self.schedule = schedule
+        self.heap, self.next_seq = pusher
         self.assign: Callable[[int, Replica, float], None] | None = None
         self.kv_transfer = kv_transfer
         self.track_adapters = requests.adapter_id is not None
-        self.keep_span_ends = keep_span_ends
         self.iteration_trace: list[IterationRecord] | None = [] if trace else None
         self.num_preemptions = 0
         self.num_kv_transfers = 0
+        self.steady_runs = STEADY_RUNS
 
     # -- launching an iteration ---------------------------------------------------------
 
@@ -134,6 +160,9 @@ class IterationScheduler:
                         break
         if not prefill_tokens and not num_decoding:
             r.busy = False
+            r.run_end_offsets_s = None
+            if r.load_slots:
+                publish(r)
             return
         f = r.iteration_time
         if r.speculative:
@@ -150,19 +179,6 @@ class IterationScheduler:
             else 0.0
         )
         dt += extra
-        span = 1
-        r.span_end_offsets_s = None
-        if not prefill_tokens and not prefilling and r.num_running >= r.max_num_seqs:
-            # Full and nothing prefilling: the batch is fixed until the next finish.
-            heap = r.finish_heap
-            generation = self.requests.generation
-            while heap[0][2] != generation[heap[0][1]]:
-                heapq.heappop(heap)
-            num_to_finish = heap[0][0] - j + 1
-            if num_to_finish > 1:
-                dt, span = self._sum_full_iterations(
-                    r, j, num_to_finish, num_decoding, context, dt, extra
-                )
         if not dt >= 0.0:
             raise GigafleetError(
                 f"replica {r.index}: iteration_time returned {dt!r} for "
@@ -170,66 +186,135 @@ class IterationScheduler:
                 "it must be a finite time >= 0",
                 field="iteration_time",
             )
+        ends = None
+        span = 1
+        if not prefill_tokens and not prefilling:
+            # Decode only: steady until the next finish if full, or if nothing waits (a
+            # request that joins the queue later cuts the run).
+            if r.num_running >= r.max_num_seqs:
+                horizon = _INF
+            elif not r.waiting and self.steady_runs:
+                horizon = r.join_gap_s
+            else:
+                horizon = 0.0
+            if 4.0 * dt < horizon:
+                heap = r.finish_heap
+                generation = self.requests.generation
+                while heap[0][2] != generation[heap[0][1]]:
+                    heapq.heappop(heap)
+                limit = heap[0][0] - j + 1  # iterations to the next finish, j's included
+                if limit > 1:
+                    dt, ends = self._run(r, j, limit, horizon, num_decoding, context, dt, extra)
+                    span = len(ends)
+        end = now + dt
         r.iteration = j + span - 1
         r.busy = True
         r.iteration_start_s = now
         r.iteration_prefill_tokens = prefill_tokens
         r.iteration_num_decoding = num_decoding
         r.iteration_span = span
+        r.run_end_offsets_s = ends
         r.prefill_finishing = finishing
         r.num_iterations += span
         trace = self.iteration_trace
-        if trace is not None and len(trace) < TRACE_MAX_ITERATIONS:
-            trace.append((r.index, now, dt, prefill_tokens, num_decoding, span))
-        self.schedule(now + dt, ITERATION_END, r)
+        if trace is not None:
+            if len(trace) < TRACE_MAX_ITERATIONS:
+                r.trace_index = len(trace)
+                trace.append((r.index, now, dt, prefill_tokens, num_decoding, span))
+            else:
+                r.trace_index = -1
+        if r.load_slots:
+            publish(r)
+        heapq.heappush(self.heap, (end, self.next_seq(), ITERATION_END, r))
 
-    def _sum_full_iterations(
+    def _run(
         self,
         r: Replica,
         j: int,
-        num_to_finish: int,
+        limit: int,
+        horizon: float,
         num_decoding: int,
         context: float,
-        dt: float,
+        end: float,
         extra: float,
-    ) -> tuple[float, int]:
-        """Add iterations ``j + 1 .. j + num_to_finish - 1`` of a full replica to iteration
-        ``j``'s ``dt`` (stopping early where the KV would overflow, so that the normal path
-        preempts). Returns (seconds, iterations summed, ``j``'s included)."""
+    ) -> tuple[float, list[float]]:
+        """Iterations ``j + 1 .. j + limit - 1`` of a steady batch after iteration ``j``
+        (which lasts ``end``), stopping once the run lasts ``horizon`` seconds, or early
+        where the KV would overflow (so that the one-iteration path preempts) or an
+        iteration time is not a time (so that it raises). Returns the duration of the run
+        and the end of each iteration, both from its start."""
         f = r.iteration_time
         block_tokens = r.block_tokens
         used, capacity = r.used_blocks, r.kv_capacity_blocks
-        summed = 1
-        ends = [dt] if self.keep_span_ends else None
+        r.run_used_blocks = used
+        ends = [end]
+        s = 1
         if r.speculative:
             step = num_decoding * r.tokens_per_step
             grow = step / block_tokens
             decode_tokens, draft = num_decoding * r.decode_tokens_per_seq, r.draft_cost_factor
             base = r.context_offset_sum
-            while summed < num_to_finish:
+            while s < limit and end < horizon:
                 if used + grow > capacity:
                     break
+                ctx = int(base + step * (j + s))  # as the one-iteration path rounds it
+                dt = f(0, decode_tokens, ctx) + draft * f(0, num_decoding, ctx) + extra
+                if not dt >= 0.0:
+                    break
                 used += grow
-                ctx = int(base + step * (j + summed))  # as the one-iteration path rounds it
-                dt += f(0, decode_tokens, ctx) + draft * f(0, num_decoding, ctx) + extra
-                summed += 1
-                if ends is not None:
-                    ends.append(dt)
+                end += dt
+                ends.append(end)
+                s += 1
         else:
             phase = r.block_phase_counts
-            while summed < num_to_finish:
-                new_blocks = phase[(1 - j - summed) % block_tokens]
+            while s < limit and end < horizon:
+                new_blocks = phase[(1 - j - s) % block_tokens]
                 if new_blocks and used + new_blocks > capacity:
+                    break
+                dt = f(0, num_decoding, context + num_decoding) + extra
+                if not dt >= 0.0:
                     break
                 used += new_blocks
                 context += num_decoding
-                dt += f(0, num_decoding, context) + extra
-                summed += 1
-                if ends is not None:
-                    ends.append(dt)
+                end += dt
+                ends.append(end)
+                s += 1
         r.used_blocks = used
-        r.span_end_offsets_s = ends
-        return dt, summed
+        return end, ends
+
+    def cut(self, r: Replica, now: float) -> None:
+        """A request joined the queue of ``r``, busy with a steady run while it could admit:
+        end the run with the iteration in flight at ``now`` (the next one admits, as it
+        would have one event per iteration). The longer run's end event stays in the heap
+        and is ignored when it comes (:meth:`end_iteration`)."""
+        ends = r.run_end_offsets_s
+        span = len(ends)
+        start_s = r.iteration_start_s
+        k = bisect_right(ends, now - start_s)  # iterations over by now; the k-th is in flight
+        if k >= span - 1:
+            return
+        keep = k + 1
+        j0 = r.iteration - span + 1
+        used = r.run_used_blocks  # roll the KV growth of the dropped iterations back
+        if r.speculative:
+            grow = r.iteration_num_decoding * r.tokens_per_step / r.block_tokens
+            for _ in range(1, keep):
+                used += grow
+        else:
+            phase, block_tokens = r.block_phase_counts, r.block_tokens
+            for s in range(1, keep):
+                used += phase[(1 - j0 - s) % block_tokens]
+        r.used_blocks = used
+        r.iteration = j0 + k
+        r.num_iterations -= span - keep
+        r.iteration_span = keep
+        r.stale_ends_s.append(start_s + ends[-1])
+        del ends[keep:]
+        end = start_s + ends[k]
+        if r.trace_index >= 0:
+            rec = (r.index, start_s, ends[k], 0, r.iteration_num_decoding, keep)
+            self.iteration_trace[r.trace_index] = rec  # type: ignore[index]
+        heapq.heappush(self.heap, (end, self.next_seq(), ITERATION_END, r))
 
     # -- admission and preemption --------------------------------------------------------
 
@@ -356,12 +441,18 @@ class IterationScheduler:
 
     def end_iteration(self, now: float, r: Replica) -> None:
         """Handler of ``ITERATION_END``: book the tokens of the iteration (or run) that ended,
-        finish the sequences due, move finished prefills on, and start the next iteration."""
+        finish the sequences due, move finished prefills on, and start the next iteration.
+        The end of a run that was cut is ignored."""
+        stale = r.stale_ends_s
+        if stale and now in stale:
+            stale.remove(now)
+            return
         j = r.iteration
         span = r.iteration_span
         num_decoding = r.iteration_num_decoding
         r.busy_s += now - r.iteration_start_s
-        r.span_end_offsets_s = None  # the whole run is booked below
+        if r.run_end_offsets_s is not None:
+            r.run_end_offsets_s = None  # booked below; no longer a run to cut or to read loads in
         decoded = num_decoding * r.tokens_per_step * span
         r.num_decode_tokens += decoded
         r.num_decode_seq_iterations += num_decoding * span
