@@ -70,3 +70,28 @@ def test_variants_reuse_the_base_sizing(what_if):
     assert sized_under <= {("HBM capacity +10%", "sizing"), ("HBM capacity -10%", "sizing"),
                            ("newest generation a year earlier", "sizing")}  # fmt: skip
     assert rows[("hbm", 1)]["delta"]["gpus_used_mean"] <= 0.5
+
+
+@pytest.mark.parametrize(
+    "demand",
+    [
+        {"daily_active_users": 1e9, "requests_per_user_per_day": 20},
+        {"queries_per_s": 2e5},
+        {"inferences_per_day": 4e11},
+    ],
+)
+def test_demand_lever_scales_a_feed_however_its_demand_is_given(demand):
+    """A recommendation service's demand in any of its three forms grows by one step."""
+    from types import SimpleNamespace
+
+    from gigafleet.plan.scenario.sensitivity import STEP, _demand
+    from gigafleet.spec.scenario import RecommendationService
+
+    site = site_doc("a", count=8, power_mw=10)
+    feed = RecommendationService(name="feed", **demand)
+    scn = scenario_of([site], {"recommendation": [feed.model_dump(exclude_none=True)]})
+    state = SimpleNamespace(fit_cache={}, plans={})  # _demand only copies the scenario
+    v = _demand(Base(scn=scn, catalog=None, state=state, result={}), 1)
+    before = feed.queries_per_day
+    after = v.scn.workloads.recommendation[0].queries_per_day
+    assert after == pytest.approx(before * (1 + STEP))

@@ -279,8 +279,10 @@ def _demand(base: Base, d: int) -> Variant | str:
         if isinstance(s, RecommendationService):
             if s.inferences_per_day is not None:
                 s.inferences_per_day *= f
-            else:
+            elif s.queries_per_s is not None:
                 s.queries_per_s *= f
+            else:  # users x requests per user: more users
+                s.daily_active_users = float(s.daily_active_users or 0.0) * f
         else:
             s.requests_per_day *= f
     return v
