@@ -3,11 +3,12 @@ options, the console, number formatting. One module per command group registers 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from gigafleet.jsonout import dumps
 
 app = typer.Typer(
     name="gigafleet",
@@ -64,7 +65,7 @@ def load_catalog(paths: list[Path] | None):
 
 
 def print_json(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, default=float))
+    print(dumps(obj, indent=2, default=float))
 
 
 def fmt_time(seconds: float) -> str:

@@ -3,13 +3,13 @@ the published results (the JSON of every validate command: ``summary`` and ``row
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gigafleet.cli.app import CatalogOpt, JsonOpt, console, load_catalog, validate_app
+from gigafleet.jsonout import dumps
 
 
 @validate_app.command("mlperf-training")
@@ -42,7 +42,7 @@ def validate_mlperf_training_cmd(
     )
     summary["data"] = str(path)
     if as_json:
-        print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+        print(dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
         return
     _print(rows, summary)
 

@@ -97,6 +97,8 @@ def plan_train(
         "top": [plan.row(int(i)) for i in plan.order[: req.top]],
         "pareto": [plan.row(int(i)) for i in plan.pareto],
     }
+    if plan.info["cost_note"]:
+        result["cost_note"] = plan.info["cost_note"]
     if as_json:
         print_json(result)
         return

@@ -3,7 +3,6 @@ schema``: scenario faces."""
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -13,6 +12,7 @@ import typer
 
 from gigafleet.cli.app import CatalogOpt, JsonOpt, app, console, load_catalog
 from gigafleet.errors import GigafleetError
+from gigafleet.jsonout import dumps
 
 LeverOpt = Annotated[
     list[str] | None,
@@ -108,7 +108,7 @@ def run_cmd(
              levers=lever)  # fmt: skip
     folder = _write_report(d, out or Path("out") / scenario.stem)
     if as_json:
-        print(json.dumps(d, default=str))
+        print(dumps(d, default=str))
         return
     _print_summary(d)
     if "sensitivity" in d:
@@ -133,7 +133,7 @@ def sensitivity_cmd(
     d = _run(scenario, catalog, quiet=as_json, sensitivity=True, levers=lever, simulate=False)
     folder = _write_report(d, out or Path("out") / scenario.stem)
     if as_json:
-        print(json.dumps(d["sensitivity"], default=str))
+        print(dumps(d["sensitivity"], default=str))
         return
     _print_sensitivity(d["sensitivity"])
     console().print(f"report: {folder / 'report.html'}   summary: {folder / 'summary.json'}")
@@ -143,7 +143,7 @@ def _write_report(d: dict[str, Any], folder: Path) -> Path:
     from gigafleet.report.html import render_html
 
     html = render_html(d)  # built before anything is written: nothing half-written
-    text = json.dumps(d, indent=1, default=str)
+    text = dumps(d, indent=1, default=str)
     _write_atomic(folder / "summary.json", text)
     _write_atomic(folder / "report.html", html)
     return folder
@@ -277,7 +277,7 @@ def compare_cmd(
     if as_json:
         out = {"a": da["scenario"], "b": db["scenario"], "rows": rows, "fabric": notes,
                "recommendation": rec}  # fmt: skip
-        print(json.dumps(out))
+        print(dumps(out))
         return
     from rich.table import Table
 
@@ -323,4 +323,4 @@ def schema_cmd(
 
     if what != "scenario":
         raise GigafleetError(f"unknown schema {what!r}; allowed: scenario", field="what")
-    print(json.dumps(scenario_json_schema(), indent=2))
+    print(dumps(scenario_json_schema(), indent=2))

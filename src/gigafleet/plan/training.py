@@ -280,6 +280,9 @@ def plan_training(
             "power_cap_w": power_cap_w,
             "site_power_mw": site_power_mw,
             "num_over_site_power": int(over_site.sum()),
+            "cost_note": f"no cost per step: {hw.system} has no price; give --gpu-hour-usd"
+            if cost.size and np.isnan(cost).all()
+            else None,
         },
     )
 
@@ -312,7 +315,7 @@ def _cost_per_step(
         try:
             inputs = cost_inputs(system, catalog=catalog, pue=pue)  # the energy model's PUE
         except GigafleetError as exc:
-            if not needed:
+            if not needed:  # NaN: printed as null with the plan's cost_note
                 return np.full(n.shape, np.nan), ett
             raise GigafleetError(
                 f"{exc}; or give a price per GPU-hour (--gpu-hour-usd)", field="gpu_hour_usd"

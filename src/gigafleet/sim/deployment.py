@@ -235,7 +235,16 @@ def run_serving(
         },
         "metrics": res.summary(),
         **info,
+        **_metric_notes(res),
     }
+
+
+def _metric_notes(res) -> dict[str, list[str]]:
+    """Why a figure is missing (printed as null in JSON and ``-`` in tables)."""
+    notes = []
+    if res.num_requests and np.isnan(res.tpot_s).all():
+        notes.append("no TPOT: no request produced a second output token")
+    return {"metric_notes": notes} if notes else {}
 
 
 def check_job(job: ServeJob, catalog: Catalog) -> None:

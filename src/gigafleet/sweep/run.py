@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -155,18 +156,43 @@ def run_sweep(
 
 
 def query(out_dir: str | os.PathLike[str], sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run SQL over the shards of a sweep; the table is called ``results``."""
+    """Run SQL over the shards of a sweep; the table is called ``results``.
+
+    The shard paths go to DuckDB as values (a list), never pasted into SQL, so any folder
+    name works and none can inject SQL. An unreadable shard or a statement that returns no
+    rows (empty, a comment, DDL) is one clear error.
+    """
     import duckdb
 
     out = Path(out_dir)
-    if not any(out.glob("shard-*.parquet")):
+    shards = sorted(str(p) for p in out.glob("shard-*.parquet")) if out.is_dir() else []
+    if not shards:
         raise GigafleetError(f"no result shards in {out}", field="--dir")
+    if not _statement(sql):
+        raise GigafleetError(
+            "empty SQL statement; e.g. 'SELECT * FROM results LIMIT 10'", field="query"
+        )
     con = duckdb.connect()
-    con.execute(
-        f"CREATE VIEW results AS SELECT * FROM read_parquet('{out.as_posix()}/shard-*.parquet', union_by_name=true)"
-    )
+    try:
+        con.read_parquet(shards, union_by_name=True).create_view("results")
+    except duckdb.Error as exc:
+        raise GigafleetError(
+            f"cannot read the result shards ({str(exc).splitlines()[0]}); delete the damaged "
+            "shard and re-run the sweep to recompute it",
+            field="--dir",
+        ) from None
     try:
         rel = con.execute(sql)
+        if rel.description is None:
+            raise GigafleetError(
+                "the statement returns no rows; use a SELECT over `results`", field="query"
+            )
+        return [d[0] for d in rel.description], rel.fetchall()
     except duckdb.Error as exc:
         raise GigafleetError(f"SQL error: {str(exc).splitlines()[0]}", field="query") from None
-    return [d[0] for d in rel.description], rel.fetchall()
+
+
+def _statement(sql: str) -> str:
+    """``sql`` without comments and blanks: empty when there is no statement to run."""
+    text = re.sub(r"--[^\n]*|/\*.*?(\*/|$)", " ", sql, flags=re.S)
+    return text.replace(";", " ").strip()
