@@ -11,12 +11,13 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from gigafleet.catalog.params import Climate
 from gigafleet.catalog.prices import CloudKind
 from gigafleet.enums import LORA_TARGETS, Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
+from gigafleet.spec.base import UserSpec
 from gigafleet.spec.serving import Slo
 from gigafleet.spec.simulation import Simulation
 
@@ -40,8 +41,8 @@ Month = Annotated[
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class _Strict(UserSpec):
+    pass
 
 
 class Deployment(_Strict):
