@@ -69,19 +69,28 @@ def _with_progress(name: str, quiet: bool, work) -> dict[str, Any]:
         return work(lambda msg: bar.update(task, description=f"{name}: {msg}"))
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file and rename: never a half-written report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def write_files(files: dict[Path, str]) -> None:
+    """Write every file or none: each goes to a temporary file beside it; only when all
+    are written are they renamed into place (a target that is a folder fails first)."""
+    for path in files:
+        if path.is_dir():
+            raise GigafleetError(f"{path} is a folder; choose another --out", field="--out")
+    temps: list[str] = []
     try:
         umask = os.umask(0)
         os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes it owner-only; a report is for reading
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            temps.append(tmp)
+            os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes it owner-only; a report is for reading
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+        for tmp, path in zip(temps, files, strict=True):
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in temps:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -144,8 +153,7 @@ def _write_report(d: dict[str, Any], folder: Path) -> Path:
 
     html = render_html(d)  # built before anything is written: nothing half-written
     text = dumps(d, indent=1, default=str)
-    _write_atomic(folder / "summary.json", text)
-    _write_atomic(folder / "report.html", html)
+    write_files({folder / "summary.json": text, folder / "report.html": html})
     return folder
 
 
