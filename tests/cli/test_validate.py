@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from clihelp import ROOT, assert_user_error, gf
 
 
@@ -91,3 +93,44 @@ def test_cli_validate_reliability_json_shape():
         assert k in r["rows"][0]
     bad = gf("validate", "reliability", "--data", "pyproject.toml")
     assert_user_error(bad, "missing columns")
+
+
+def _mutated(tmp_path, name, column=None, value=None, *, short=False):
+    """The header and first row of a packaged CSV, one cell set (or the row cut short)."""
+    import csv
+    import io
+
+    src = (ROOT / "src/gigafleet/validate/data" / name).read_text()
+    rows = list(csv.reader(io.StringIO(src)))[:2]
+    if column is not None:
+        rows[1][rows[0].index(column)] = value
+    if short:
+        rows[1] = rows[1][:3]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    f = tmp_path / "d.csv"
+    f.write_text(out.getvalue())
+    return f
+
+
+@pytest.mark.parametrize(
+    "command, name, column, value, needles",
+    [
+        ("inference", "mlperf_inference.csv", None, None, ["d.csv:2", "the header has 23"]),
+        ("inference", "mlperf_inference.csv", "accelerators_per_node", ";", ["d.csv:2", "';'"]),
+        ("inference", "mlperf_inference.csv", "performance_result", "0", ["d.csv:2", "zero"]),
+        ("training", "training_runs.csv", "pp", "1e400", ["d.csv:2", "pp", "finite"]),
+        ("reliability", "reliability.csv", None, None, ["d.csv:2", "cells"]),
+        ("reliability", "reliability.csv", "measured", "nan", ["d.csv:2", "measured"]),
+        ("reliability", "reliability.csv", "measured", "1e308", ["d.csv:2", "magnitude"]),
+        ("energy", "power_energy.csv", None, None, ["d.csv:2", "cells"]),
+        ("plan", "training_runs.csv", "global_batch_seqs", "1e308", ["global_batch_seqs"]),
+    ],
+)
+def test_bad_data_cells_are_one_clear_error(tmp_path, command, name, column, value, needles):
+    # these raised AttributeError, TypeError, ValueError, ZeroDivisionError, OverflowError,
+    # printed NaN or leaked numpy warnings
+    f = _mutated(tmp_path, name, column, value, short=column is None)
+    p = gf("validate", command, "--data", f, "--json")
+    assert_user_error(p, *needles)
+    assert "Warning" not in p.stderr and p.stdout == ""

@@ -101,3 +101,39 @@ def test_interrupted_task_leaves_no_partial_shard(tmp_path):
     again = run_sweep(s, tmp_path)
     assert again["ran"] == 1
     assert len(query(tmp_path, "SELECT * FROM results")[1]) == 8
+
+
+def _shards(folder, n=2):
+    """``n`` small result shards in ``folder`` (written by DuckDB, as a sweep would)."""
+    import duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        path = str(folder / f"shard-{i:05d}.parquet").replace("'", "''")
+        duckdb.sql(f"COPY (SELECT {i} AS point_id, 0.5 AS mfu) TO '{path}' (FORMAT parquet)")
+    return folder
+
+
+def test_query_folder_names_are_values_not_sql(tmp_path):
+    # the folder path was pasted into SQL: a quote broke the parser (and could inject SQL)
+    for name in ("bob's runs", "x') UNION SELECT 1 --", "a[1]*"):
+        out = _shards(tmp_path / name)
+        cols, rows = query(out, "SELECT count(*) AS n FROM results")
+        assert cols == ["n"] and rows == [(2,)]
+
+
+@pytest.mark.parametrize("sql", ["", "  ", "-- only a comment", "/* c */ ;", ";"])
+def test_query_without_a_statement_is_a_user_error(tmp_path, sql):
+    with pytest.raises(GigafleetError, match="empty SQL statement"):
+        query(_shards(tmp_path / "o"), sql)
+
+
+def test_query_corrupt_or_truncated_shard_is_a_user_error(tmp_path):
+    out = _shards(tmp_path / "o")
+    shard = out / "shard-00001.parquet"
+    shard.write_bytes(shard.read_bytes()[:40])
+    with pytest.raises(GigafleetError, match="re-run the sweep"):
+        query(out, "SELECT * FROM results")
+    shard.write_bytes(b"PAR1" + b"\x00garbage" * 20 + b"PAR1")
+    with pytest.raises(GigafleetError, match="--dir"):
+        query(out, "SELECT count(*) FROM results")
