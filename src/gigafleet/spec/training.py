@@ -171,4 +171,4 @@ class TrainingPlanRequest(TrainingWork):
         le=1e5,
         description="Site power limit, MW: strategies above it (peak facility) are out.",
     )
-    top: int = Field(default=10, gt=0, le=10_000, description="How many strategies to show.")
+    top: int = Field(default=10, gt=0, le=1000, description="How many strategies to show.")
