@@ -32,8 +32,13 @@ def _strict(text: str):
 
 
 values = st.recursive(
-    st.floats(allow_nan=True, allow_infinity=True) | st.integers() | st.text(max_size=3) | st.none(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+    st.floats(allow_nan=True, allow_infinity=True)
+    | st.integers()
+    | st.text(max_size=3)
+    | st.none(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 

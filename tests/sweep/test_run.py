@@ -137,3 +137,13 @@ def test_query_corrupt_or_truncated_shard_is_a_user_error(tmp_path):
     shard.write_bytes(b"PAR1" + b"\x00garbage" * 20 + b"PAR1")
     with pytest.raises(GigafleetError, match="--dir"):
         query(out, "SELECT count(*) FROM results")
+
+
+def test_a_truncated_shard_is_run_again(tmp_path):
+    s = spec(points_per_task=1)
+    run_sweep(s, tmp_path)
+    shard = shard_path(tmp_path, 1)
+    shard.write_bytes(shard.read_bytes()[:100])  # a disk that filled up, a copy cut short
+    again = run_sweep(s, tmp_path)
+    assert again["ran"] == 1 and again["skipped"] == 3
+    assert len(query(tmp_path, "SELECT * FROM results")[1]) == 8

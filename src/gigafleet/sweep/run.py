@@ -25,6 +25,18 @@ def shard_path(out_dir: Path, task_id: int) -> Path:
     return out_dir / f"shard-{task_id:05d}.parquet"
 
 
+def shard_done(path: Path) -> bool:
+    """A finished shard: a Parquet file that starts and ends with its magic bytes. A
+    truncated or overwritten one is not done: the sweep runs its task again."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+            f.seek(-4, os.SEEK_END)
+            return head == b"PAR1" and f.read(4) == b"PAR1"
+    except OSError:  # missing, or shorter than 4 bytes
+        return False
+
+
 def check_spec(spec: SweepSpec) -> None:
     """Every name resolves and every (model, GPU count, batch, sequence) has a strategy."""
     from gigafleet.plan.space import strategy_space
@@ -135,7 +147,7 @@ def run_sweep(
     todo = [
         (spec.model_dump_json(), i, c, str(out))
         for i, c in enumerate(chunks)
-        if not shard_path(out, i).exists()
+        if not shard_done(shard_path(out, i))
     ]
     if on_start:
         on_start(len(chunks), len(chunks) - len(todo))
