@@ -134,3 +134,13 @@ def test_bad_data_cells_are_one_clear_error(tmp_path, command, name, column, val
     p = gf("validate", command, "--data", f, "--json")
     assert_user_error(p, *needles)
     assert "Warning" not in p.stderr and p.stdout == ""
+
+
+def test_validate_reliability_with_data_skips_the_data_free_checks(tmp_path):
+    # the simulation-vs-closed-form checks (independent of --data, most of the time) made
+    # a two-row file take longer than the fuzzer's 20 s under load
+    f = _mutated(tmp_path, "reliability.csv")
+    p = gf("validate", "reliability", "--data", f, "--json")
+    assert p.returncode == 0, p.stderr
+    summary = json.loads(p.stdout)["summary"]
+    assert summary["num_rows"] == 1 and "simulation_vs_closed_form" not in summary
