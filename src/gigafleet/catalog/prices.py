@@ -19,9 +19,16 @@ from pydantic import (
     model_validator,
 )
 
+from gigafleet.numbers import bounded
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: Any) -> Any:
+        return bounded(value)  # an overlay's 1e308 would overflow the models
 
 
 # ---- prices --------------------------------------------------------------------------------
