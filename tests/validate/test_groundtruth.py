@@ -55,3 +55,12 @@ def test_cell_errors_name_the_cell_a_model_choked_on(tmp_path):
 def test_cell_errors_pass_other_errors_through():
     with pytest.raises(ZeroDivisionError), cell_errors():  # no cell read: a bug, not input
         1 / 0  # noqa: B018
+
+
+def test_cell_errors_unknown_names(tmp_path):
+    rows = read_csv(_csv(tmp_path, "a,b\nllama-x,2\n"), ("a", "b"))
+    with (
+        pytest.raises(GigafleetError, match="d.csv:2: a: cannot use 'llama-x': not a known"),
+        cell_errors(),
+    ):
+        {"llama3-8b": 1}[rows[0]["a"]]

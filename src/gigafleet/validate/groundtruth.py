@@ -171,10 +171,10 @@ def cell_errors() -> Iterator[None]:
             column = ", ".join(zeros) if zeros else column
             why = "zero is not allowed here"
         cell = dict.get(row, column, "0")
-        raise GigafleetError(
-            f"cannot use {cell!r} ({why}); allowed: a positive number where one is expected",
-            file=f"{row.file}:{row.line}",
-            field=column,
-        ) from None
+        if isinstance(exc, KeyError | IndexError):
+            msg = f"cannot use {cell!r}: not a known value for this column"
+        else:
+            msg = f"cannot use {cell!r} ({why}); allowed: a positive number where one is expected"
+        raise GigafleetError(msg, file=f"{row.file}:{row.line}", field=column) from None
     finally:
         _last_read[0] = None
