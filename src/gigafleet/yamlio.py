@@ -44,7 +44,7 @@ def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
 MAX_DEPTH = 64
 
 
-def _check_depth(data: Any, *, path: Path) -> None:
+def check_depth(data: Any, *, path: Path) -> None:
     """Raise a clear error when ``data`` nests deeper than :data:`MAX_DEPTH` (walked without recursion)."""
     seen: set[int] = set()
     stack = [(data, 0)]
@@ -74,7 +74,7 @@ def read_yaml(path: str | Path) -> tuple[Any, Any]:
         raise GigafleetError("not a text (UTF-8) file", file=str(path)) from None
     try:
         data, node = yaml.safe_load(text), yaml.compose(text)
-        _check_depth(data, path=path)
+        check_depth(data, path=path)
         return data, node
     except RecursionError:
         # PyYAML builds nested values recursively: ~1,000 levels exhaust Python's stack
