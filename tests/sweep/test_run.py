@@ -147,3 +147,10 @@ def test_a_truncated_shard_is_run_again(tmp_path):
     again = run_sweep(s, tmp_path)
     assert again["ran"] == 1 and again["skipped"] == 3
     assert len(query(tmp_path, "SELECT * FROM results")[1]) == 8
+
+
+@pytest.mark.parametrize("text", ["{bad", "[1, 2]", "\xff\xfe"])
+def test_a_damaged_manifest_is_a_user_error(tmp_path, text):
+    (tmp_path / "manifest.json").write_text(text, encoding="latin-1")
+    with pytest.raises(GigafleetError, match="not a sweep manifest"):
+        run_sweep(spec(), tmp_path)

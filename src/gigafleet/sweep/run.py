@@ -135,7 +135,16 @@ def run_sweep(
         points[i : i + spec.points_per_task] for i in range(0, len(points), spec.points_per_task)
     ]
     if manifest.exists():
-        old = json.loads(manifest.read_text())
+        try:
+            old = json.loads(manifest.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            old = None
+        if not isinstance(old, dict):
+            raise GigafleetError(
+                f"{manifest} is not a sweep manifest (damaged?); delete it to start the sweep "
+                "again, or choose another output folder",
+                field="output",
+            )
         if old.get("digest") != spec.digest():
             raise GigafleetError(
                 f"{out} holds another sweep ({old.get('name')}, {old.get('digest')}); choose another output folder",
