@@ -123,6 +123,7 @@ def _mutated(tmp_path, name, column=None, value=None, *, short=False):
         ("reliability", "reliability.csv", None, None, ["d.csv:2", "cells"]),
         ("reliability", "reliability.csv", "measured", "nan", ["d.csv:2", "measured"]),
         ("reliability", "reliability.csv", "measured", "1e308", ["d.csv:2", "magnitude"]),
+        ("reliability", "reliability.csv", "measured", "1e-320", ["d.csv:2", "magnitude"]),
         ("energy", "power_energy.csv", None, None, ["d.csv:2", "cells"]),
         ("plan", "training_runs.csv", "global_batch_seqs", "1e308", ["global_batch_seqs"]),
     ],

@@ -62,3 +62,11 @@ def test_scenario_sites_are_bounded(field, value):
     Site.model_validate(site)
     with pytest.raises(ValidationError, match=field):
         Site.model_validate({**site, field: value})
+
+
+@pytest.mark.parametrize("value", [5e-324, 1e-300, 1e-40])
+def test_vanishing_numbers_are_rejected(value):
+    # 5e-324 as a storage bandwidth or a utilization overflowed divisions (numpy warnings)
+    with pytest.raises(ValidationError, match="magnitude"):
+        ReliabilityOptions(storage_tbytes_per_s=value)
+    ReliabilityOptions(storage_tbytes_per_s=1e-9)

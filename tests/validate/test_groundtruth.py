@@ -32,6 +32,7 @@ def test_rows_know_their_file_and_line(tmp_path):
         ("a,b\n1e400,2\n", ["d.csv:2", "a", "'1e400'"]),
         ("a,b\n-inf,2\n", ["d.csv:2", "a"]),
         ("a,b\n1e308,2\n", ["d.csv:2", "magnitude"]),  # finite but overflows in a model
+        ("a,b\n1e-320,2\n", ["d.csv:2", "a", "magnitude"]),  # subnormal: an infinite error %
     ],
 )
 def test_bad_rows_and_cells_name_file_line_column(tmp_path, text, needles):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +33,9 @@ def groundtruth_path(name: str) -> Path:
 #: counts, tokens); 1e30 leaves room for FLOP totals while products of two cells stay
 #: far from float overflow (1.8e308).
 MAX_CELL_MAGNITUDE = 1e30
+#: Smallest non-zero magnitude: a measurement of 1e-320 (subnormal) made the error
+#: ``predicted / measured - 1`` infinite.
+MIN_CELL_MAGNITUDE = 1e-30
 
 
 class CsvRow(dict):
@@ -75,10 +77,10 @@ def _check_cell(path: Path, line: int, column: str, cell: str) -> None:
         value = float(cell)
     except ValueError:
         return  # text: the model that reads the column says whether text is allowed
-    if not math.isfinite(value) or abs(value) > MAX_CELL_MAGNITUDE:
+    if not (value == 0 or MIN_CELL_MAGNITUDE <= abs(value) <= MAX_CELL_MAGNITUDE):
         raise GigafleetError(
-            f"got {cell.strip()!r}; allowed: a finite number of magnitude at most "
-            f"{MAX_CELL_MAGNITUDE:g}",
+            f"got {cell.strip()!r}; allowed: 0 or a finite number of magnitude "
+            f"{MIN_CELL_MAGNITUDE:g} to {MAX_CELL_MAGNITUDE:g}",
             file=f"{path}:{line}",
             field=column,
         )
