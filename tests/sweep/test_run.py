@@ -1,5 +1,7 @@
 """Sweeps: executors, shards, resume, DuckDB queries, and bad sweep files."""
 
+import contextlib
+
 import pytest
 
 from gigafleet.errors import GigafleetError
@@ -154,3 +156,21 @@ def test_a_damaged_manifest_is_a_user_error(tmp_path, text):
     (tmp_path / "manifest.json").write_text(text, encoding="latin-1")
     with pytest.raises(GigafleetError, match="not a sweep manifest"):
         run_sweep(spec(), tmp_path)
+
+
+def test_every_flipped_byte_of_a_shard_gives_rows_or_one_clear_error(tmp_path):
+    # a flipped byte in a column name raised RuntimeError (nanobind str conversion), not
+    # duckdb.Error: a traceback
+    import duckdb
+
+    out = tmp_path / "o"
+    out.mkdir()
+    path = out / "shard-00000.parquet"
+    duckdb.sql(
+        f"COPY (SELECT 1 AS point_id, 0.5 AS mfu, 'x' AS model) TO '{path}' (FORMAT parquet)"
+    )
+    good = path.read_bytes()
+    for i in range(len(good)):
+        path.write_bytes(good[:i] + bytes([good[i] ^ 0xFF]) + good[i + 1 :])
+        with contextlib.suppress(GigafleetError):  # rows, or one clear error
+            query(out, "SELECT * FROM results")

@@ -194,9 +194,12 @@ def query(out_dir: str | os.PathLike[str], sql: str) -> tuple[list[str], list[tu
             "empty SQL statement; e.g. 'SELECT * FROM results LIMIT 10'", field="query"
         )
     con = duckdb.connect()
+    # a damaged shard surfaces as duckdb.Error, or as RuntimeError / UnicodeError when its
+    # metadata does not decode (a flipped byte in a column name)
+    damaged = (duckdb.Error, RuntimeError, UnicodeError)
     try:
         con.read_parquet(shards, union_by_name=True).create_view("results")
-    except duckdb.Error as exc:
+    except damaged as exc:
         raise GigafleetError(
             f"cannot read the result shards ({str(exc).splitlines()[0]}); delete the damaged "
             "shard and re-run the sweep to recompute it",
@@ -209,7 +212,7 @@ def query(out_dir: str | os.PathLike[str], sql: str) -> tuple[list[str], list[tu
                 "the statement returns no rows; use a SELECT over `results`", field="query"
             )
         return [d[0] for d in rel.description], rel.fetchall()
-    except duckdb.Error as exc:
+    except damaged as exc:
         raise GigafleetError(f"SQL error: {str(exc).splitlines()[0]}", field="query") from None
 
 
