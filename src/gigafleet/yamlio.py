@@ -102,6 +102,29 @@ def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+#: Deepest nesting of mappings and lists a user file may have. The deepest schema
+#: (scenario -> sites -> fleet -> deployment -> ...) needs under ten; deeper input would
+#: only reach recursive code (validation, line lookup) and exhaust Python's stack.
+MAX_DEPTH = 64
+
+
+def check_depth(data: Any, *, path: Path) -> None:
+    """Raise a clear error when ``data`` nests deeper than :data:`MAX_DEPTH` (walked without recursion)."""
+    seen: set[int] = set()
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, dict | list) or id(value) in seen:
+            continue  # aliases share one object: walk it once
+        if depth >= MAX_DEPTH:
+            raise GigafleetError(
+                f"values nested too deeply (at most {MAX_DEPTH} levels)", file=str(path)
+            )
+        seen.add(id(value))
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children)
+
+
 def read_yaml(path: str | Path) -> tuple[Any, LazyNode]:
     """The parsed document and its node tree (for line numbers, composed only when an error
     asks for one: a :class:`LazyNode`); one clear error on bad input.
@@ -122,7 +145,14 @@ def read_yaml(path: str | Path) -> tuple[Any, LazyNode]:
         raise GigafleetError("not a text (UTF-8) file", file=str(path)) from None
     fast = getattr(yaml, "CSafeLoader", None)  # None: PyYAML built without libyaml
     try:
-        return yaml.load(text, Loader=fast or yaml.SafeLoader), LazyNode(text)
+        data = yaml.load(text, Loader=fast or yaml.SafeLoader)
+        check_depth(data, path=path)
+        return data, LazyNode(text)
+    except RecursionError:
+        # PyYAML builds nested values recursively: ~1,000 levels exhaust Python's stack
+        raise GigafleetError(
+            f"values nested too deeply (at most {MAX_DEPTH} levels)", file=str(path)
+        ) from None
     except yaml.YAMLError as fast_exc:
         exc = fast_exc
         if fast is not None:

@@ -159,3 +159,14 @@ def test_overlay_error_has_line(tmp_path):
     with pytest.raises(GigafleetError) as exc:
         load_catalog([f])
     assert f"{f}:3" in str(exc.value) and "bw_efficiency" in str(exc.value)
+
+
+@pytest.mark.parametrize("value", [".inf", ".nan", "1.0e+308", "-1.0e+300"])
+def test_overlay_numbers_are_finite_and_bounded(tmp_path, value):
+    # an overlay's .inf or 1e308 reached the models (nulls and overflow warnings)
+    f = tmp_path / "ov.yaml"
+    f.write_text(
+        f"accelerators:\n  - name: h100-sxm\n    hbm_bw_tbytes_per_s: {value}\n    source: t\n"
+    )
+    with pytest.raises(GigafleetError, match="hbm_bw_tbytes_per_s"):
+        load_catalog([f])

@@ -254,3 +254,21 @@ def test_cli_trains_a_config_json_and_refuses_a_bad_one(tmp_path):
     bad.write_text(json.dumps(_config(hidden_size=None)))
     p = gf("train", "--model", bad, "--system", "dgx-h100", "--gpus", "8")
     assert_user_error(p, "config.json", "hidden_size")
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "1e400"])
+def test_config_json_non_finite_sizes_are_a_user_error(tmp_path, value):
+    # Python's json reads NaN: int(NaN) raised ValueError from the config reader
+    src = Path(__file__).parent / "fixtures" / "hf" / "Qwen__Qwen2.5-7B.json"
+    f = tmp_path / "config.json"
+    f.write_text(src.read_text().replace('"hidden_size": 3584', f'"hidden_size": {value}'))
+    with pytest.raises(GigafleetError, match="'hidden_size' must be a whole number"):
+        load_model_file(f)
+
+
+def test_config_json_nested_too_deeply(tmp_path):
+    f = tmp_path / "config.json"
+    f.write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert_user_error(
+        gf("train", "--model", f, "--system", "dgx-h100", "--gpus", "8"), "nested too deeply"
+    )

@@ -146,3 +146,11 @@ def test_cli_bad_params_overlay_exits_2_with_one_line(tmp_path):
     p = gf("train", "--model", "llama3-8b", "--system", "dgx-h100", "--gpus", "8", "--catalog", str(f))  # fmt: skip
     assert_user_error(p, f"{f}:3", "power.facility.pue.air")
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_parameter_overlays_are_bounded(tmp_path):
+    # a failure-rate count of 1e300 overflowed the reliability model
+    f = tmp_path / "rates.yaml"
+    f.write_text("components:\n  host:\n    unit: node\n    count: 1.0e+300\n")
+    with pytest.raises(GigafleetError, match="count"):
+        load_failure_rates(f)

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from clihelp import assert_user_error, gf
 
 EXAMPLE = ("train", "--config", "examples/llama3.1-405b-h100.yaml")
@@ -32,3 +34,44 @@ def test_cli_plan_train_cost_objective_uses_cost_model():
     bad = gf("plan", "train", "--model", "llama3-8b", "--system", "dgx-b200", "--gpus", "8",
              "--global-batch", "64", "--objective", "cost")  # fmt: skip
     assert_user_error(bad, "--gpu-hour-usd")
+
+
+def test_plan_train_without_a_price_prints_null_cost_with_a_note():
+    # cost_usd_per_step was NaN (invalid JSON) for every system without a sourced price
+    p = gf("plan", "train", "--model", "llama3-8b", "--system", "dgx-b200", "--gpus", "8,16",
+           "--global-batch", "64", "--seq-len", "4096", "--top", "3", "--json")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert "NaN" not in p.stdout
+    r = json.loads(p.stdout)
+    assert all(s["cost_usd_per_step"] is None for s in r["top"])
+    assert "dgx-b200 has no price" in r["cost_note"]
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--gpu-hour-usd", "-1"], "--gpu-hour-usd"),  # reported a cost of -16 $/h
+        (["--gpu-hour-usd", "inf"], "--gpu-hour-usd"),
+        (["--requests", "2147483648"], "num_requests"),  # a 16 GiB allocation
+        (["--replicas", "1000000000"], "replicas"),  # hung
+    ],
+)
+def test_plan_serve_rejects_nonsense(args, needle):
+    p = gf("plan", "serve", "--model", "llama3-8b", "--system", "dgx-h100", "--rate", "5",
+           "--requests", "100", *args)  # fmt: skip
+    assert_user_error(p, needle)
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--site-power-mw", "inf"], "site_power_mw"),
+        (["--site-power-mw", "-1"], "site_power_mw"),
+        (["--gpu-hour-usd", "Infinity"], "gpu_hour_usd"),
+        (["--top", "100000"], "top"),
+        (["--gpus", "8-1048576000"], "num_gpus"),
+    ],
+)
+def test_plan_train_rejects_nonsense(args, needle):
+    p = gf("plan", "train", "--model", "llama3-8b", "--system", "dgx-h100", "--gpus", "8", *args)
+    assert_user_error(p, needle)

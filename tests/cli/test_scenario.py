@@ -142,3 +142,12 @@ def test_every_compare_in_the_readme_runs():
         r = gf("compare", *shlex.split(c), "--json")
         assert r.returncode == 0, (c, r.stderr)
         assert json.loads(r.stdout)["rows"], c
+
+
+def test_run_into_a_folder_named_like_the_report_writes_nothing(tmp_path):
+    # summary.json was written, then report.html failed naming a temporary file
+    scn = write_yaml(tmp_path, {"name": "tiny", "sites": [site_doc("dc-1")], "workloads": {}})
+    (tmp_path / "o" / "report.html").mkdir(parents=True)
+    p = gf("run", scn, "--out", tmp_path / "o", "--json")
+    assert_user_error(p, "report.html is a folder")
+    assert sorted(x.name for x in (tmp_path / "o").iterdir()) == ["report.html"]

@@ -79,3 +79,25 @@ def test_serve_power_lines():
     assert p.returncode == 0, p.stderr
     text = " ".join(p.stdout.split())
     assert "GPU power (busy / idle)" in text and "energy per output token (IT)" in text
+
+
+def test_one_output_token_has_no_tpot_null_with_a_note(tmp_path):
+    # the TPOT of a one-token output was printed as NaN (invalid JSON)
+    args = ("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--requests", "50",
+            "--rate", "5", "--output-tokens", "1")  # fmt: skip
+    p = gf(*args, "--json")
+    assert p.returncode == 0, p.stderr
+    assert "NaN" not in p.stdout
+    r = json.loads(p.stdout)
+    assert r["metrics"]["tpot_mean_s"] is None and r["metrics"]["ttft_mean_s"] > 0
+    assert any("TPOT" in n for n in r["metric_notes"])
+    table = gf(*args)
+    assert table.returncode == 0 and "nan" not in table.stdout.lower()
+
+
+def test_bad_prices_fail_before_the_trace_is_written(tmp_path):
+    trace = tmp_path / "t.json"
+    p = gf("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--requests", "50",
+           "--trace", trace, "--prices", tmp_path / "missing.yaml")  # fmt: skip
+    assert p.returncode == 2 and "cannot read" in p.stderr
+    assert not trace.exists()

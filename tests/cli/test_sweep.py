@@ -60,3 +60,18 @@ def test_cli_sweep_and_query(tmp_path):
     f.write_text(yaml.safe_dump({**SMALL, "grid": {**SMALL["grid"], "tensor": [8]}}))
     bad = run("sweep", str(f), "--output", str(tmp_path / "o2"))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "tensor" in bad.stderr
+
+
+def test_cli_query_prints_null_for_non_finite_numbers(tmp_path):
+    import duckdb
+
+    out = tmp_path / "bob's runs"
+    out.mkdir()
+    path = str(out / "shard-00000.parquet").replace("'", "''")
+    duckdb.sql(f"COPY (SELECT 1 AS point_id) TO '{path}' (FORMAT parquet)")
+    p = gf("results", "query", "SELECT 0.0/0.0 AS x, 1/0 AS y, 1 AS n", "--dir", out, "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == [{"x": None, "y": None, "n": 1}]
+    table = gf("results", "query", "SELECT 0.0/0.0 AS x", "--dir", out)
+    assert table.returncode == 0 and "nan" not in table.stdout.lower()
+    assert_user_error(gf("results", "query", " ", "--dir", out), "empty SQL statement")

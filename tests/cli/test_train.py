@@ -252,3 +252,62 @@ def test_cli_train_unknown_component_in_rates_file(tmp_path):
         str(f),
     )
     assert_user_error(p, str(f), "failure_rates.components.gpus", "did you mean 'gpu'")
+
+
+def test_owning_that_never_pays_says_never_not_inf():
+    # "owning beats renting above inf% utilization" (and 135% at $1/h)
+    for price in ("0.01", "1"):
+        p = gf("train", "--model", "llama3-8b", "--system", "dgx-h100", "--gpus", "8",
+               "--price-usd-per-gpu-hour", price)  # fmt: skip
+        assert p.returncode == 0, p.stderr
+        text = " ".join(p.stdout.split())
+        assert "inf%" not in text and "owning never beats renting" in text
+        assert "owning beats renting above │ never" in text
+    p = gf("train", "--model", "llama3-8b", "--system", "dgx-h100", "--gpus", "8",
+           "--price-usd-per-gpu-hour", "0.01", "--json")  # fmt: skip
+    cost = json.loads(p.stdout)["cost"]
+    assert cost["break_even_utilization"] is None
+    assert any("never" in n for n in cost["notes"])
+
+
+def test_failures_faster_than_checkpoints_never_finish(tmp_path):
+    # a huge fitted count overflowed expm1 (a numpy warning) and printed inf
+    rates = tmp_path / "rates.yaml"
+    rates.write_text("components:\n  host:\n    unit: node\n    count: 1000000000000\n")
+    p = gf(
+        "train", "--config", "examples/llama3.1-405b-h100.yaml", "--failure-rates", rates, "--json"
+    )
+    assert p.returncode == 0, p.stderr
+    assert "Warning" not in p.stderr and "NaN" not in p.stdout and "Infinity" not in p.stdout
+    rel = json.loads(p.stdout)["reliability"]
+    assert rel["wall_time_s"] is None and "never finishes" in rel["note"]
+    table = gf("train", "--config", "examples/llama3.1-405b-h100.yaml", "--failure-rates", rates)
+    assert table.returncode == 0 and " inf " not in table.stdout
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--tokens", "nan"], "train_tokens"),
+        (["--tokens", "inf"], "train_tokens"),
+        (["--grid-gco2-per-kwh", "-1"], "grid_gco2_per_kwh"),
+        (["--power-cap-w", "inf"], "power_cap_w"),
+        (["--pue", "1e999"], "pue"),
+        (["--pue", "1e308"], "pue"),
+        (["--planned-per-day", "1e308"], "planned_per_day"),
+        (["--checkpoint-interval-s", "inf"], "checkpoint_interval_s"),
+        (["--pp", "4000000000000"], "pp"),
+        (["--price-usd-per-gpu-hour", "-1"], "price_usd_per_gpu_hour"),
+    ],
+)
+def test_nonsense_options_fail_cleanly_without_warnings(args, needle):
+    p = gf("train", "--model", "llama3-8b", "--system", "dgx-h100", "--gpus", "8", *args)
+    assert_user_error(p, needle)
+    assert "Warning" not in p.stderr
+
+
+def test_infeasible_split_on_a_fabric_is_an_error_not_a_nan():
+    # tp x pp larger than the job gave NaN group sizes to the fabric model (ValueError)
+    p = gf("train", "--model", "llama3-70b", "--system", "gb200-nvl72", "--gpus", "64",
+           "--tp", "2", "--pp", "80", "--vp", "5", "--seq-len", "128", "--global-batch", "256")  # fmt: skip
+    assert_user_error(p, "must divide num_gpus")

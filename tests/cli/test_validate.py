@@ -127,3 +127,55 @@ def test_validate_training_holdout_json_and_table(tmp_path):
     assert {r["details"]["holdout_group"] for r in d["rows"]} == set(ho["groups"])
     t = gf("validate", "training", "--data", str(f), "--holdout", "study")
     assert t.returncode == 0 and "Refit without each study" in " ".join(t.stdout.split())
+
+
+def _mutated(tmp_path, name, column=None, value=None, *, short=False):
+    """The header and first row of a packaged CSV, one cell set (or the row cut short)."""
+    import csv
+    import io
+
+    src = (ROOT / "src/gigafleet/validate/data" / name).read_text()
+    rows = list(csv.reader(io.StringIO(src)))[:2]
+    if column is not None:
+        rows[1][rows[0].index(column)] = value
+    if short:
+        rows[1] = rows[1][:3]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    f = tmp_path / "d.csv"
+    f.write_text(out.getvalue())
+    return f
+
+
+@pytest.mark.parametrize(
+    "command, name, column, value, needles",
+    [
+        ("inference", "mlperf_inference.csv", None, None, ["d.csv:2", "the header has 23"]),
+        ("inference", "mlperf_inference.csv", "accelerators_per_node", ";", ["d.csv:2", "';'"]),
+        ("inference", "mlperf_inference.csv", "performance_result", "0", ["d.csv:2", "zero"]),
+        ("training", "training_runs.csv", "pp", "1e400", ["d.csv:2", "pp", "finite"]),
+        ("reliability", "reliability.csv", None, None, ["d.csv:2", "cells"]),
+        ("reliability", "reliability.csv", "measured", "nan", ["d.csv:2", "measured"]),
+        ("reliability", "reliability.csv", "measured", "1e308", ["d.csv:2", "magnitude"]),
+        ("reliability", "reliability.csv", "measured", "1e-320", ["d.csv:2", "magnitude"]),
+        ("energy", "power_energy.csv", None, None, ["d.csv:2", "cells"]),
+        ("plan", "training_runs.csv", "global_batch_seqs", "1e308", ["global_batch_seqs"]),
+    ],
+)
+def test_bad_data_cells_are_one_clear_error(tmp_path, command, name, column, value, needles):
+    # these raised AttributeError, TypeError, ValueError, ZeroDivisionError, OverflowError,
+    # printed NaN or leaked numpy warnings
+    f = _mutated(tmp_path, name, column, value, short=column is None)
+    p = gf("validate", command, "--data", f, "--json")
+    assert_user_error(p, *needles)
+    assert "Warning" not in p.stderr and p.stdout == ""
+
+
+def test_validate_reliability_with_data_skips_the_data_free_checks(tmp_path):
+    # the simulation-vs-closed-form checks (independent of --data, most of the time) made
+    # a two-row file take longer than the fuzzer's 20 s under load
+    f = _mutated(tmp_path, "reliability.csv")
+    p = gf("validate", "reliability", "--data", f, "--json")
+    assert p.returncode == 0, p.stderr
+    summary = json.loads(p.stdout)["summary"]
+    assert summary["num_rows"] == 1 and "simulation_vs_closed_form" not in summary

@@ -135,3 +135,26 @@ def test_seeds_on_a_process_pool_equal_seeds_here(built):
     for a, b in zip(pool_runs, here, strict=True):
         assert json.dumps(a["daily"]) == json.dumps(b["daily"])
         assert json.dumps(a["summary"], sort_keys=True) == json.dumps(b["summary"], sort_keys=True)
+
+
+def test_damaged_manifest_or_seed_file(built, tmp_path):
+    # a damaged manifest.json raised JSONDecodeError (a traceback); a damaged seed file runs again
+    from gigafleet.plan.simulate import MANIFEST, seed_path
+
+    _, inp, _ = built
+    out = tmp_path / "sim"
+    out.mkdir()
+    (out / MANIFEST).write_text("{bad")
+    with pytest.raises(GigafleetError, match="not a simulation manifest"):
+        simulate(inp, seeds=[5], out_dir=out)
+    (out / MANIFEST).unlink()
+    simulate(inp, seeds=[5], out_dir=out)
+    seed_path(out, 0).write_text("{truncated")
+    ran = []
+
+    def counting(fn, tasks):
+        for t in tasks:
+            ran.append(t[2])
+            yield fn(*t)
+
+    assert simulate(inp, seeds=[5], out_dir=out, runner=counting)[0]["seed"] == 5 and ran == [5]

@@ -1,5 +1,7 @@
 """Sweeps: executors, shards, resume, DuckDB queries, and bad sweep files."""
 
+import contextlib
+
 import pytest
 
 from gigafleet.errors import GigafleetError
@@ -113,3 +115,74 @@ def test_without_duckdb_a_sweep_stops_before_it_starts(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
     with pytest.raises(GigafleetError, match=r"gigafleet\[parquet\]"):
         query(tmp_path, "SELECT 1")
+
+
+def _shards(folder, n=2):
+    """``n`` small result shards in ``folder`` (written by DuckDB, as a sweep would)."""
+    import duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        path = str(folder / f"shard-{i:05d}.parquet").replace("'", "''")
+        duckdb.sql(f"COPY (SELECT {i} AS point_id, 0.5 AS mfu) TO '{path}' (FORMAT parquet)")
+    return folder
+
+
+def test_query_folder_names_are_values_not_sql(tmp_path):
+    # the folder path was pasted into SQL: a quote broke the parser (and could inject SQL)
+    for name in ("bob's runs", "x') UNION SELECT 1 --", "a[1]*"):
+        out = _shards(tmp_path / name)
+        cols, rows = query(out, "SELECT count(*) AS n FROM results")
+        assert cols == ["n"] and rows == [(2,)]
+
+
+@pytest.mark.parametrize("sql", ["", "  ", "-- only a comment", "/* c */ ;", ";"])
+def test_query_without_a_statement_is_a_user_error(tmp_path, sql):
+    with pytest.raises(GigafleetError, match="empty SQL statement"):
+        query(_shards(tmp_path / "o"), sql)
+
+
+def test_query_corrupt_or_truncated_shard_is_a_user_error(tmp_path):
+    out = _shards(tmp_path / "o")
+    shard = out / "shard-00001.parquet"
+    shard.write_bytes(shard.read_bytes()[:40])
+    with pytest.raises(GigafleetError, match="re-run the sweep"):
+        query(out, "SELECT * FROM results")
+    shard.write_bytes(b"PAR1" + b"\x00garbage" * 20 + b"PAR1")
+    with pytest.raises(GigafleetError, match="--dir"):
+        query(out, "SELECT count(*) FROM results")
+
+
+def test_a_truncated_shard_is_run_again(tmp_path):
+    s = spec(points_per_task=1)
+    run_sweep(s, tmp_path)
+    shard = shard_path(tmp_path, 1)
+    shard.write_bytes(shard.read_bytes()[:100])  # a disk that filled up, a copy cut short
+    again = run_sweep(s, tmp_path)
+    assert again["ran"] == 1 and again["skipped"] == 3
+    assert len(query(tmp_path, "SELECT * FROM results")[1]) == 8
+
+
+@pytest.mark.parametrize("text", ["{bad", "[1, 2]", "\xff\xfe"])
+def test_a_damaged_manifest_is_a_user_error(tmp_path, text):
+    (tmp_path / "manifest.json").write_text(text, encoding="latin-1")
+    with pytest.raises(GigafleetError, match="not a sweep manifest"):
+        run_sweep(spec(), tmp_path)
+
+
+def test_every_flipped_byte_of_a_shard_gives_rows_or_one_clear_error(tmp_path):
+    # a flipped byte in a column name raised RuntimeError (nanobind str conversion), not
+    # duckdb.Error: a traceback
+    import duckdb
+
+    out = tmp_path / "o"
+    out.mkdir()
+    path = out / "shard-00000.parquet"
+    duckdb.sql(
+        f"COPY (SELECT 1 AS point_id, 0.5 AS mfu, 'x' AS model) TO '{path}' (FORMAT parquet)"
+    )
+    good = path.read_bytes()
+    for i in range(len(good)):
+        path.write_bytes(good[:i] + bytes([good[i] ^ 0xFF]) + good[i + 1 :])
+        with contextlib.suppress(GigafleetError):  # rows, or one clear error
+            query(out, "SELECT * FROM results")

@@ -17,6 +17,7 @@ configs, in ``research/training/configs/KEYS.md``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -152,7 +153,13 @@ class _Keys:
                     key, f"missing key {key!r} ({why})", f"a whole number >= {minimum}"
                 )
             return default
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or v < minimum:
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float))
+            or not math.isfinite(v)
+            or v != int(v)
+            or v < minimum
+        ):
             raise self._error(
                 key, f"{key!r} must be a whole number, got {v!r}", f"a whole number >= {minimum}"
             )

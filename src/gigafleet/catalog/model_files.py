@@ -52,14 +52,21 @@ def load_model_file(path: str | os.PathLike[str]) -> ModelArch:
 @functools.lru_cache(maxsize=64)
 def _load(path: str, _mtime_ns: int, _size: int) -> ModelArch:
     if path.lower().endswith(".json"):
+        from gigafleet.yamlio import check_depth
+
         try:
+            # NaN and Infinity are read (real configs hold e.g. time_step_limit: [0, Infinity]);
+            # every key that sizes the model is checked to be a finite whole number
             doc = json.loads(Path(path).read_text())
+            check_depth(doc, path=Path(path))
         except (OSError, UnicodeDecodeError) as exc:
             raise GigafleetError(f"cannot read: {exc}", file=path) from None
         except json.JSONDecodeError as exc:
             raise GigafleetError(
                 f"malformed JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}", file=path
             ) from None
+        except RecursionError:
+            raise GigafleetError("values nested too deeply", file=path) from None
         # a JSON model file is a config.json unless it is written in the catalog schema
         if not (isinstance(doc, dict) and ("num_layers" in doc or "models" in doc)):
             return model_from_hf_config(doc, file=path)

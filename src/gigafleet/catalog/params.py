@@ -58,6 +58,7 @@ from gigafleet.catalog.prices import (
 )
 from gigafleet.enums import Cooling, Engine, Precision
 from gigafleet.errors import GigafleetError
+from gigafleet.numbers import bounded
 from gigafleet.yamlio import read_yaml, validate_model
 
 if TYPE_CHECKING:
@@ -68,6 +69,11 @@ DATA_DIR = Path(__file__).parent / "data"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: Any) -> Any:
+        return bounded(value)  # an overlay's 1e308 would overflow the models
 
     @classmethod
     def normalize_overlay(cls, doc: dict[str, Any]) -> dict[str, Any]:

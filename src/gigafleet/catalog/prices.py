@@ -19,9 +19,16 @@ from pydantic import (
     model_validator,
 )
 
+from gigafleet.numbers import bounded
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: Any) -> Any:
+        return bounded(value)  # an overlay's 1e308 would overflow the models
 
 
 # ---- prices --------------------------------------------------------------------------------
@@ -81,18 +88,23 @@ def _check_date(v: Any) -> str:
 PriceDate = Annotated[str, BeforeValidator(_check_date)]
 
 
+#: Largest price a user may give, in any unit (a rack-scale system is ~4e6 USD, a
+#: facility ~1e7 USD per MW): far above any real price, far below float overflow.
+MAX_PRICE = 1e12
+
+
 class PriceItem(_Strict):
     """One price: its value, unit and date, and where it comes from (a source, or
     ``assumption: true`` and why). ``low``/``high`` give the published spread, if any."""
 
-    value: float = Field(ge=0)
+    value: float = Field(ge=0, le=MAX_PRICE)
     unit: str
     date: PriceDate
     source: str = ""
     assumption: bool = False
     why: str = ""
-    low: float | None = Field(default=None, ge=0)
-    high: float | None = Field(default=None, ge=0)
+    low: float | None = Field(default=None, ge=0, le=MAX_PRICE)
+    high: float | None = Field(default=None, ge=0, le=MAX_PRICE)
 
     @model_validator(mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gigafleet.enums import PRECISIONS
+from gigafleet.numbers import bounded
 
 _TERA = 1e12
 _GIGA = 1e9
@@ -22,12 +23,17 @@ _GIGA = 1e9
 class Row(BaseModel):
     """Common fields: a unique name, aliases (other spellings), the source of the numbers."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     aliases: tuple[str, ...] = ()
     source: str = Field(min_length=1)
     estimated: str | None = None
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: object) -> object:
+        return bounded(value)  # an overlay's 1e308 would overflow the models
 
     @field_validator("aliases", mode="before")
     @classmethod
@@ -233,7 +239,7 @@ class System(Row):
 
 
 class Attention(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     kind: Literal["gqa", "mla"] = "gqa"
     q_lora_rank: int | None = Field(default=None, gt=0)
@@ -263,7 +269,7 @@ class SlidingWindow(BaseModel):
     ``chunked``: ``size`` is a chunk length instead (Llama 4 chunked attention: a query
     sees the keys of its own chunk only, half a chunk on average)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     size: int = Positive
     every: int = Field(default=1, gt=0)
@@ -272,7 +278,7 @@ class SlidingWindow(BaseModel):
 
 
 class MoE(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     num_experts: int = Positive
     top_k: int = Positive
@@ -292,7 +298,7 @@ class MoE(BaseModel):
 
 
 class Mamba(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     num_heads: int = Positive
     head_dim: int = Positive
@@ -309,7 +315,7 @@ class LinearAttention(BaseModel):
     ``num_value_heads`` of ``value_head_dim``; a short causal convolution precedes the
     chunked delta rule."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     kind: Literal["gated-deltanet"] = "gated-deltanet"
     num_key_heads: int = Positive

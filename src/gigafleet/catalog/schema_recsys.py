@@ -19,7 +19,7 @@ RecsysKind = Literal["dlrm", "hstu"]
 
 
 class _Block(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class HstuTable(_Block):

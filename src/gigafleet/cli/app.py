@@ -10,13 +10,14 @@ commands from those names alone, so it imports none of them (no pydantic, no num
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import typer.core
 import typer.main
+
+from gigafleet.jsonout import dumps
 
 #: Top-level command name -> (the modules that register it and its subcommands, its
 #: one-line help), in the order of ``gigafleet --help``. Filled by :func:`lazy_command`
@@ -140,7 +141,7 @@ def load_catalog(paths: list[Path] | None):
 
 
 def print_json(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, default=float))
+    print(dumps(obj, indent=2, default=float))
 
 
 def fmt_time(seconds: float) -> str:

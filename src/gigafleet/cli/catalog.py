@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
 from gigafleet.cli.app import CatalogOpt, JsonOpt, catalog_app, console, load_catalog
+from gigafleet.jsonout import dumps
 
 
 @catalog_app.command("list")
@@ -31,7 +31,7 @@ def catalog_list(
         if n not in TABLES:
             raise unknown_name("catalog table", n, TABLES, field="table")
     if as_json:
-        print(json.dumps({n: [r.name for r in cat.tables[n]] for n in names}, indent=2))
+        print(dumps({n: [r.name for r in cat.tables[n]] for n in names}, indent=2))
         return
     con = console()
     for n in names:
@@ -77,7 +77,7 @@ def catalog_show(
             row = table.get(name)
             data = {"table": table.kind, **row.model_dump(mode="json")}
             if as_json:
-                print(json.dumps(data, indent=2))
+                print(dumps(data, indent=2))
             else:
                 from rich.table import Table
 

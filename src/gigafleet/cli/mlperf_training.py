@@ -3,7 +3,6 @@ the published results (the JSON of every validate command: ``summary`` and ``row
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import typer
 
 from gigafleet.cli.app import CatalogOpt, JsonOpt, console, load_catalog, validate_app
 from gigafleet.cli.validate import print_skipped
+from gigafleet.jsonout import dumps
 
 
 @validate_app.command("mlperf-training")
@@ -43,7 +43,7 @@ def validate_mlperf_training_cmd(
     )
     summary["data"] = str(path)
     if as_json:
-        print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+        print(dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
         return
     _print(rows, summary)
 

@@ -19,7 +19,7 @@ from gigafleet.cli.app import (
 from gigafleet.cli.options import spec_command, spec_options
 from gigafleet.cli.serve import FLAGS, ServeConfigOpt, serve_job
 from gigafleet.errors import GigafleetError
-from gigafleet.spec.options import EnergyOptions
+from gigafleet.spec.options import MAX_USD_PER_GPU_HOUR, EnergyOptions
 from gigafleet.spec.serving import ServeJob
 from gigafleet.spec.training import TrainingPlanRequest
 
@@ -98,6 +98,8 @@ def plan_train(
         "top": [plan.row(int(i)) for i in plan.order[: req.top]],
         "pareto": [plan.row(int(i)) for i in plan.pareto],
     }
+    if plan.info["cost_note"]:
+        result["cost_note"] = plan.info["cost_note"]
     if as_json:
         print_json(result)
         return
@@ -189,6 +191,11 @@ def plan_serve(
     if not 0 < attainment <= 1:
         raise GigafleetError(
             f"got {attainment}; allowed: a fraction in (0, 1]", field="--attainment"
+        )
+    if gpu_hour_usd is not None and not 0 < gpu_hour_usd <= MAX_USD_PER_GPU_HOUR:
+        raise GigafleetError(
+            f"got {gpu_hour_usd}; allowed: a price above 0 and at most {MAX_USD_PER_GPU_HOUR:g} USD",
+            field="--gpu-hour-usd",
         )
     spec = serve_job(config, job, SERVE)
     r = plan_serving(

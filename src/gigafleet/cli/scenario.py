@@ -3,7 +3,6 @@ schema``: scenario faces."""
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -13,6 +12,7 @@ import typer
 
 from gigafleet.cli.app import CatalogOpt, JsonOpt, app, console, load_catalog
 from gigafleet.errors import GigafleetError
+from gigafleet.jsonout import dumps
 
 LeverOpt = Annotated[
     list[str] | None,
@@ -69,19 +69,28 @@ def _with_progress(name: str, quiet: bool, work) -> dict[str, Any]:
         return work(lambda msg: bar.update(task, description=f"{name}: {msg}"))
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file and rename: never a half-written report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def write_files(files: dict[Path, str]) -> None:
+    """Write every file or none: each goes to a temporary file beside it; only when all
+    are written are they renamed into place (a target that is a folder fails first)."""
+    for path in files:
+        if path.is_dir():
+            raise GigafleetError(f"{path} is a folder; choose another --out", field="--out")
+    temps: list[str] = []
     try:
         umask = os.umask(0)
         os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes it owner-only; a report is for reading
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            temps.append(tmp)
+            os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes it owner-only; a report is for reading
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+        for tmp, path in zip(temps, files, strict=True):
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in temps:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -108,7 +117,7 @@ def run_cmd(
              levers=lever)  # fmt: skip
     folder = _write_report(d, out or Path("out") / scenario.stem)
     if as_json:
-        print(json.dumps(d, default=str))
+        print(dumps(d, default=str))
         return
     _print_summary(d)
     if "sensitivity" in d:
@@ -133,7 +142,7 @@ def sensitivity_cmd(
     d = _run(scenario, catalog, quiet=as_json, sensitivity=True, levers=lever, simulate=False)
     folder = _write_report(d, out or Path("out") / scenario.stem)
     if as_json:
-        print(json.dumps(d["sensitivity"], default=str))
+        print(dumps(d["sensitivity"], default=str))
         return
     _print_sensitivity(d["sensitivity"])
     console().print(f"report: {folder / 'report.html'}   summary: {folder / 'summary.json'}")
@@ -143,9 +152,8 @@ def _write_report(d: dict[str, Any], folder: Path) -> Path:
     from gigafleet.report.html import render_html
 
     html = render_html(d)  # built before anything is written: nothing half-written
-    text = json.dumps(d, indent=1, default=str)
-    _write_atomic(folder / "summary.json", text)
-    _write_atomic(folder / "report.html", html)
+    text = dumps(d, indent=1, default=str)
+    write_files({folder / "summary.json": text, folder / "report.html": html})
     return folder
 
 
@@ -277,7 +285,7 @@ def compare_cmd(
     if as_json:
         out = {"a": da["scenario"], "b": db["scenario"], "rows": rows, "fabric": notes,
                "recommendation": rec}  # fmt: skip
-        print(json.dumps(out))
+        print(dumps(out))
         return
     from rich.table import Table
 
@@ -323,4 +331,4 @@ def schema_cmd(
 
     if what != "scenario":
         raise GigafleetError(f"unknown schema {what!r}; allowed: scenario", field="what")
-    print(json.dumps(scenario_json_schema(), indent=2))
+    print(dumps(scenario_json_schema(), indent=2))

@@ -109,6 +109,8 @@ def print_serving(r: dict[str, Any]) -> None:
             name.upper(), *(fmt_time(m[f"{name}_{q}_s"]) for q in ("p50", "p90", "p99", "mean"))
         )
     con.print(t)
+    for note in r.get("metric_notes", ()):
+        con.print(f"[dim]{note}[/dim]")
     s = Table("metric", "value", show_header=False)
     s.add_row("requests", f"{m['num_requests']:,.0f}")
     s.add_row("output tokens/s", f"{m['output_tokens_per_s']:,.0f}")

@@ -3,7 +3,6 @@ the daily serving load, cloud bursting, grid events, the rollout), over seeds.""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from gigafleet.cli.app import CatalogOpt, JsonOpt, app, console, load_catalog
+from gigafleet.jsonout import dumps
 
 
 @app.command("simulate")
@@ -85,7 +85,7 @@ def simulate_cmd(
     doc = result_document(scn, inp, results, meta)
     _write(folder, doc, results)
     if as_json:
-        print(json.dumps(doc, default=float))
+        print(dumps(doc, default=float))
         return
     _print(doc, folder)
 
@@ -106,13 +106,15 @@ def _runner(kind: str | None, workers: int, address: str | None, num_seeds: int)
 
 
 def _write(folder: Path, doc: dict[str, Any], results: list[dict[str, Any]]) -> None:
-    from gigafleet.cli.scenario import _write_atomic
+    from gigafleet.cli.scenario import write_files
     from gigafleet.plan.simulate import daily_bands
     from gigafleet.report.fleet import render_fleet_html
 
     bands = daily_bands(results) if len(results) > 1 else None
-    _write_atomic(folder / "summary.json", json.dumps(doc, indent=1, default=float))
-    _write_atomic(folder / "report.html", render_fleet_html(doc, results[0]["daily"], bands))
+    write_files({
+        folder / "summary.json": dumps(doc, indent=1, default=float),
+        folder / "report.html": render_fleet_html(doc, results[0]["daily"], bands),
+    })  # fmt: skip
 
 
 def _print(doc: dict[str, Any], folder: Path) -> None:

@@ -3,13 +3,14 @@ their results (Parquet shards queried with DuckDB)."""
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from gigafleet.cli.app import JsonOpt, app, console, results_app
+from gigafleet.jsonout import dumps
 
 
 @app.command()
@@ -79,7 +80,7 @@ def sweep(
     with progress:
         summary = run_sweep(spec, out, on_start=on_start, on_task=on_task)
     if as_json:
-        print(json.dumps(summary, indent=2))
+        print(dumps(summary, indent=2))
         return
     rate = summary["evaluations"] / max(summary["seconds"], 1e-9)
     console().print(
@@ -102,9 +103,16 @@ def results_query(
 
     cols, rows = query(dir, sql)
     if as_json:
-        print(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], indent=2, default=str))
+        print(dumps([dict(zip(cols, r, strict=True)) for r in rows], indent=2, default=str))
         return
     t = Table(*cols)
     for r in rows:
-        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r))
+        t.add_row(*(_cell(v) for v in r))
     console().print(t)
+
+
+def _cell(value: object) -> str:
+    """A table cell: floats to 4 digits, a missing or non-finite number as ``-``."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

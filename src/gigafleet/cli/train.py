@@ -150,8 +150,10 @@ def _print_reliability_and_cost(r: dict[str, Any], con) -> None:
         f"${cost['owned_usd_per_gpu_hour']:.2f} (at {100 * cost['utilization']:.0f}% utilization, {cost['avg_power_w_per_gpu']:.0f} W)",
     )
     c.add_row("cloud, per GPU-hour", f"${cost['cloud_usd_per_gpu_hour']:.2f}")
+    u_star = cost["break_even_utilization"]
     c.add_row(
-        "owning beats renting above", f"{100 * cost['break_even_utilization']:.0f}% utilization"
+        "owning beats renting above",
+        f"{100 * u_star:.0f}% utilization" if u_star is not None and u_star <= 1 else "never",
     )
     if "owned_usd" in cost:
         c.add_row(

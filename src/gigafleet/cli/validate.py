@@ -4,7 +4,6 @@ the calibration constants on their named rows."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +17,8 @@ from gigafleet.cli.app import (
     load_catalog,
     validate_app,
 )
+from gigafleet.jsonout import dumps
+from gigafleet.validate.groundtruth import cell_errors
 
 DataOpt = Annotated[
     Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
@@ -44,10 +45,11 @@ def _validation(fn, data: Path | None, catalog: list[Path] | None, as_json: bool
     from gigafleet.validate.training import default_data_path
 
     path = data or default_data_path()
-    rows, summary = fn(path, catalog=load_catalog(catalog))
+    with cell_errors():
+        rows, summary = fn(path, catalog=load_catalog(catalog))
     summary["data"] = str(path)
     if as_json:
-        print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+        print(dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
         return None
     return rows, summary
 
@@ -233,9 +235,10 @@ def validate_inference_cmd(
 
     from gigafleet.validate.inference import validate_inference
 
-    rows, summary = validate_inference(data, catalog=load_catalog(catalog), holdout=holdout)
+    with cell_errors():
+        rows, summary = validate_inference(data, catalog=load_catalog(catalog), holdout=holdout)
     if as_json:
-        print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+        print(dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
         return
     con = console()
     t = Table(
@@ -355,9 +358,14 @@ def validate_reliability_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Failure counts and effective training time against Llama 3 (fitted) and other clusters (held out)."""
+    from functools import partial
+
     from gigafleet.validate.reliability import default_data_path, validate_reliability
 
-    result = _validation(validate_reliability, data or default_data_path(), catalog, as_json)
+    # the simulation-against-closed-form checks do not read the data (and take most of the
+    # time): they run with the shipped data, not with the user's --data
+    fn = validate_reliability if data is None else partial(validate_reliability, closed_form=False)
+    result = _validation(fn, data or default_data_path(), catalog, as_json)
     if result:
         _print_reliability_validation(*result, console())
 
@@ -376,10 +384,11 @@ def validate_collectives_cmd(
     from gigafleet.validate.collectives import default_data_path, validate_collectives
 
     path = data or default_data_path()
-    rows, summary = validate_collectives(path, catalog=load_catalog(catalog))
+    with cell_errors():
+        rows, summary = validate_collectives(path, catalog=load_catalog(catalog))
     summary["data"] = str(path)
     if as_json:
-        print(json.dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+        print(dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
         return
     from rich.table import Table
 
@@ -447,8 +456,9 @@ def calibrate_training_cmd(
 
     cat = load_catalog(catalog)
     path = data or default_data_path()
-    fitted = fitted_constants(fit_calibration(path, catalog=cat))
-    print(json.dumps(fitted, indent=2, sort_keys=True))
+    with cell_errors():
+        fitted = fitted_constants(fit_calibration(path, catalog=cat))
+    print(dumps(fitted, indent=2, sort_keys=True))
     if write:
         on = f"{path}" + "".join(f", --catalog {c}" for c in catalog or ())
         print(f"wrote {write_calibration(fitted, out, catalog=cat, fitted_on=on)}")
@@ -474,8 +484,9 @@ def calibrate_inference_cmd(
     from gigafleet.validate.mlperf_fit import fit_engines, write_engines
 
     cat = load_catalog(catalog)
-    fitted = fit_engines(cat)
-    print(json.dumps({f"{e}@{r}": v for (e, r), v in sorted(fitted.items())}, indent=2))
+    with cell_errors():
+        fitted = fit_engines(cat)
+    print(dumps({f"{e}@{r}": v for (e, r), v in sorted(fitted.items())}, indent=2))
     if write:
         print(f"wrote {write_engines(fitted, out, catalog=cat)}")
 

@@ -3,6 +3,7 @@ break-even utilization, cost per run and per million tokens (models in :mod:`gig
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from gigafleet.cost import (
@@ -67,6 +68,13 @@ def training_cost(
         ),
         "notes": list(inputs.notes),
     }
+    if not cost["break_even_utilization"] <= 1.0:
+        # above 100% (or inf: the cloud price does not even cover the energy) owning never pays
+        cost["notes"].append(
+            "owning never beats renting: the cloud price is below the owned cost even at 100% utilization"
+        )
+        if not math.isfinite(cost["break_even_utilization"]):
+            cost["break_even_utilization"] = None
     if wall_time_s is not None:
         run = training_run_cost(
             num_gpus, wall_time_s, avg_power_w_per_gpu=power_w_per_gpu, inputs=inputs,

@@ -4,6 +4,7 @@ effective training time with failures and checkpoints (reliability) and its cost
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from gigafleet.energy.summary import apply_training_energy
@@ -94,6 +95,13 @@ def training_reliability(est, options: ReliabilityOptions, *, catalog: Any) -> d
         for k in ("ideal_time_s", "wall_time_s", "expected_failures"):
             rel[k] = None
         rel["note"] = "ETT for a nominal 30-day run; give --tokens for the wall-clock time to train"
+    elif not math.isfinite(rel["wall_time_s"]):
+        # failures come so fast that a checkpoint interval (plus restart) is never completed
+        rel["wall_time_s"] = rel["expected_failures"] = None
+        rel["note"] = (
+            f"the run never finishes: one failure every {rel['mtbf_s']:.3g} s, faster than a "
+            "checkpoint interval plus restart"
+        )
     return rel
 
 

@@ -316,6 +316,14 @@ def digest(inp: FleetIn, seeds: list[int]) -> str:
     return h.hexdigest()[:16]
 
 
+def _read_json(path: Path) -> Any:
+    """The JSON document in ``path``; None when it cannot be read or parsed."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+
+
 def simulate(
     inp: FleetIn, *, seeds: list[int], out_dir: str | os.PathLike[str] | None = None,
     runner: Runner | None = None, on_seed: Callable[[dict[str, Any]], None] | None = None,
@@ -335,7 +343,12 @@ def simulate(
         manifest = folder / MANIFEST
         key = digest(inp, seeds)
         if manifest.exists():
-            old = json.loads(manifest.read_text())
+            old = _read_json(manifest)
+            if not isinstance(old, dict):
+                raise GigafleetError(
+                    f"{manifest} is not a simulation manifest (damaged?); delete it to start "
+                    "again, or choose another output folder", field="--out",
+                )  # fmt: skip
             if old.get("digest") != key:
                 raise GigafleetError(
                     f"{folder} holds another simulation ({old.get('digest')}); choose another "
@@ -345,7 +358,9 @@ def simulate(
             manifest.write_text(json.dumps({"digest": key, "seeds": seeds}, indent=1))
         for i in range(len(seeds)):
             if seed_path(folder, i).exists() and shard_path(folder, i).exists():
-                done[i] = json.loads(seed_path(folder, i).read_text())
+                result = _read_json(seed_path(folder, i))
+                if isinstance(result, dict):  # a damaged seed file: that seed runs again
+                    done[i] = result
     todo = [
         (inp, i, s, None if folder is None else str(folder))
         for i, s in enumerate(seeds)

@@ -344,6 +344,7 @@ def plan_training(
             "power_cap_w": power_cap_w,
             "site_power_mw": site_power_mw,
             "num_over_site_power": int(over_site.sum()),
+            "cost_note": _cost_note(hw.system, cost),
         },
     )
 
@@ -430,8 +431,16 @@ def _plan_top(spans: list[Any], chunk: Any, fixed: dict[str, Any], *, top_k: int
             "power_cap_w": fixed["power_cap_w"], "site_power_mw": fixed["site_power_mw"],
             "num_over_site_power": num_over, "num_considered": n, "num_feasible": num_feasible,
             "top_k": top_k, **info,
+            "cost_note": _cost_note(fixed["hw"].system, m["cost_usd_per_step"]),
         },
     )  # fmt: skip
+
+
+def _cost_note(system: str, cost: np.ndarray) -> str | None:
+    """Why the plan has no cost per step (a system without a price), else None."""
+    if cost.size and np.isnan(cost).all():
+        return f"no cost per step: {system} has no price; give --gpu-hour-usd"
+    return None
 
 
 def _candidates(rows: dict[str, Any], idx: np.ndarray, metric: str, top_k: int) -> np.ndarray:
@@ -480,7 +489,7 @@ def _cost_per_step(
         try:
             inputs = cost_inputs(system, catalog=catalog, pue=pue)  # the energy model's PUE
         except GigafleetError as exc:
-            if not needed:
+            if not needed:  # NaN: printed as null with the plan's cost_note
                 return np.full(n.shape, np.nan), ett
             raise GigafleetError(
                 f"{exc}; or give a price per GPU-hour (--gpu-hour-usd)", field="gpu_hour_usd"

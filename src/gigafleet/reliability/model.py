@@ -412,7 +412,8 @@ def effective_training_time(
         )
     wall = wall / (1.0 - planned_share)
     seg = tau + write
-    lost = mtbf - seg / np.expm1(seg / mtbf)
+    with np.errstate(over="ignore"):  # a segment far beyond the MTBF: expm1 = inf, lost = M
+        lost = mtbf - seg / np.expm1(seg / mtbf)
     with np.errstate(invalid="ignore", divide="ignore"):
         ett = np.where(wall > 0, ideal / wall, 1.0)
     return Reliability(

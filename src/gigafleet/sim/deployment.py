@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.cost import load_prices
 from gigafleet.energy.serving import serving_power
 from gigafleet.errors import GigafleetError
 from gigafleet.perf import adapters as ad
@@ -235,7 +236,16 @@ def run_serving(
         },
         "metrics": res.summary(),
         **info,
+        **_metric_notes(res),
     }
+
+
+def _metric_notes(res) -> dict[str, list[str]]:
+    """Why a figure is missing (printed as null in JSON and ``-`` in tables)."""
+    notes = []
+    if res.num_requests and np.isnan(res.tpot_s).all():
+        notes.append("no TPOT: no request produced a second output token")
+    return {"metric_notes": notes} if notes else {}
 
 
 def check_job(job: ServeJob, catalog: Catalog) -> None:
@@ -275,12 +285,14 @@ def serving_report(
     """Simulate ``job`` (:func:`run_serving`) and add its cost per million output tokens:
     the report of ``gigafleet serve``."""
     check_job(job, catalog)
+    cost = cost or CostOptions()
+    load_prices(cost.prices, catalog=catalog)  # a bad prices file fails before any trace is written
     result = run_serving(job, catalog=catalog, trace_path=trace_path)
     m = result["metrics"]
     result["cost"] = serving_cost(
         system=result["system"], num_gpus=int(result["gpus"]),
         output_tokens_per_s=float(m["output_tokens_per_s"]),
         energy_j_per_output_token=float(m["energy_j_per_output_token"]),
-        options=cost or CostOptions(), catalog=catalog,
+        options=cost, catalog=catalog,
     )  # fmt: skip
     return result

@@ -10,24 +10,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from gigafleet.spec.base import UserSpec
+
+#: Longest duration an option may give (about 30 years): beyond it a rate underflows.
+MAX_DURATION_S = 1e9
+#: Highest price per GPU-hour (list prices are a few USD; 1e4 is far above any).
+MAX_USD_PER_GPU_HOUR = 1e4
 
 
-class _Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+class _Options(UserSpec):
+    model_config = ConfigDict(frozen=True)
 
 
 class EnergyOptions(_Options):
     """Power and energy what-ifs (checked by the energy model, which knows the idle floor)."""
 
     power_cap_w: float | None = Field(
-        default=None, description="GPU board power cap, W (DVFS slows the step)."
+        default=None, le=100_000, description="GPU board power cap, W (DVFS slows the step)."
     )
     pue: float | None = Field(
-        default=None, description="Facility PUE [by cooling: air 1.5, liquid 1.1]."
+        default=None, le=10, description="Facility PUE [by cooling: air 1.5, liquid 1.1]."
     )
     grid_gco2_per_kwh: float | None = Field(
-        default=None, description="Grid carbon intensity, gCO2/kWh [390: U.S. 2022]."
+        default=None, ge=0, le=5000, description="Grid carbon intensity, gCO2/kWh [390: U.S. 2022]."
     )
 
 
@@ -45,13 +52,17 @@ class ReliabilityOptions(_Options):
     restart_overhead_s: float | None = Field(
         default=None,
         ge=0,
+        le=MAX_DURATION_S,
         description="Restart overhead per failure excl. checkpoint read, s [600: assumption].",
     )
     checkpoint_interval_s: float | None = Field(
-        default=None, gt=0, description="Checkpoint interval, s [Daly's optimum]."
+        default=None,
+        gt=0,
+        le=MAX_DURATION_S,
+        description="Checkpoint interval, s [Daly's optimum].",
     )
     planned_per_day: float | None = Field(
-        default=None, ge=0, description="Planned interruptions (maintenance) per day [0]."
+        default=None, ge=0, le=1440, description="Planned interruptions (maintenance) per day [0]."
     )
     failure_rates: Path | None = Field(
         default=None,
@@ -66,11 +77,13 @@ class CostOptions(_Options):
     price_usd_per_gpu_hour: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_USD_PER_GPU_HOUR,
         description="Cloud price per GPU-hour, USD [2: DeepSeek-V3's H800 assumption].",
     )
     system_usd_per_gpu: float | None = Field(
         default=None,
         gt=0,
+        le=1e8,
         description="Server purchase price per GPU, USD [catalog default where sourced].",
     )
     prices: Path | None = Field(
@@ -81,10 +94,13 @@ class CostOptions(_Options):
     avg_power_w: float | None = Field(
         default=None,
         gt=0,
+        le=100_000,
         description="Average wall power per GPU incl. its host share, W "
         "[the GPU's first-order power].",
     )
     utilization: float | None = Field(
         default=None,
+        gt=0,
+        le=1,
         description="Share of owned GPU-hours doing paid work, for owned cost [1].",
     )

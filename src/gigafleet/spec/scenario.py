@@ -11,13 +11,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from gigafleet.catalog import load_catalog
 from gigafleet.catalog.params import Climate
 from gigafleet.catalog.prices import CloudKind
 from gigafleet.enums import LORA_TARGETS, Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
+from gigafleet.spec.base import UserSpec
 from gigafleet.spec.serving import Slo
 from gigafleet.spec.simulation import Simulation
 from gigafleet.yamlio import _line_of, read_yaml, validate_model
@@ -42,20 +43,25 @@ Month = Annotated[
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class _Strict(UserSpec):
+    pass
 
 
 class Deployment(_Strict):
     """Systems of one catalog kind at a site, from ``arrive`` until ``retire``."""
 
     system: str = Field(description="catalog system, e.g. gb300-nvl72, dgx-h100, vera-rubin-nvl144")
-    count: int = Field(gt=0, description="number of systems (racks or nodes), not GPUs")
+    count: int = Field(
+        gt=0, le=10_000_000, description="number of systems (racks or nodes), not GPUs"
+    )
     arrive: Month = Field(default="2026-01", description="YYYY-MM the systems enter service")
     retire: Month | None = Field(default=None, description="YYYY-MM they leave (none: never)")
     fabric: str | None = Field(default=None, description="scale-out fabric (default: system's)")
     usd_per_gpu: float | None = Field(
-        default=None, gt=0, description="system capital cost per GPU (default: price catalog)"
+        default=None,
+        gt=0,
+        le=1e8,
+        description="system capital cost per GPU (default: price catalog)",
     )
     cooling: Cooling | None = Field(
         default=None,
@@ -76,7 +82,7 @@ class Site(_Strict):
     name: str = Field(min_length=1)
     kind: Literal["owned", "cloud"] = "owned"
     region: str = Field(default="us", description="for data-residency policies")
-    power_mw: float = Field(gt=0, description="facility power capacity (cap), MW")
+    power_mw: float = Field(gt=0, le=1e5, description="facility power capacity (cap), MW")
     pue: float | None = Field(
         default=None,
         ge=1.0,
@@ -87,8 +93,11 @@ class Site(_Strict):
     climate: Climate = Field(
         default="temperate", description="cool, temperate or hot: sets the default PUE"
     )
-    electricity_usd_per_mwh: float = Field(default=80.0, ge=0)
-    grid_gco2_per_kwh: float = Field(default=400.0, ge=0, description="grid carbon intensity")
+    # bounds far beyond real prices (spot peaks reach ~1e4 USD/MWh) and grids (~1,000 g/kWh)
+    electricity_usd_per_mwh: float = Field(default=80.0, ge=0, le=1e5)
+    grid_gco2_per_kwh: float = Field(
+        default=400.0, ge=0, le=5000, description="grid carbon intensity"
+    )
     confidential_computing: bool = Field(
         default=False, description="GPUs run in TEE mode here (attestation, encrypted links)"
     )
@@ -100,6 +109,7 @@ class Site(_Strict):
     price_usd_per_gpu_hour: float | None = Field(
         default=None,
         gt=0,
+        le=1e4,
         description="cloud sites: price per GPU-hour (default: the price catalog's for the "
         "system and cloud_kind, along its trajectory)",
     )

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from gigafleet.enums import Arrival, Draft, Engine, Precision, Router, Tee
+from gigafleet.spec.base import UserSpec
+
+#: Most requests one simulation takes: its arrays stay ~100 MB and its run a few minutes.
+MAX_REQUESTS = 10_000_000
+#: Most replicas one simulation takes (its time grows with replicas: 1e6 took 33 s).
+MAX_REPLICAS = 100_000
 
 
-class Traffic(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Traffic(UserSpec):
     arrival: Arrival = Field(default="poisson", description="poisson, bursty, diurnal or trace.")
-    rate_per_s: float = Field(default=10.0, gt=0, description="Requests per second.")
-    num_requests: int = Field(default=20000, gt=0, description="Requests to simulate.")
+    rate_per_s: float = Field(default=10.0, gt=0, le=1e7, description="Requests per second.")
+    num_requests: int = Field(
+        default=20000, gt=0, le=MAX_REQUESTS, description="Requests to simulate."
+    )
     burst_cv: float = Field(default=3.0, gt=0, description="coefficient of variation (bursty)")
     peak_to_trough: float = Field(default=3.0, ge=1, description="diurnal swing")
     period_s: float = Field(default=86400.0, gt=0)
@@ -40,12 +46,12 @@ class Traffic(BaseModel):
         return self
 
 
-class Adapters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Adapters(UserSpec):
     num_users: int = Field(gt=0, le=10**10, description="Users with a LoRA adapter each.")
     rank: int = Field(default=16, gt=0, description="LoRA rank.")
-    zipf_s: float = Field(default=1.0, gt=0)
+    zipf_s: float = Field(
+        default=1.0, gt=0, le=10, description="Zipf exponent of adapter popularity."
+    )
     mlp: bool = False
     hbm_adapters: int | None = Field(default=None, ge=0, description="default: 10% of free HBM")
     host_adapters: int | None = Field(
@@ -57,7 +63,7 @@ class Adapters(BaseModel):
     remote_latency_s: float = Field(default=0.02, ge=0)
 
 
-class Slo(BaseModel):
+class Slo(UserSpec):
     """Service-level objective: a request meets it when ``TTFT <= ttft_s`` and
     ``TPOT <= tpot_s`` (a one-token request has no TPOT and meets the second part). The one
     SLO of every serving input: ``serve``, ``plan serve``, scenario services, the simulator."""
@@ -68,16 +74,14 @@ class Slo(BaseModel):
     tpot_s: float = Field(default=0.2, gt=0, description="TPOT SLO, seconds.")
 
 
-class ServeJob(BaseModel):
+class ServeJob(UserSpec):
     """One model served by ``replicas`` copies on one system."""
-
-    model_config = ConfigDict(extra="forbid")
 
     model: str = Field(
         description="Model name from the catalog, or a Hugging Face config.json or YAML model file."
     )
     system: str = Field(description="System name from the catalog.")
-    replicas: int = Field(default=1, gt=0, description="Model copies.")
+    replicas: int = Field(default=1, gt=0, le=MAX_REPLICAS, description="Model copies.")
     tp: int = Field(default=1, gt=0, description="Tensor parallel degree per replica.")
     pp: int = Field(default=1, gt=0, description="Pipeline parallel degree per replica.")
     ep: int = Field(

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from gigafleet.errors import GigafleetError, unknown_name
+from gigafleet.spec.base import UserSpec
 
 _MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class _Strict(UserSpec):
+    pass
 
 
 class Rollout(_Strict):

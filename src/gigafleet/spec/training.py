@@ -6,14 +6,21 @@ options from this model (``gigafleet.cli.options``), so a field is written once.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from gigafleet.enums import LORA_TARGETS, Dispatcher, Precision, Recompute, TrainingWorkload
+from gigafleet.spec.base import UserSpec
+from gigafleet.spec.options import MAX_USD_PER_GPU_HOUR
+
+#: Largest parallel degree (2**20); also a bound that keeps products of degrees exact.
+MAX_DEGREE = 2**20
+#: Largest GPU count of one job (2**24, ~17 M: ten times a gigawatt fleet).
+MAX_GPUS = 2**24
 
 
-class TrainingWork(BaseModel):
+class TrainingWork(UserSpec):
     """What is trained, on what, and how much: shared by a job and a plan."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -23,8 +30,10 @@ class TrainingWork(BaseModel):
         "config.json or YAML model file."
     )
     system: str = Field(description="System name from the catalog, e.g. dgx-h100, gb200-nvl72.")
-    seq_len: int = Field(default=8192, gt=0, description="Tokens per sequence.")
-    global_batch: int = Field(default=1024, gt=0, description="Sequences per optimizer step.")
+    seq_len: int = Field(default=8192, gt=0, le=2**30, description="Tokens per sequence.")
+    global_batch: int = Field(
+        default=1024, gt=0, le=2**30, description="Sequences per optimizer step."
+    )
     ep_overlap: bool = Field(
         default=False, description="Hide MoE all-to-all behind deferred weight-gradient GEMMs."
     )
@@ -80,15 +89,27 @@ class TrainingWork(BaseModel):
 class TrainingJob(TrainingWork):
     """One model on one system with one strategy; see :func:`gigafleet.estimate_training`."""
 
-    num_gpus: int = Field(gt=0, description="GPUs in the job.")
-    tp: int = Field(default=1, gt=0, description="Tensor parallel degree, with sequence parallel.")
-    pp: int = Field(default=1, gt=0, description="Pipeline parallel degree.")
-    cp: int = Field(default=1, gt=0, description="Context parallel degree, ring attention.")
-    ep: int = Field(default=1, gt=0, description="Expert parallel degree, MoE.")
-    vp: int = Field(
-        default=1, gt=0, description="Virtual pipeline stages per rank, interleaved 1F1B."
+    num_gpus: int = Field(gt=0, le=MAX_GPUS, description="GPUs in the job.")
+    tp: int = Field(
+        default=1,
+        gt=0,
+        le=MAX_DEGREE,
+        description="Tensor parallel degree, with sequence parallel.",
     )
-    micro_batch: int = Field(default=1, gt=0, description="Sequences per micro-batch.")
+    pp: int = Field(default=1, gt=0, le=MAX_DEGREE, description="Pipeline parallel degree.")
+    cp: int = Field(
+        default=1, gt=0, le=MAX_DEGREE, description="Context parallel degree, ring attention."
+    )
+    ep: int = Field(default=1, gt=0, le=MAX_DEGREE, description="Expert parallel degree, MoE.")
+    vp: int = Field(
+        default=1,
+        gt=0,
+        le=MAX_DEGREE,
+        description="Virtual pipeline stages per rank, interleaved 1F1B.",
+    )
+    micro_batch: int = Field(
+        default=1, gt=0, le=MAX_DEGREE, description="Sequences per micro-batch."
+    )
     precision: Precision = Field(default="bf16", description="GEMM precision: bf16, fp8 or fp4.")
     zero: Literal[0, 1, 2, 3] = Field(
         default=1, description="0 plain DP, 1 distributed optimizer, 2 ZeRO-2, 3 FSDP."
@@ -131,7 +152,9 @@ class TrainingPlanRequest(TrainingWork):
     """A planning problem: every strategy of ``model`` on ``num_gpus`` of ``system``, ranked
     by ``objective`` (see :func:`gigafleet.plan.training.plan_training`)."""
 
-    num_gpus: list[int] = Field(min_length=1, description="GPU counts to consider.")
+    num_gpus: list[Annotated[int, Field(gt=0, le=MAX_GPUS)]] = Field(
+        min_length=1, description="GPU counts to consider."
+    )
     precisions: list[Precision] = Field(default=["bf16"], min_length=1)
     objective: Literal["time", "energy", "cost"] = Field(
         default="time", description="Rank by time, energy or cost."
@@ -139,10 +162,13 @@ class TrainingPlanRequest(TrainingWork):
     gpu_hour_usd: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_USD_PER_GPU_HOUR,
         description="Price per GPU-hour for the cost objective [owned cost, gigafleet.cost].",
     )
     site_power_mw: float | None = Field(
         default=None,
+        gt=0,
+        le=1e5,
         description="Site power limit, MW: strategies above it (peak facility) are out.",
     )
-    top: int = Field(default=10, gt=0, description="How many strategies to show.")
+    top: int = Field(default=10, gt=0, le=1000, description="How many strategies to show.")

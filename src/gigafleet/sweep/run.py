@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,18 @@ MANIFEST = "manifest.json"
 
 def shard_path(out_dir: Path, task_id: int) -> Path:
     return out_dir / f"shard-{task_id:05d}.parquet"
+
+
+def shard_done(path: Path) -> bool:
+    """A finished shard: a Parquet file that starts and ends with its magic bytes. A
+    truncated or overwritten one is not done: the sweep runs its task again."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+            f.seek(-4, os.SEEK_END)
+            return head == b"PAR1" and f.read(4) == b"PAR1"
+    except OSError:  # missing, or shorter than 4 bytes
+        return False
 
 
 def check_spec(spec: SweepSpec) -> None:
@@ -127,7 +140,16 @@ def run_sweep(
         points[i : i + spec.points_per_task] for i in range(0, len(points), spec.points_per_task)
     ]
     if manifest.exists():
-        old = json.loads(manifest.read_text())
+        try:
+            old = json.loads(manifest.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            old = None
+        if not isinstance(old, dict):
+            raise GigafleetError(
+                f"{manifest} is not a sweep manifest (damaged?); delete it to start the sweep "
+                "again, or choose another output folder",
+                field="output",
+            )
         if old.get("digest") != spec.digest():
             raise GigafleetError(
                 f"{out} holds another sweep ({old.get('name')}, {old.get('digest')}); choose another output folder",
@@ -139,7 +161,7 @@ def run_sweep(
     todo = [
         (spec.model_dump_json(), i, c, str(out))
         for i, c in enumerate(chunks)
-        if not shard_path(out, i).exists()
+        if not shard_done(shard_path(out, i))
     ]
     if on_start:
         on_start(len(chunks), len(chunks) - len(todo))
@@ -160,17 +182,46 @@ def run_sweep(
 
 
 def query(out_dir: str | os.PathLike[str], sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run SQL over the shards of a sweep; the table is called ``results``."""
+    """Run SQL over the shards of a sweep; the table is called ``results``.
+
+    The shard paths go to DuckDB as values (a list), never pasted into SQL, so any folder
+    name works and none can inject SQL. An unreadable shard or a statement that returns no
+    rows (empty, a comment, DDL) is one clear error.
+    """
     duckdb = duckdb_module()
+
     out = Path(out_dir)
-    if not any(out.glob("shard-*.parquet")):
+    shards = sorted(str(p) for p in out.glob("shard-*.parquet")) if out.is_dir() else []
+    if not shards:
         raise GigafleetError(f"no result shards in {out}", field="--dir")
+    if not _statement(sql):
+        raise GigafleetError(
+            "empty SQL statement; e.g. 'SELECT * FROM results LIMIT 10'", field="query"
+        )
     con = duckdb.connect()
-    con.execute(
-        f"CREATE VIEW results AS SELECT * FROM read_parquet('{out.as_posix()}/shard-*.parquet', union_by_name=true)"
-    )
+    # a damaged shard surfaces as duckdb.Error, or as RuntimeError / UnicodeError when its
+    # metadata does not decode (a flipped byte in a column name)
+    damaged = (duckdb.Error, RuntimeError, UnicodeError)
+    try:
+        con.read_parquet(shards, union_by_name=True).create_view("results")
+    except damaged as exc:
+        raise GigafleetError(
+            f"cannot read the result shards ({str(exc).splitlines()[0]}); delete the damaged "
+            "shard and re-run the sweep to recompute it",
+            field="--dir",
+        ) from None
     try:
         rel = con.execute(sql)
-    except duckdb.Error as exc:
+        if rel.description is None:
+            raise GigafleetError(
+                "the statement returns no rows; use a SELECT over `results`", field="query"
+            )
+        return [d[0] for d in rel.description], rel.fetchall()
+    except damaged as exc:
         raise GigafleetError(f"SQL error: {str(exc).splitlines()[0]}", field="query") from None
-    return [d[0] for d in rel.description], rel.fetchall()
+
+
+def _statement(sql: str) -> str:
+    """``sql`` without comments and blanks: empty when there is no statement to run."""
+    text = re.sub(r"--[^\n]*|/\*.*?(\*/|$)", " ", sql, flags=re.S)
+    return text.replace(";", " ").strip()

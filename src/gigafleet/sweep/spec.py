@@ -5,23 +5,24 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from gigafleet.enums import Dispatcher, Precision
+from gigafleet.spec.base import UserSpec
+from gigafleet.spec.options import MAX_USD_PER_GPU_HOUR
+from gigafleet.spec.training import MAX_GPUS
 
 
-class Grid(BaseModel):
+class Grid(UserSpec):
     """Every axis is a list; the sweep runs their full product. Unknown axes are rejected."""
-
-    model_config = ConfigDict(extra="forbid")
 
     model: list[str]
     system: list[str]
-    num_gpus: list[int]
-    seq_len: list[int] = [8192]
-    global_batch: list[int] = [1024]
+    num_gpus: list[Annotated[int, Field(le=MAX_GPUS)]]
+    seq_len: list[Annotated[int, Field(le=2**30)]] = [8192]
+    global_batch: list[Annotated[int, Field(le=2**30)]] = [1024]
     precision: list[Precision] = ["bf16"]
     objective: list[Literal["time", "energy", "cost"]] = ["time"]
     fabric: list[str | None] = [None]
@@ -42,24 +43,20 @@ class Grid(BaseModel):
         return v
 
 
-class Executor(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Executor(UserSpec):
     kind: Literal["local", "dask", "ray"] = "local"
-    workers: int = Field(default=2, gt=0, description="local processes")
+    workers: int = Field(default=2, gt=0, le=4096, description="local processes")
     address: str | None = Field(default=None, description="Dask scheduler or Ray cluster address")
 
 
-class SweepSpec(BaseModel):
+class SweepSpec(UserSpec):
     """A sweep file (YAML)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     grid: Grid
-    top: int = Field(default=5, gt=0, description="strategies kept per grid point")
-    points_per_task: int = Field(default=4, gt=0)
-    gpu_hour_usd: float | None = Field(default=None, gt=0)
+    top: int = Field(default=5, gt=0, le=1000, description="strategies kept per grid point")
+    points_per_task: int = Field(default=4, gt=0, le=1_000_000)
+    gpu_hour_usd: float | None = Field(default=None, gt=0, le=MAX_USD_PER_GPU_HOUR)
     executor: Executor = Executor()
 
     def points(self) -> list[dict[str, Any]]:

@@ -118,3 +118,12 @@ def test_fabric_summary_and_name_check(catalog):
     assert catalog.fabric_or_design("meta-roce-24k") == "meta-roce-24k"
     with pytest.raises(GigafleetError, match="fabric or fabric design"):
         catalog.fabric_or_design("infiniband", field="sites[0].fleet[0].fabric")
+
+
+def test_group_sizes_of_infeasible_strategies_are_skipped(catalog):
+    # all-NaN group sizes (tp x pp beyond the job) raised "cannot convert float NaN to integer"
+    hw = resolve_hardware(catalog, "gb200-nvl72")
+    prof = hw.net.fabric
+    assert prof.factor("ring", np.array([np.nan, np.nan])) == 1.0
+    mixed = prof.factor("ring", np.array([np.nan, 256.0]))
+    assert np.isscalar(mixed) or np.isfinite(np.asarray(mixed)[1])

@@ -48,3 +48,16 @@ def test_bad_workloads_raise_gigafleet_error():
         Workload([0.0], [5], [0])
     with pytest.raises(GigafleetError, match="prefix_tokens"):
         Workload([0.0], [5], [1], prefix_id=[0], prefix_tokens=[6])
+
+
+@pytest.mark.parametrize("cell", ["nan", "inf", "1e308", "-1e400"])
+def test_trace_numbers_are_finite_and_bounded(tmp_path, cell):
+    # 1e308 printed a numpy cast warning before the error
+    import warnings
+
+    f = tmp_path / "t.csv"
+    f.write_text(f"arrival_s,prompt_tokens,output_tokens\n0,100,10\n1,{cell},10\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(GigafleetError, match="row 3: got"):
+            trace_workload(f)

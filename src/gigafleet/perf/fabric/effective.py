@@ -120,7 +120,8 @@ class FabricProfile:
         if kind == "p2p":
             return self.p2p_factor()
         arr = np.asarray(n, dtype=float)
-        top = int(np.nanmax(arr)) if arr.size else 1
+        finite = arr[np.isfinite(arr)]  # NaN: an infeasible strategy without a group size
+        top = int(finite.max()) if finite.size else 1
         if top < 2:
             return 1.0
         pts = [2**k for k in range(1, int(math.log2(top)) + 1)]

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from gigafleet.errors import GigafleetError, suggest
+from gigafleet.numbers import MAX_MAGNITUDE
 
 
 def _int_array(values: Any, name: str, n: int | None, *, minimum: int) -> np.ndarray:
@@ -138,11 +139,19 @@ def trace_workload(csv_path: str | os.PathLike[str]) -> Workload:
         for i, row in enumerate(rows):
             cell = row[k].strip() if k < len(row) else ""
             try:
-                values.append(float(cell))
+                value = float(cell)
             except ValueError:
                 raise GigafleetError(
                     f"row {i + 2}: {cell!r} is not a number", file=path, field=name
                 ) from None
+            if not abs(value) <= MAX_MAGNITUDE:  # NaN, inf, 1e308: overflow in the casts below
+                raise GigafleetError(
+                    f"row {i + 2}: got {cell!r}; allowed: a finite number of magnitude at most "
+                    f"{MAX_MAGNITUDE:g}",
+                    file=path,
+                    field=name,
+                )
+            values.append(value)
         cols[name] = np.asarray(values, dtype=float)
     if not rows:
         raise GigafleetError("the trace has no requests", file=path)
