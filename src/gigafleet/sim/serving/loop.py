@@ -244,7 +244,7 @@ def _pools(reps: list[Replica], router: str, *, disaggregated: bool) -> tuple[Po
             for pos, r in enumerate(pool.replicas):
                 r.pools.append(pool)
                 if pool.use_heaps:
-                    r.load_slots.append((pool, pos))
+                    r.load_slots.append((pool.loads, pool.bounds, pos))
     return entry, decode
 
 

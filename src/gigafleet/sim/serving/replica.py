@@ -21,6 +21,8 @@ from gigafleet.sim.serving.kv import PrefixCache
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import numpy as np
+
     from gigafleet.sim.serving.router import Pool
 
 
@@ -108,8 +110,11 @@ class Replica:
             decode batch is this over :attr:`num_iterations`).
         pools: The pools this replica serves, the decode pool first (finishing work frees
             memory).
-        load_slots: ``(loads, position)`` in each least_loaded pool it serves: the pool's list
-            of outstanding tokens (``inf`` while in a run, whose load the router works out).
+        load_slots: ``(loads, bounds, position)`` in each least_loaded pool it serves: the
+            pool's arrays of outstanding tokens (``inf`` while in a run, whose load the
+            router works out) and of run-end loads (:class:`~.router.Pool`).
+        published_run: The pools were last told a run's end load (its ``bounds`` entries
+            are set), not a load.
     """
 
     __slots__ = (
@@ -164,6 +169,7 @@ class Replica:
         "num_decode_seq_iterations",
         "pools",
         "load_slots",
+        "published_run",
     )
 
     def __init__(self, index: int, cfg: ReplicaConfig) -> None:
@@ -218,4 +224,5 @@ class Replica:
         self.num_decode_tokens = 0.0
         self.num_decode_seq_iterations = 0
         self.pools: list[Pool] = []
-        self.load_slots: list[tuple[list[float], int]] = []
+        self.load_slots: list[tuple[np.ndarray, np.ndarray, int]] = []
+        self.published_run = False
