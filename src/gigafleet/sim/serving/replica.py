@@ -108,8 +108,9 @@ class Replica:
         num_decode_tokens: Tokens emitted by decode iterations (``E`` per sequence per step).
         num_decode_seq_iterations: Decoding sequences summed over iterations (the mean
             decode batch is this over :attr:`num_iterations`).
-        pools: The pools this replica serves, the decode pool first (finishing work frees
-            memory).
+        central_pools: The pools with a central router that this replica serves, the
+            decode pool first (finishing work frees memory): a slot it frees takes the
+            head of their queue.
         load_slots: ``(loads, bounds, position)`` in each least_loaded pool it serves: the
             pool's arrays of outstanding tokens (``inf`` while in a run, whose load the
             router works out) and of run-end loads (:class:`~.router.Pool`).
@@ -167,7 +168,7 @@ class Replica:
         "num_iterations",
         "num_decode_tokens",
         "num_decode_seq_iterations",
-        "pools",
+        "central_pools",
         "load_slots",
         "published_run",
     )
@@ -223,6 +224,6 @@ class Replica:
         self.num_iterations = 0
         self.num_decode_tokens = 0.0
         self.num_decode_seq_iterations = 0
-        self.pools: list[Pool] = []
+        self.central_pools: list[Pool] = []
         self.load_slots: list[tuple[np.ndarray, np.ndarray, int]] = []
         self.published_run = False

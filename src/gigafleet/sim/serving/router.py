@@ -27,6 +27,7 @@ import math
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
+from heapq import heappush
 
 import numpy as np
 
@@ -87,24 +88,25 @@ class Router:
 
     Attributes:
         requests: The run's requests.
-        schedule: The engine's ``schedule(time_s, kind, payload)`` (for admission delays).
+        heap: The engine's event heap, and ``next_seq`` its sequence counter: admission
+            delays are pushed directly (``READY``, without the checks of ``schedule``).
         start: The scheduler's ``start(replica, now_s)``, to wake an idle replica.
         cut: The scheduler's ``cut(replica, now_s)``, to end a steady run that a new request
             can join.
     """
 
-    __slots__ = ("requests", "schedule", "start", "cut")
+    __slots__ = ("requests", "heap", "next_seq", "start", "cut")
 
     def __init__(
         self,
         requests: RequestTable,
         *,
-        schedule: Callable[[float, int, object], None],
+        pusher: tuple[list, Callable[[], int]],
         start: Callable[[Replica, float], None],
         cut: Callable[[Replica, float], None],
     ) -> None:
         self.requests = requests
-        self.schedule = schedule
+        self.heap, self.next_seq = pusher
         self.start = start
         self.cut = cut
 
@@ -187,7 +189,7 @@ class Router:
             if d > 0.0:
                 if r.load_slots:
                     publish(r)
-                self.schedule(now + d, READY, (rid, r))
+                heappush(self.heap, (now + d, self.next_seq(), READY, (rid, r)))
                 return
         # join(rid, r, now), inline: this runs once per request
         r.waiting.append(rid)

@@ -63,7 +63,6 @@ class IterationScheduler:
 
     Attributes:
         requests: The run's requests.
-        schedule: The engine's ``schedule(time_s, kind, payload)``.
         assign: The router's ``assign(request, replica, now_s)``, called when a replica frees
             a slot and a pool it serves holds a central queue (set when the router is built).
         kv_transfer: KV transfer from prefill to decode replicas, or None (no
@@ -74,14 +73,14 @@ class IterationScheduler:
         num_preemptions: Preemptions so far.
         num_kv_transfers: KV transfers to decode replicas so far.
         heap: The engine's event heap; with ``next_seq`` (its sequence counter) the hot
-            path schedules ``ITERATION_END`` without the checks of ``schedule``.
+            path schedules ``ITERATION_END`` and ``KV_ARRIVED`` without the checks of
+            ``Engine.schedule``.
         next_seq: The engine's sequence counter.
         steady_runs: :data:`STEADY_RUNS` when the run started.
     """
 
     __slots__ = (
         "requests",
-        "schedule",
         "assign",
         "kv_transfer",
         "track_adapters",
@@ -97,13 +96,11 @@ class IterationScheduler:
         self,
         requests: RequestTable,
         *,
-        schedule: Callable[[float, int, object], None],
         pusher: tuple[list, Callable[[], int]],
         kv_transfer: KvTransfer | None,
         trace: bool,
     ) -> None:
         self.requests = requests
-        self.schedule = schedule
         self.heap, self.next_seq = pusher
         self.assign: Callable[[int, Replica, float], None] | None = None
         self.kv_transfer = kv_transfer
@@ -320,37 +317,42 @@ class IterationScheduler:
 
     def _admit(self, r: Replica, j: int, now: float) -> None:
         """Admit waiting requests first come, first served while ``max_num_seqs`` and the free
-        KV blocks allow; each reserves the blocks of the context it prefills."""
+        KV blocks allow; each reserves the blocks of the context it prefills. (Per admitted
+        request: the running sums are kept in locals and written back once.)"""
         rq = self.requests
         waiting = r.waiting
         block_tokens, capacity = r.block_tokens, r.kv_capacity_blocks
         prompt, generated, generation = rq.prompt_tokens, rq.generated_tokens, rq.generation
+        kv_arrived, join_context, admit_s = rq.kv_arrived, rq.join_context_tokens, rq.admit_s
         prefix_tokens = rq.prefix_tokens
         cache = r.prefix_cache
         stack = r.admission_stack
-        while waiting and r.num_running < r.max_num_seqs:
+        speculative, step = r.speculative, r.tokens_per_step
+        adapter_id = rq.adapter_id if self.track_adapters else None
+        used, num_running, max_num_seqs = r.used_blocks, r.num_running, r.max_num_seqs
+        while waiting and num_running < max_num_seqs:
             rid = waiting[0]
             g = generated[rid]  # tokens generated before (a preemption or the KV handoff)
-            if rq.kv_arrived[rid]:
+            if kv_arrived[rid]:
                 # KV arrived from a prefill replica: join decode now, as if it had prefilled
                 # at iteration j - 1; this iteration's growth was counted before admission.
                 p0 = prompt[rid] + g - 1
-                if r.speculative:
-                    need = -(-p0 // block_tokens) + r.tokens_per_step / block_tokens
+                if speculative:
+                    need = -(-p0 // block_tokens) + step / block_tokens
                 else:
                     need = -(-(p0 + 1) // block_tokens)
-                if r.used_blocks + need > capacity:
+                if used + need > capacity:
                     break
                 waiting.popleft()
-                rq.kv_arrived[rid] = False
+                kv_arrived[rid] = False
                 j0 = j - 1
-                rq.join_context_tokens[rid] = p0
+                join_context[rid] = p0
                 rq.join_iteration[rid] = j0
-                r.context_offset_sum += p0 - r.tokens_per_step * j0
+                r.context_offset_sum += p0 - step * j0
                 r.num_decoding += 1
                 out = rq.output_tokens[rid]
-                if r.speculative:
-                    fin = j0 + math.ceil((out - g) / r.tokens_per_step)
+                if speculative:
+                    fin = j0 + math.ceil((out - g) / step)
                 else:
                     r.block_phase_counts[(p0 - j0) % block_tokens] += 1
                     fin = j0 + out - g
@@ -358,7 +360,7 @@ class IterationScheduler:
             else:
                 p0 = prompt[rid] + g
                 need = -(-p0 // block_tokens)
-                if r.used_blocks + need > capacity:
+                if used + need > capacity:
                     break
                 waiting.popleft()
                 skip = 0
@@ -367,19 +369,21 @@ class IterationScheduler:
                     if cached:
                         skip = min(cached, prefix_tokens[rid], p0 - 1)
                         r.outstanding_tokens -= skip
-                rq.join_context_tokens[rid] = p0
+                join_context[rid] = p0
                 rq.prefill_left_tokens[rid] = p0 - skip
                 r.prefilling.append(rid)
-            r.used_blocks += need
-            r.num_running += 1
+            used += need
+            num_running += 1
             stack.append((rid, generation[rid]))
-            if self.track_adapters:
-                a = rq.adapter_id[rid]
+            if adapter_id is not None:
+                a = adapter_id[rid]
                 if a >= 0:
                     r.adapter_counts[a] = r.adapter_counts.get(a, 0) + 1
-            if rq.admit_s[rid] < 0:
-                rq.admit_s[rid] = now
-        if len(stack) > 2 * r.num_running + 64:
+            if admit_s[rid] < 0:
+                admit_s[rid] = now
+        r.used_blocks = used
+        r.num_running = num_running
+        if len(stack) > 2 * num_running + 64:
             # Finished requests leave stale entries behind; drop them now and then.
             r.admission_stack = [e for e in stack if e[1] == generation[e[0]]]
 
@@ -516,7 +520,8 @@ class IterationScheduler:
             else:
                 rq.kv_arrived[rid] = True
                 self.num_kv_transfers += 1
-                self.schedule(now + self.kv_transfer.seconds(p0), KV_ARRIVED, rid)
+                arrive_s = now + self.kv_transfer.seconds(p0)  # type: ignore[union-attr]
+                heapq.heappush(self.heap, (arrive_s, self.next_seq(), KV_ARRIVED, rid))
             self._leave(r, rid, now)
             return
         if rq.first_token_s[rid] < 0:
@@ -541,7 +546,7 @@ class IterationScheduler:
         r.num_assigned -= 1
         if self.track_adapters:
             self._adapter_out(r, rid)
-        for pool in r.pools:
+        for pool in r.central_pools:
             if pool.central_queue and r.num_assigned < r.max_num_seqs:
                 self.assign(pool.central_queue.popleft(), r, now)
 
