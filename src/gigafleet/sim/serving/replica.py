@@ -62,7 +62,9 @@ class Replica:
         admission_stack: ``(request, generation)`` of every admission, oldest first;
             preemption pops the newest live entry (stale ones are skipped and, now and then,
             dropped).
-        finish_heap: ``(finish iteration, request, generation)`` of decoding sequences.
+        finish_due: ``finish iteration -> [(request, generation), ...]`` of decoding
+            sequences (entries whose generation has changed since are stale).
+        finish_heap: The keys of :attr:`finish_due` (a heap of ints, each once).
         block_phase_counts: Decoding sequences per block phase ``(p0 - j0) mod block_tokens``:
             a sequence needs a new block at iteration ``j`` exactly when its phase is
             ``(1 - j) mod block_tokens`` (without speculation).
@@ -139,6 +141,7 @@ class Replica:
         "waiting",
         "prefilling",
         "admission_stack",
+        "finish_due",
         "finish_heap",
         "block_phase_counts",
         "adapter_counts",
@@ -195,7 +198,8 @@ class Replica:
         self.waiting: deque[int] = deque()
         self.prefilling: deque[int] = deque()
         self.admission_stack: list[tuple[int, int]] = []
-        self.finish_heap: list[tuple[int, int, int]] = []
+        self.finish_due: dict[int, list[tuple[int, int]]] = {}
+        self.finish_heap: list[int] = []
         self.block_phase_counts = [0] * self.block_tokens
         self.adapter_counts: dict[int, int] = {}
 

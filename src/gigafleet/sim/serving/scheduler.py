@@ -4,8 +4,9 @@ preemption by recompute (the rules are in the package docstring).
 Cost. No iteration touches every running request: a replica keeps ``D`` (sequences in
 decode), the sum ``S = sum(p0 - E j0)`` (so their total context is ``C = S + D E j``), a
 count of sequences per block phase ``(p0 - j0) mod block_tokens`` (a sequence needs a new
-block at iteration ``j`` exactly when its phase is ``(1 - j) mod block_tokens``), and a heap
-of finishing iterations. An iteration costs O(log n) plus O(1) per request that starts,
+block at iteration ``j`` exactly when its phase is ``(1 - j) mod block_tokens``), and the
+sequences by finishing iteration (a dict of lists, and a heap of its keys: sequences that
+finish together cost one heap entry, not one each in a heap as deep as the batch). An iteration costs O(log n) plus O(1) per request that starts,
 finishes or is preempted.
 
 Runs. A replica whose batch is steady (decode only, nothing prefilling, and either full,
@@ -195,11 +196,14 @@ class IterationScheduler:
             else:
                 horizon = 0.0
             if 4.0 * dt < horizon:
-                heap = r.finish_heap
+                heap, due = r.finish_heap, r.finish_due
                 generation = self.requests.generation
-                while heap[0][2] != generation[heap[0][1]]:
-                    heapq.heappop(heap)
-                limit = heap[0][0] - j + 1  # iterations to the next finish, j's included
+                while True:  # the first finish iteration with a live sequence
+                    fin = heap[0]
+                    if any(g == generation[rid] for rid, g in due[fin]):
+                        break
+                    del due[heapq.heappop(heap)]  # only preempted ones: stale
+                limit = fin - j + 1  # iterations to the next finish, j's included
                 if limit > 1:
                     dt, ends = self._run(r, j, limit, horizon, num_decoding, context, dt, extra)
                     span = len(ends)
@@ -356,7 +360,12 @@ class IterationScheduler:
                 else:
                     r.block_phase_counts[(p0 - j0) % block_tokens] += 1
                     fin = j0 + out - g
-                heapq.heappush(r.finish_heap, (fin, rid, generation[rid]))
+                entries = r.finish_due.get(fin)
+                if entries is None:
+                    r.finish_due[fin] = [(rid, generation[rid])]
+                    heapq.heappush(r.finish_heap, fin)
+                else:
+                    entries.append((rid, generation[rid]))
             else:
                 p0 = prompt[rid] + g
                 need = -(-p0 // block_tokens)
@@ -462,12 +471,15 @@ class IterationScheduler:
         r.num_decode_seq_iterations += num_decoding * span
         r.outstanding_tokens -= r.iteration_prefill_tokens + decoded
         heap = r.finish_heap
-        if heap and heap[0][0] <= j:
-            generation = self.requests.generation
-            while heap and heap[0][0] <= j:
-                _, rid, g = heapq.heappop(heap)
-                if g == generation[rid]:
-                    self._finish_decode(r, rid, j, now)
+        if heap and heap[0] <= j:
+            generation, due = self.requests.generation, r.finish_due
+            while heap and heap[0] <= j:
+                entries = due.pop(heapq.heappop(heap))
+                if len(entries) > 1:
+                    entries.sort()  # by request: the order of a heap of (fin, rid, g)
+                for rid, g in entries:
+                    if g == generation[rid]:
+                        self._finish_decode(r, rid, j, now)
         finishing = r.prefill_finishing
         if finishing:
             for rid in finishing:
@@ -536,12 +548,17 @@ class IterationScheduler:
         else:
             r.block_phase_counts[(p0 - j) % r.block_tokens] += 1
             fin = j + out - g
-        heapq.heappush(r.finish_heap, (fin, rid, rq.generation[rid]))
+        entries = r.finish_due.get(fin)
+        if entries is None:
+            r.finish_due[fin] = [(rid, rq.generation[rid])]
+            heapq.heappush(r.finish_heap, fin)
+        else:
+            entries.append((rid, rq.generation[rid]))
 
     def _leave(self, r: Replica, rid: int, now: float) -> None:
         """``rid`` stops running on ``r`` (finished or handed to a decode replica); a central
         queue of a pool that ``r`` serves may send it the next request."""
-        self.requests.generation[rid] += 1  # invalidates its admission_stack / finish_heap entries
+        self.requests.generation[rid] += 1  # invalidates its admission_stack / finish_due entries
         r.num_running -= 1
         r.num_assigned -= 1
         if self.track_adapters:
