@@ -200,9 +200,13 @@ class IterationScheduler:
                 generation = self.requests.generation
                 while True:  # the first finish iteration with a live sequence
                     fin = heap[0]
-                    if any(g == generation[rid] for rid, g in due[fin]):
-                        break
-                    del due[heapq.heappop(heap)]  # only preempted ones: stale
+                    for rid, g in due[fin]:
+                        if g == generation[rid]:
+                            break
+                    else:
+                        del due[heapq.heappop(heap)]  # only preempted ones: stale
+                        continue
+                    break
                 limit = fin - j + 1  # iterations to the next finish, j's included
                 if limit > 1:
                     dt, ends = self._run(r, j, limit, horizon, num_decoding, context, dt, extra)
