@@ -87,14 +87,13 @@ class _Sim:
         self.num_requests = rq.num_requests
         self.scheduler = IterationScheduler(
             self.requests,
-            schedule=self.schedule,
             pusher=self.engine.pusher(),
             kv_transfer=kv_transfer,
             trace=trace,
         )
         self.router = Router(
             self.requests,
-            schedule=self.schedule,
+            pusher=self.engine.pusher(),
             start=self.scheduler.start,
             cut=self.scheduler.cut,
         )
@@ -210,7 +209,8 @@ def _done(now: float, payload: object) -> None:
 
 def _pools(reps: list[Replica], router: str, *, disaggregated: bool) -> tuple[Pool, Pool | None]:
     """The entry pool and the decode pool (None without disaggregation); each replica learns
-    the pools it serves, the decode pool first: finishing work frees memory."""
+    the pools it serves (the central ones, whose queue it feeds, the decode pool first:
+    finishing work frees memory; the least_loaded ones, whose loads it publishes)."""
     if not disaggregated:
         split = [r.index for r in reps if r.role != "both"]
         if split:
@@ -242,9 +242,10 @@ def _pools(reps: list[Replica], router: str, *, disaggregated: bool) -> tuple[Po
     for pool in (decode, entry):
         if pool is not None:
             for pos, r in enumerate(pool.replicas):
-                r.pools.append(pool)
+                if pool.policy == "central":
+                    r.central_pools.append(pool)
                 if pool.use_heaps:
-                    r.load_slots.append((pool, pos))
+                    r.load_slots.append((pool.loads, pool.bounds, pos))
     return entry, decode
 
 

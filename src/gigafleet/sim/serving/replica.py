@@ -21,6 +21,8 @@ from gigafleet.sim.serving.kv import PrefixCache
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import numpy as np
+
     from gigafleet.sim.serving.router import Pool
 
 
@@ -60,7 +62,9 @@ class Replica:
         admission_stack: ``(request, generation)`` of every admission, oldest first;
             preemption pops the newest live entry (stale ones are skipped and, now and then,
             dropped).
-        finish_heap: ``(finish iteration, request, generation)`` of decoding sequences.
+        finish_due: ``finish iteration -> [(request, generation), ...]`` of decoding
+            sequences (entries whose generation has changed since are stale).
+        finish_heap: The keys of :attr:`finish_due` (a heap of ints, each once).
         block_phase_counts: Decoding sequences per block phase ``(p0 - j0) mod block_tokens``:
             a sequence needs a new block at iteration ``j`` exactly when its phase is
             ``(1 - j) mod block_tokens`` (without speculation).
@@ -106,10 +110,14 @@ class Replica:
         num_decode_tokens: Tokens emitted by decode iterations (``E`` per sequence per step).
         num_decode_seq_iterations: Decoding sequences summed over iterations (the mean
             decode batch is this over :attr:`num_iterations`).
-        pools: The pools this replica serves, the decode pool first (finishing work frees
-            memory).
-        load_slots: ``(loads, position)`` in each least_loaded pool it serves: the pool's list
-            of outstanding tokens (``inf`` while in a run, whose load the router works out).
+        central_pools: The pools with a central router that this replica serves, the
+            decode pool first (finishing work frees memory): a slot it frees takes the
+            head of their queue.
+        load_slots: ``(loads, bounds, position)`` in each least_loaded pool it serves: the
+            pool's arrays of outstanding tokens (``inf`` while in a run, whose load the
+            router works out) and of run-end loads (:class:`~.router.Pool`).
+        published_run: The pools were last told a run's end load (its ``bounds`` entries
+            are set), not a load.
     """
 
     __slots__ = (
@@ -133,6 +141,7 @@ class Replica:
         "waiting",
         "prefilling",
         "admission_stack",
+        "finish_due",
         "finish_heap",
         "block_phase_counts",
         "adapter_counts",
@@ -162,8 +171,9 @@ class Replica:
         "num_iterations",
         "num_decode_tokens",
         "num_decode_seq_iterations",
-        "pools",
+        "central_pools",
         "load_slots",
+        "published_run",
     )
 
     def __init__(self, index: int, cfg: ReplicaConfig) -> None:
@@ -188,7 +198,8 @@ class Replica:
         self.waiting: deque[int] = deque()
         self.prefilling: deque[int] = deque()
         self.admission_stack: list[tuple[int, int]] = []
-        self.finish_heap: list[tuple[int, int, int]] = []
+        self.finish_due: dict[int, list[tuple[int, int]]] = {}
+        self.finish_heap: list[int] = []
         self.block_phase_counts = [0] * self.block_tokens
         self.adapter_counts: dict[int, int] = {}
 
@@ -217,5 +228,6 @@ class Replica:
         self.num_iterations = 0
         self.num_decode_tokens = 0.0
         self.num_decode_seq_iterations = 0
-        self.pools: list[Pool] = []
-        self.load_slots: list[tuple[list[float], int]] = []
+        self.central_pools: list[Pool] = []
+        self.load_slots: list[tuple[np.ndarray, np.ndarray, int]] = []
+        self.published_run = False

@@ -4,8 +4,9 @@ preemption by recompute (the rules are in the package docstring).
 Cost. No iteration touches every running request: a replica keeps ``D`` (sequences in
 decode), the sum ``S = sum(p0 - E j0)`` (so their total context is ``C = S + D E j``), a
 count of sequences per block phase ``(p0 - j0) mod block_tokens`` (a sequence needs a new
-block at iteration ``j`` exactly when its phase is ``(1 - j) mod block_tokens``), and a heap
-of finishing iterations. An iteration costs O(log n) plus O(1) per request that starts,
+block at iteration ``j`` exactly when its phase is ``(1 - j) mod block_tokens``), and the
+sequences by finishing iteration (a dict of lists, and a heap of its keys: sequences that
+finish together cost one heap entry, not one each in a heap as deep as the batch). An iteration costs O(log n) plus O(1) per request that starts,
 finishes or is preempted.
 
 Runs. A replica whose batch is steady (decode only, nothing prefilling, and either full,
@@ -63,7 +64,6 @@ class IterationScheduler:
 
     Attributes:
         requests: The run's requests.
-        schedule: The engine's ``schedule(time_s, kind, payload)``.
         assign: The router's ``assign(request, replica, now_s)``, called when a replica frees
             a slot and a pool it serves holds a central queue (set when the router is built).
         kv_transfer: KV transfer from prefill to decode replicas, or None (no
@@ -74,14 +74,14 @@ class IterationScheduler:
         num_preemptions: Preemptions so far.
         num_kv_transfers: KV transfers to decode replicas so far.
         heap: The engine's event heap; with ``next_seq`` (its sequence counter) the hot
-            path schedules ``ITERATION_END`` without the checks of ``schedule``.
+            path schedules ``ITERATION_END`` and ``KV_ARRIVED`` without the checks of
+            ``Engine.schedule``.
         next_seq: The engine's sequence counter.
         steady_runs: :data:`STEADY_RUNS` when the run started.
     """
 
     __slots__ = (
         "requests",
-        "schedule",
         "assign",
         "kv_transfer",
         "track_adapters",
@@ -97,13 +97,11 @@ class IterationScheduler:
         self,
         requests: RequestTable,
         *,
-        schedule: Callable[[float, int, object], None],
         pusher: tuple[list, Callable[[], int]],
         kv_transfer: KvTransfer | None,
         trace: bool,
     ) -> None:
         self.requests = requests
-        self.schedule = schedule
         self.heap, self.next_seq = pusher
         self.assign: Callable[[int, Replica, float], None] | None = None
         self.kv_transfer = kv_transfer
@@ -198,11 +196,18 @@ class IterationScheduler:
             else:
                 horizon = 0.0
             if 4.0 * dt < horizon:
-                heap = r.finish_heap
+                heap, due = r.finish_heap, r.finish_due
                 generation = self.requests.generation
-                while heap[0][2] != generation[heap[0][1]]:
-                    heapq.heappop(heap)
-                limit = heap[0][0] - j + 1  # iterations to the next finish, j's included
+                while True:  # the first finish iteration with a live sequence
+                    fin = heap[0]
+                    for rid, g in due[fin]:
+                        if g == generation[rid]:
+                            break
+                    else:
+                        del due[heapq.heappop(heap)]  # only preempted ones: stale
+                        continue
+                    break
+                limit = fin - j + 1  # iterations to the next finish, j's included
                 if limit > 1:
                     dt, ends = self._run(r, j, limit, horizon, num_decoding, context, dt, extra)
                     span = len(ends)
@@ -320,45 +325,55 @@ class IterationScheduler:
 
     def _admit(self, r: Replica, j: int, now: float) -> None:
         """Admit waiting requests first come, first served while ``max_num_seqs`` and the free
-        KV blocks allow; each reserves the blocks of the context it prefills."""
+        KV blocks allow; each reserves the blocks of the context it prefills. (Per admitted
+        request: the running sums are kept in locals and written back once.)"""
         rq = self.requests
         waiting = r.waiting
         block_tokens, capacity = r.block_tokens, r.kv_capacity_blocks
         prompt, generated, generation = rq.prompt_tokens, rq.generated_tokens, rq.generation
+        kv_arrived, join_context, admit_s = rq.kv_arrived, rq.join_context_tokens, rq.admit_s
         prefix_tokens = rq.prefix_tokens
         cache = r.prefix_cache
         stack = r.admission_stack
-        while waiting and r.num_running < r.max_num_seqs:
+        speculative, step = r.speculative, r.tokens_per_step
+        adapter_id = rq.adapter_id if self.track_adapters else None
+        used, num_running, max_num_seqs = r.used_blocks, r.num_running, r.max_num_seqs
+        while waiting and num_running < max_num_seqs:
             rid = waiting[0]
             g = generated[rid]  # tokens generated before (a preemption or the KV handoff)
-            if rq.kv_arrived[rid]:
+            if kv_arrived[rid]:
                 # KV arrived from a prefill replica: join decode now, as if it had prefilled
                 # at iteration j - 1; this iteration's growth was counted before admission.
                 p0 = prompt[rid] + g - 1
-                if r.speculative:
-                    need = -(-p0 // block_tokens) + r.tokens_per_step / block_tokens
+                if speculative:
+                    need = -(-p0 // block_tokens) + step / block_tokens
                 else:
                     need = -(-(p0 + 1) // block_tokens)
-                if r.used_blocks + need > capacity:
+                if used + need > capacity:
                     break
                 waiting.popleft()
-                rq.kv_arrived[rid] = False
+                kv_arrived[rid] = False
                 j0 = j - 1
-                rq.join_context_tokens[rid] = p0
+                join_context[rid] = p0
                 rq.join_iteration[rid] = j0
-                r.context_offset_sum += p0 - r.tokens_per_step * j0
+                r.context_offset_sum += p0 - step * j0
                 r.num_decoding += 1
                 out = rq.output_tokens[rid]
-                if r.speculative:
-                    fin = j0 + math.ceil((out - g) / r.tokens_per_step)
+                if speculative:
+                    fin = j0 + math.ceil((out - g) / step)
                 else:
                     r.block_phase_counts[(p0 - j0) % block_tokens] += 1
                     fin = j0 + out - g
-                heapq.heappush(r.finish_heap, (fin, rid, generation[rid]))
+                entries = r.finish_due.get(fin)
+                if entries is None:
+                    r.finish_due[fin] = [(rid, generation[rid])]
+                    heapq.heappush(r.finish_heap, fin)
+                else:
+                    entries.append((rid, generation[rid]))
             else:
                 p0 = prompt[rid] + g
                 need = -(-p0 // block_tokens)
-                if r.used_blocks + need > capacity:
+                if used + need > capacity:
                     break
                 waiting.popleft()
                 skip = 0
@@ -367,19 +382,21 @@ class IterationScheduler:
                     if cached:
                         skip = min(cached, prefix_tokens[rid], p0 - 1)
                         r.outstanding_tokens -= skip
-                rq.join_context_tokens[rid] = p0
+                join_context[rid] = p0
                 rq.prefill_left_tokens[rid] = p0 - skip
                 r.prefilling.append(rid)
-            r.used_blocks += need
-            r.num_running += 1
+            used += need
+            num_running += 1
             stack.append((rid, generation[rid]))
-            if self.track_adapters:
-                a = rq.adapter_id[rid]
+            if adapter_id is not None:
+                a = adapter_id[rid]
                 if a >= 0:
                     r.adapter_counts[a] = r.adapter_counts.get(a, 0) + 1
-            if rq.admit_s[rid] < 0:
-                rq.admit_s[rid] = now
-        if len(stack) > 2 * r.num_running + 64:
+            if admit_s[rid] < 0:
+                admit_s[rid] = now
+        r.used_blocks = used
+        r.num_running = num_running
+        if len(stack) > 2 * num_running + 64:
             # Finished requests leave stale entries behind; drop them now and then.
             r.admission_stack = [e for e in stack if e[1] == generation[e[0]]]
 
@@ -458,12 +475,15 @@ class IterationScheduler:
         r.num_decode_seq_iterations += num_decoding * span
         r.outstanding_tokens -= r.iteration_prefill_tokens + decoded
         heap = r.finish_heap
-        if heap and heap[0][0] <= j:
-            generation = self.requests.generation
-            while heap and heap[0][0] <= j:
-                _, rid, g = heapq.heappop(heap)
-                if g == generation[rid]:
-                    self._finish_decode(r, rid, j, now)
+        if heap and heap[0] <= j:
+            generation, due = self.requests.generation, r.finish_due
+            while heap and heap[0] <= j:
+                entries = due.pop(heapq.heappop(heap))
+                if len(entries) > 1:
+                    entries.sort()  # by request: the order of a heap of (fin, rid, g)
+                for rid, g in entries:
+                    if g == generation[rid]:
+                        self._finish_decode(r, rid, j, now)
         finishing = r.prefill_finishing
         if finishing:
             for rid in finishing:
@@ -516,7 +536,8 @@ class IterationScheduler:
             else:
                 rq.kv_arrived[rid] = True
                 self.num_kv_transfers += 1
-                self.schedule(now + self.kv_transfer.seconds(p0), KV_ARRIVED, rid)
+                arrive_s = now + self.kv_transfer.seconds(p0)  # type: ignore[union-attr]
+                heapq.heappush(self.heap, (arrive_s, self.next_seq(), KV_ARRIVED, rid))
             self._leave(r, rid, now)
             return
         if rq.first_token_s[rid] < 0:
@@ -531,17 +552,22 @@ class IterationScheduler:
         else:
             r.block_phase_counts[(p0 - j) % r.block_tokens] += 1
             fin = j + out - g
-        heapq.heappush(r.finish_heap, (fin, rid, rq.generation[rid]))
+        entries = r.finish_due.get(fin)
+        if entries is None:
+            r.finish_due[fin] = [(rid, rq.generation[rid])]
+            heapq.heappush(r.finish_heap, fin)
+        else:
+            entries.append((rid, rq.generation[rid]))
 
     def _leave(self, r: Replica, rid: int, now: float) -> None:
         """``rid`` stops running on ``r`` (finished or handed to a decode replica); a central
         queue of a pool that ``r`` serves may send it the next request."""
-        self.requests.generation[rid] += 1  # invalidates its admission_stack / finish_heap entries
+        self.requests.generation[rid] += 1  # invalidates its admission_stack / finish_due entries
         r.num_running -= 1
         r.num_assigned -= 1
         if self.track_adapters:
             self._adapter_out(r, rid)
-        for pool in r.pools:
+        for pool in r.central_pools:
             if pool.central_queue and r.num_assigned < r.max_num_seqs:
                 self.assign(pool.central_queue.popleft(), r, now)
 
