@@ -125,6 +125,11 @@ def check_depth(data: Any, *, path: Path) -> None:
         stack.extend((child, depth + 1) for child in children)
 
 
+def _too_deep(path: Path) -> GigafleetError:
+    # PyYAML builds nested values recursively: ~1,000 levels exhaust Python's stack
+    return GigafleetError(f"values nested too deeply (at most {MAX_DEPTH} levels)", file=str(path))
+
+
 def read_yaml(path: str | Path) -> tuple[Any, LazyNode]:
     """The parsed document and its node tree (for line numbers, composed only when an error
     asks for one: a :class:`LazyNode`); one clear error on bad input.
@@ -149,10 +154,7 @@ def read_yaml(path: str | Path) -> tuple[Any, LazyNode]:
         check_depth(data, path=path)
         return data, LazyNode(text)
     except RecursionError:
-        # PyYAML builds nested values recursively: ~1,000 levels exhaust Python's stack
-        raise GigafleetError(
-            f"values nested too deeply (at most {MAX_DEPTH} levels)", file=str(path)
-        ) from None
+        raise _too_deep(path) from None
     except yaml.YAMLError as fast_exc:
         exc = fast_exc
         if fast is not None:
@@ -160,6 +162,8 @@ def read_yaml(path: str | Path) -> tuple[Any, LazyNode]:
                 yaml.load(text, Loader=yaml.SafeLoader)
             except yaml.YAMLError as slow_exc:
                 exc = slow_exc
+            except RecursionError:  # newer libyaml refuses deep flows; Python then recurses
+                raise _too_deep(path) from None
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
