@@ -94,12 +94,16 @@ def write_files(files: dict[Path, str]) -> None:
         raise
 
 
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML (see `gigafleet schema`).")]
+ReportOutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Folder for report.html and summary.json.")
+]
+
+
 @app.command("run")
 def run_cmd(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML (see `gigafleet schema`).")],
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for report.html and summary.json.")
-    ] = None,
+    scenario: ScenarioArg,
+    out: ReportOutOpt = None,
     as_json: JsonOpt = False,
     catalog: CatalogOpt = None,
     sensitivity: Annotated[
@@ -127,10 +131,8 @@ def run_cmd(
 
 @app.command("sensitivity")
 def sensitivity_cmd(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML (see `gigafleet schema`).")],
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for report.html and summary.json.")
-    ] = None,
+    scenario: ScenarioArg,
+    out: ReportOutOpt = None,
     as_json: JsonOpt = False,
     catalog: CatalogOpt = None,
     lever: LeverOpt = None,

@@ -428,22 +428,26 @@ def validate_collectives_cmd(
     )
 
 
+#: ``calibrate ... --write --out FILE``: the fitted constants as a user catalog overlay.
+WriteOpt = Annotated[
+    bool, typer.Option("--write", help="Also write them as a catalog overlay file (see --out).")
+]
+OverlayOutOpt = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        help="Where --write puts the overlay; use it with --catalog FILE or $GIGAFLEET_CATALOG.",
+    ),
+]
+
+
 @calibrate_app.command("training")
 def calibrate_training_cmd(
     data: Annotated[
         Path | None, typer.Option("--data", help="CSV with the columns of training_runs.csv.")
     ] = None,
-    write: Annotated[
-        bool,
-        typer.Option("--write", help="Also write them as a catalog overlay file (see --out)."),
-    ] = False,
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            help="Where --write puts the overlay; use it with --catalog FILE or $GIGAFLEET_CATALOG.",
-        ),
-    ] = Path("gigafleet-calibration.yaml"),
+    write: WriteOpt = False,
+    out: OverlayOutOpt = Path("gigafleet-calibration.yaml"),
     catalog: CatalogOpt = None,
 ) -> None:
     """Refit the calibration constants on their named rows; print them (and --write them)."""
@@ -466,17 +470,8 @@ def calibrate_training_cmd(
 
 @calibrate_app.command("inference")
 def calibrate_inference_cmd(
-    write: Annotated[
-        bool,
-        typer.Option("--write", help="Also write them as a catalog overlay file (see --out)."),
-    ] = False,
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            help="Where --write puts the overlay; use it with --catalog FILE or $GIGAFLEET_CATALOG.",
-        ),
-    ] = Path("gigafleet-serving-calibration.yaml"),
+    write: WriteOpt = False,
+    out: OverlayOutOpt = Path("gigafleet-serving-calibration.yaml"),
     catalog: CatalogOpt = None,
 ) -> None:
     """Refit the serving engines' kernel efficiency per release on their named MLPerf rows;
