@@ -311,3 +311,13 @@ def test_infeasible_split_on_a_fabric_is_an_error_not_a_nan():
     p = gf("train", "--model", "llama3-70b", "--system", "gb200-nvl72", "--gpus", "64",
            "--tp", "2", "--pp", "80", "--vp", "5", "--seq-len", "128", "--global-batch", "256")  # fmt: skip
     assert_user_error(p, "must divide num_gpus")
+
+
+def test_train_without_tokens_says_why_its_totals_are_null():
+    """Issue 13: a null figure comes with its reason (here: no tokens to train on)."""
+    r = json.loads(gf("train", "--model", "llama3-8b", "--system", "dgx-h100", "--gpus", "8",
+                      "--json").stdout)  # fmt: skip
+    assert r["time_to_train_s"] is None and r["power"]["energy_to_train_j"] is None
+    assert "--tokens" in r["time_to_train_note"]
+    with_tokens = json.loads(gf(*EXAMPLE, "--json").stdout)
+    assert with_tokens["time_to_train_s"] > 0 and "time_to_train_note" not in with_tokens

@@ -124,6 +124,11 @@ def training_report(
         power_cap_w=energy.power_cap_w, pue=energy.pue,
         grid_gco2_per_kwh=energy.grid_gco2_per_kwh, catalog=catalog,
     )  # fmt: skip
+    if result["time_to_train_s"] is None:  # the nulls say why (issue 13: no bare nulls)
+        result["time_to_train_note"] = (
+            "no tokens to train on given (--tokens, train_tokens): no time, energy, carbon or "
+            "GPU-hours to train"
+        )
     if "lora" in result:
         result["lora"] = lora_hours(result, train_tokens=job.train_tokens)
     rel = training_reliability(est, reliability, catalog=catalog)
