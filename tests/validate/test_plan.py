@@ -50,7 +50,7 @@ def test_measured_layouts_are_ordered_as_measured(catalog):
     but different parallel layouts (counted once per layout pair, releases pooled): when the
     measurements differ by more than 10%, the model's faster layout is the measured faster
     one in at least 80% of the pairs."""
-    from gigafleet.validate.training import validate_training
+    from gigafleet.validate.training_fit import validate_training
 
     rows = [r for r in validate_training(catalog=catalog)[0] if r.error_pct is not None]
 

@@ -8,7 +8,8 @@ import pytest
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 from gigafleet.validate.row_models import row_model
-from gigafleet.validate.training import predict_row, read_rows, validate_training
+from gigafleet.validate.training import predict_row, read_rows
+from gigafleet.validate.training_fit import validate_training
 
 ROW = {
     "model": "Mystery 405B",

@@ -12,7 +12,8 @@ meets it the suite says so.
 import pytest
 
 from gigafleet.validate.report import error_stats
-from gigafleet.validate.training import default_data_path, read_rows, validate_training
+from gigafleet.validate.training import default_data_path, read_rows
+from gigafleet.validate.training_fit import validate_training
 
 # Validation against published data: slow, still run by .ci/run.
 pytestmark = pytest.mark.slow

@@ -75,7 +75,7 @@ def validate_training_cmd(
     configuration was never fitted first)."""
     from functools import partial
 
-    from gigafleet.validate.training import validate_training
+    from gigafleet.validate.training_fit import validate_training
 
     if holdout is not None:
         from gigafleet.validate.training_fit import group_of

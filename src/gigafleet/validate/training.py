@@ -8,7 +8,9 @@ time. TFLOP/s are converted with the source's own FLOP convention (Megatron-LM S
 the recomputed forward pass, Eq. 3 of Narayanan et al. 2021).
 
 What a source leaves out is filled in per study, and each row lists what was assumed
-(``details.assumed``): see :data:`STUDY_DEFAULTS`.
+(``details.assumed``): see :data:`STUDY_DEFAULTS`. The whole table's validation, with its
+summaries and leave-one-group-out refits, is
+:func:`gigafleet.validate.training_fit.validate_training`, which builds on this module.
 """
 
 from __future__ import annotations
@@ -20,15 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gigafleet.catalog import Catalog, load_catalog
+from gigafleet.catalog import Catalog
 from gigafleet.catalog.params import TrainingCalibration
 from gigafleet.enums import PRECISIONS, RECOMPUTE
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
-from gigafleet.perf.training import REASONS, Reason, efficiency_for, training_step
+from gigafleet.perf.training import Reason, efficiency_for, training_step
 from gigafleet.validate.groundtruth import groundtruth_path, read_csv
-from gigafleet.validate.report import ValidationRow
 from gigafleet.validate.row_models import row_model
 
 PACKAGED = Path(__file__).parent / "data" / "training_runs.csv"
@@ -478,88 +479,3 @@ def _known_regression(row: dict[str, str]) -> str | None:
         if release_of(row) == e["release"] and e["model"] in (row.get("model") or ""):
             return e["note"]
     return None
-
-
-def validate_training(
-    data: str | os.PathLike[str] | None = None,
-    *,
-    catalog: Catalog | None = None,
-    calibration: TrainingCalibration | None = None,
-    holdout: str | None = None,
-) -> tuple[list[ValidationRow], dict[str, Any]]:
-    """Predict every row; return the rows and the summary (held out by configuration first,
-    then overall, per study, per kind, per system, per release mapping).
-
-    ``holdout`` (system, release, study, config) refits every constant without each group
-    and predicts the group with that refit (:mod:`gigafleet.validate.training_fit`); the
-    rows and summary are then those predictions, and ``by_holdout`` reports each group.
-    """
-    catalog = catalog or load_catalog()
-    cal = calibration or catalog.params.calibration.training
-    rows = read_rows(data or default_data_path())
-    refits: dict[str, TrainingCalibration] = {}
-    groups: dict[str, str] = {}
-    # training_fit builds on this module: imported late
-    from gigafleet.validate.training_fit import FIT_LISTS, by_holdout, classify, summary_of
-
-    if holdout is not None:
-        from gigafleet.validate.training_fit import validate_holdout
-
-        refits, groups = validate_holdout(rows, holdout, catalog=catalog)
-    out: list[ValidationRow] = []
-    for row in rows:
-        rid = row.get("row_id") or f"row{len(out) + 1}"
-        metric, measured = _metric(row)
-        group = (row.get("study") or "").split(" (")[0] or "unknown"
-        vr = ValidationRow(rid, metric, measured, None, None, group=group)
-        out.append(vr)
-        if metric is None:
-            vr.skipped_reason = "no measured metric in the row"
-            continue
-        regression = _known_regression(row)
-        if regression:
-            vr.skipped_reason = f"the source marks it a known regression: {regression}"
-            continue
-        row_cal = refits.get(groups.get(rid, ""), calibration)
-        try:
-            p = predict_row(catalog, row, calibration=row_cal)
-        except GigafleetError as exc:
-            vr.skipped_reason = f"cannot express: {exc}"
-            continue
-        if p["reason_code"] not in (Reason.FEASIBLE, Reason.MEMORY):
-            vr.skipped_reason = f"strategy not expressible: {REASONS[p['reason_code']]}"
-            continue
-        vr.predicted = round(p[metric], 4)
-        vr.error_pct = round(100 * (p[metric] - measured) / measured, 2)
-        r = p["resolved"]
-        vr.details = {
-            "model": r["model"].name,
-            "kind": _kind(r["model"]),
-            "system": r["system"],
-            "generation": p["generation"],
-            "precision": p["precision"],
-            "calibration": p["calibration"],
-            "memory_gib": round(p["memory_gib"], 1),
-            "fits_memory": p["reason_code"] == Reason.FEASIBLE,
-            "release": r["release"],
-            "release_mapping": r["release_mapping"],
-            "config": r["config"],
-            "assumed": r["assumed"],
-        }
-        if holdout is not None:
-            vr.details["holdout_group"] = groups.get(rid)
-    if holdout is None:
-        classify(out, {n: getattr(cal, n) for n in FIT_LISTS})
-        summary = summary_of(out)
-    else:
-        # each group against the fit rows of its own refit (the shipped ones when unchanged)
-        for g in sorted({v for v in groups.values()}):
-            g_cal = refits.get(g, cal)
-            members = [r for r in out if groups.get(r.row_id) == g]
-            classify(members, {n: getattr(g_cal, n) for n in FIT_LISTS}, among=out)
-            for r in members:
-                r.fitted = False  # predicted by a refit that did not see its group
-        summary = summary_of(out)
-        summary["by_holdout"] = by_holdout(out, holdout, refits, groups)
-    summary["fit_rule"] = cal.fit_rule
-    return out, summary

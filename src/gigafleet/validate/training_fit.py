@@ -1,5 +1,8 @@
-"""Refit the training calibration on its named rows, and without a group of rows.
+"""Validate the training model on every row, refit its calibration on its named rows, and
+without a group of rows.
 
+:func:`validate_training` is ``gigafleet validate training``: every row predicted
+(:mod:`gigafleet.validate.training`) and summarised, fitted rows apart from the others.
 :func:`fit_calibration` is ``gigafleet calibrate training``: each constant is fitted on the
 rows its rule names (``calibration.training.fit_rows*``). :func:`validate_holdout` is
 ``gigafleet validate training --holdout GROUP``: for each group of rows (a system, a
@@ -31,9 +34,11 @@ from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.catalog.params import TrainingCalibration, write_overlay
 from gigafleet.enums import PRECISIONS
 from gigafleet.errors import GigafleetError
+from gigafleet.perf.training import REASONS, Reason
 from gigafleet.validate.report import ValidationRow, error_stats, summarize
 from gigafleet.validate.training import (
     _kind,
+    _known_regression,
     _metric,
     default_data_path,
     predict_row,
@@ -404,3 +409,83 @@ __all__ = [
     "validate_holdout",
     "write_calibration",
 ]
+
+
+def validate_training(
+    data: str | os.PathLike[str] | None = None,
+    *,
+    catalog: Catalog | None = None,
+    calibration: TrainingCalibration | None = None,
+    holdout: str | None = None,
+) -> tuple[list[ValidationRow], dict[str, Any]]:
+    """Predict every row; return the rows and the summary (held out by configuration first,
+    then overall, per study, per kind, per system, per release mapping).
+
+    ``holdout`` (system, release, study, config) refits every constant without each group
+    and predicts the group with that refit (:func:`validate_holdout`); the
+    rows and summary are then those predictions, and ``by_holdout`` reports each group.
+    """
+    catalog = catalog or load_catalog()
+    cal = calibration or catalog.params.calibration.training
+    rows = read_rows(data or default_data_path())
+    refits: dict[str, TrainingCalibration] = {}
+    groups: dict[str, str] = {}
+    if holdout is not None:
+        refits, groups = validate_holdout(rows, holdout, catalog=catalog)
+    out: list[ValidationRow] = []
+    for row in rows:
+        rid = row.get("row_id") or f"row{len(out) + 1}"
+        metric, measured = _metric(row)
+        group = (row.get("study") or "").split(" (")[0] or "unknown"
+        vr = ValidationRow(rid, metric, measured, None, None, group=group)
+        out.append(vr)
+        if metric is None:
+            vr.skipped_reason = "no measured metric in the row"
+            continue
+        regression = _known_regression(row)
+        if regression:
+            vr.skipped_reason = f"the source marks it a known regression: {regression}"
+            continue
+        row_cal = refits.get(groups.get(rid, ""), calibration)
+        try:
+            p = predict_row(catalog, row, calibration=row_cal)
+        except GigafleetError as exc:
+            vr.skipped_reason = f"cannot express: {exc}"
+            continue
+        if p["reason_code"] not in (Reason.FEASIBLE, Reason.MEMORY):
+            vr.skipped_reason = f"strategy not expressible: {REASONS[p['reason_code']]}"
+            continue
+        vr.predicted = round(p[metric], 4)
+        vr.error_pct = round(100 * (p[metric] - measured) / measured, 2)
+        r = p["resolved"]
+        vr.details = {
+            "model": r["model"].name,
+            "kind": _kind(r["model"]),
+            "system": r["system"],
+            "generation": p["generation"],
+            "precision": p["precision"],
+            "calibration": p["calibration"],
+            "memory_gib": round(p["memory_gib"], 1),
+            "fits_memory": p["reason_code"] == Reason.FEASIBLE,
+            "release": r["release"],
+            "release_mapping": r["release_mapping"],
+            "config": r["config"],
+            "assumed": r["assumed"],
+        }
+        if holdout is not None:
+            vr.details["holdout_group"] = groups.get(rid)
+    if holdout is None:
+        classify(out, {n: getattr(cal, n) for n in FIT_LISTS})
+        summary = summary_of(out)
+    else:
+        # each group against the fit rows of its own refit (the shipped ones when unchanged)
+        for g in sorted({v for v in groups.values()}):
+            g_cal = refits.get(g, cal)
+            members = [r for r in out if groups.get(r.row_id) == g]
+            classify(members, {n: getattr(g_cal, n) for n in FIT_LISTS}, among=out)
+            for r in members:
+                r.fitted = False  # predicted by a refit that did not see its group
+        summary = summary_of(out)
+        summary["by_holdout"] = by_holdout(out, holdout, refits, groups)
+    summary["fit_rule"] = cal.fit_rule
+    return out, summary
