@@ -62,3 +62,42 @@ def test_pruned_space_is_the_masked_product_in_order(catalog, name, num_gpus):
     assert list(got) == list(want)
     for k in want:
         assert np.array_equal(got[k], want[k]), k
+
+
+def _tree_equal(a, b, path=""):
+    if isinstance(a, dict):
+        assert list(a) == list(b), path
+        for k in a:
+            _tree_equal(a[k], b[k], f"{path}.{k}")
+    else:
+        assert np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True), path
+
+
+@pytest.mark.parametrize(
+    "name,system,num_gpus",
+    [("llama3.1-405b", "dgx-h100", 64), ("deepseek-v3", "gb200-nvl72", 256),
+     ("nemotron3-8b", "dgx-h100", 16), ("llama3-8b", "dgx-b200", 1)],
+)  # fmt: skip
+def test_grid_evaluation_is_the_flat_evaluation(catalog, name, system, num_gpus):
+    """The planner runs the model on the grid's broadcast inputs (terms that do not depend
+    on ZeRO, recomputation or precision computed once per row): every output, breakdown
+    and phase included, equals the model run on the flat strategies."""
+    from gigafleet.perf.arch import arch_costs
+    from gigafleet.perf.hardware import resolve_hardware
+    from gigafleet.perf.training import efficiency_for, training_step
+    from gigafleet.plan.space import strategy_grid
+    from gigafleet.plan.training import _flat_tree
+
+    model, hw = catalog.model(name), resolve_hardware(catalog, system)
+    eff = efficiency_for(catalog, hw.generation)
+    precisions = ("bf16", "fp8") if hw.accelerator.dense_flops("fp8") else ("bf16",)
+    grid = strategy_grid(model, num_gpus=num_gpus, seq_len=4096, global_batch=512,
+                         precisions=precisions)  # fmt: skip
+    keep = grid.keep()
+    assert keep.size == grid.num_rows * int(np.prod(grid.inner_shape))
+    kw = dict(global_batch=512.0, seq_len=4096.0, uneven_layers=True)
+    flat = training_step(arch_costs(model), hw, eff, **grid.flat(), **kw)
+    broadcast = training_step(arch_costs(model), hw, eff, **grid.model_inputs(), **kw)
+    _tree_equal(flat, _flat_tree(broadcast, grid, keep))
+    if num_gpus == 1:  # one data-parallel rank: only ZeRO-1 is kept of the product
+        assert not keep.all() and keep.sum() == grid.num_rows * keep.size // grid.num_rows // 4

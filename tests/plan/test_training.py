@@ -158,3 +158,33 @@ def test_chunks_and_top_k_give_the_full_plans_rows(monkeypatch, catalog, objecti
         assert [top.row(int(i)) for i in top.pareto] == [full.row(int(i)) for i in full.pareto]
         med = plan_training("llama3-70b", "gb200-nvl72", top_k=k, median=True, **kw)
         assert med.why() == full.why() and med.num_feasible > 2
+
+
+def test_smallest_is_the_stable_sorts_first_k_with_ties_and_nan():
+    from gigafleet.plan.training import _smallest
+
+    rng = np.random.default_rng(2)
+    for t in range(200):
+        n = int(rng.integers(1, 50))
+        v = rng.integers(0, 5, n).astype(float)
+        if t % 3 == 0:
+            v[rng.integers(0, n, 4)] = np.nan
+        k = int(rng.integers(1, n + 3))
+        assert np.array_equal(_smallest(v, k), np.argsort(v, kind="stable")[:k])
+
+
+def test_one_run_length_and_gpu_count_share_one_ett(catalog):
+    """Without tokens every strategy of one GPU count has the same ETT: computed once, the
+    same number as computed for each."""
+    from gigafleet.plan.training import _cost_per_step, arch_row_params
+    from gigafleet.reliability import effective_training_time
+
+    model = catalog.model("llama3-70b")
+    n = np.full(50, 1024.0)
+    step = np.linspace(1.0, 3.0, 50)
+    _, ett = _cost_per_step(model, "dgx-h100", n, step, step * 1e6, gpu_hour_usd=2.0,
+                            train_tokens=None, tokens_per_s=1e6 / step, catalog=catalog,
+                            needed=True, pue=1.2)  # fmt: skip
+    each = effective_training_time(np.full(50, 30 * 86400.0), n, catalog=catalog,
+                                   num_params=arch_row_params(model), system="dgx-h100").ett  # fmt: skip
+    assert np.array_equal(ett, each) and ett.shape == (50,)

@@ -27,7 +27,7 @@ from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.training import Reason, efficiency_for, training_step
 from gigafleet.perf.training.estimate import lora_config
-from gigafleet.plan.space import SpaceLimits, strategy_space
+from gigafleet.plan.space import SpaceLimits, StrategyGrid, strategy_grid
 from gigafleet.reliability import effective_training_time
 
 OBJECTIVES = ("time", "energy", "cost")
@@ -108,9 +108,22 @@ def pareto_front(time: np.ndarray, energy: np.ndarray) -> np.ndarray:
     """Indices of points no other point beats on both time and energy, fastest first.
 
     In order of time (then energy), a point is on the front when its energy is below every
-    energy before it: a running minimum (``fmin`` skips NaN, as the comparison does)."""
+    energy before it: a running minimum (``fmin`` skips NaN, as the comparison does). Only
+    points no slower than the least-energy one can be on it (that one comes before any
+    slower point, with the least energy): with finite values the others are left out
+    before the sort."""
+    time = np.asarray(time, dtype=float)
+    energy = np.asarray(energy, dtype=float)
+    if time.size > 1 and np.isfinite(time).all() and np.isfinite(energy).all():
+        sub = np.flatnonzero(time <= time[energy == energy.min()].min())
+        if sub.size < time.size:
+            return sub[_front(time[sub], energy[sub])]
+    return _front(time, energy)
+
+
+def _front(time: np.ndarray, energy: np.ndarray) -> np.ndarray:
     order = np.lexsort((energy, time))
-    e = np.asarray(energy, dtype=float)[order]
+    e = energy[order]
     before = np.fmin.accumulate(np.concatenate(([np.inf], e[:-1]))) if e.size else e
     return order[e < before].astype(int)
 
@@ -121,17 +134,25 @@ CHUNK = 1 << 16
 
 
 def _evaluate(
-    space: dict[str, np.ndarray], *, arch, hw, eff, arch_row, global_batch, seq_len, lora,
-    flash_attention, power_cap_w, pue, cooling, catalog, site_power_mw, gpu_hour_usd,
-    train_tokens, objective,
+    space: dict[str, np.ndarray], *, grid: StrategyGrid | None = None, arch, hw, eff, arch_row,
+    global_batch, seq_len, lora, flash_attention, power_cap_w, pue, cooling, catalog,
+    site_power_mw, gpu_hour_usd, train_tokens, objective,
 ) -> dict[str, Any]:  # fmt: skip
     """The model, power and cost of some strategies (elementwise: a chunk gives the same
-    values as the whole space)."""
-    out = training_step(
-        arch, hw, eff, global_batch=float(global_batch), seq_len=float(seq_len),
-        uneven_layers=True, lora=lora is not None, flash_attention=flash_attention,
-        lora_adapters=lora, **space,
+    values as the whole space). With ``grid`` (``space`` its flat strategies) the model
+    runs on the grid's broadcast inputs: the same values, most terms computed once per
+    outer row."""
+    args = dict(
+        global_batch=float(global_batch), seq_len=float(seq_len), uneven_layers=True,
+        lora=lora is not None, flash_attention=flash_attention, lora_adapters=lora,
     )  # fmt: skip
+    if grid is None:
+        out = training_step(arch, hw, eff, **args, **space)
+    else:
+        inputs = grid.model_inputs()
+        consts = {k: float(space[k][0]) if space[k].size else 0.0 for k in CONSTS}
+        out = _flat_tree(training_step(arch, hw, eff, **args, **inputs, **consts), grid,
+                         grid.keep())  # fmt: skip
     power = step_power(
         out["phase_s"], system=hw.system, num_gpus=space["num_gpus"],
         tokens_per_step=float(global_batch) * float(seq_len),
@@ -172,6 +193,15 @@ def _evaluate(
         "breakdown": {k: np.asarray(v) for k, v in out["breakdown_s"].items()},
         "pue": power.pue,
     }  # fmt: skip
+
+
+#: Strategy fields that one plan holds fixed (the options of ``plan_training``).
+CONSTS = ("offload", "ep_overlap", "ep_dedup")
+
+
+def _flat_tree(tree: dict[str, Any], grid: StrategyGrid, keep: np.ndarray) -> dict[str, Any]:
+    return {k: _flat_tree(v, grid, keep) if isinstance(v, dict) else grid.flatten(v, keep)
+            for k, v in tree.items()}  # fmt: skip
 
 
 def _fill(res: dict[str, Any], part: dict[str, Any], start: int, n: int) -> None:
@@ -267,8 +297,8 @@ def plan_training(
                 field="precision",
             )
     counts = [num_gpus] if isinstance(num_gpus, int) else list(num_gpus)
-    parts = [
-        strategy_space(
+    parts: list[StrategyGrid | dict[str, np.ndarray]] = [
+        strategy_grid(
             arch_row,
             num_gpus=n,
             seq_len=seq_len,
@@ -280,8 +310,8 @@ def plan_training(
     ]
     if extra:
         parts.append({k: np.asarray(v, dtype=float) for k, v in extra.items()})
-    keys = list(parts[0].keys())
-    if sum(p["tp"].size for p in parts) == 0:
+    sizes = [int(p.keep().sum()) if isinstance(p, StrategyGrid) else p["tp"].size for p in parts]
+    if sum(sizes) == 0:
         raise GigafleetError(
             f"no strategy can use {', '.join(map(str, counts))} GPUs for {arch_row.name} with "
             f"global batch {global_batch} and sequence {seq_len}: the GPU count must factor into "
@@ -297,25 +327,32 @@ def plan_training(
         "cooling": cooling, "catalog": catalog, "site_power_mw": site_power_mw,
         "gpu_hour_usd": gpu_hour_usd, "train_tokens": train_tokens, "objective": objective,
     }  # fmt: skip
-    if top_k is not None:  # the parts one chunk at a time: never the whole space at once
 
-        def chunk(p: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
-            size = p["tp"][i : i + CHUNK].size
-            return {**{k: p[k][i : i + CHUNK] for k in keys},
-                    **{k: np.full(size, v) for k, v in consts.items() if k not in keys}}  # fmt: skip
+    def chunk(p: StrategyGrid | dict[str, np.ndarray], i: int):
+        """Strategies ``i...`` of a part, about ``CHUNK`` of them (whole outer rows of a
+        grid), as flat arrays, and the grid they come from (None for flat ones)."""
+        if isinstance(p, StrategyGrid):
+            g = p.rows(i, i + _grid_rows(p))
+            flat = g.flat()
+        else:
+            g, flat = None, {k: v[i : i + CHUNK] for k, v in p.items()}
+        size = flat["tp"].size
+        return {**flat, **{k: np.full(size, v) for k, v in consts.items() if k not in flat}}, g
 
-        spans = [(p, i) for p in parts for i in range(0, p["tp"].size, CHUNK)]
+    spans = [(p, i) for p in parts for i in range(0, _num_rows(p), _step(p))]
+    if top_k is not None:  # one chunk at a time: never the whole space at once
         return _plan_top(spans, chunk, fixed, top_k=top_k, median=median, counts=counts,
                          precisions=precisions)  # fmt: skip
-    space = {k: np.concatenate([p[k] for p in parts]) for k in keys}
-    del parts
-    n = space["tp"].size
-    for k, v in consts.items():
-        space.setdefault(k, np.full(n, v))
+    n = sum(sizes)
     res: dict[str, Any] = {}
-    for start in range(0, n, CHUNK):  # a fixed-size chunk at a time: bounded temporaries
-        part = _evaluate({k: v[start : start + CHUNK] for k, v in space.items()}, **fixed)
+    space: dict[str, Any] = {}
+    start = 0
+    for span in spans:  # a chunk at a time: bounded temporaries
+        c, g = chunk(*span)
+        part = _evaluate(c, grid=g, **fixed)
         _fill(res, part, start, n)
+        _fill(space, c, start, n)
+        start += c["tp"].size
     metrics = res["metrics"]
     step, energy = metrics["step_time_s"], metrics["energy_j_per_step"]
     cost = metrics["cost_usd_per_step"]
@@ -349,6 +386,19 @@ def plan_training(
     )
 
 
+def _grid_rows(g: StrategyGrid) -> int:
+    """Outer rows per chunk: about ``CHUNK`` strategies."""
+    return max(1, CHUNK // max(1, int(np.prod(g.inner_shape))))
+
+
+def _num_rows(p: StrategyGrid | dict[str, np.ndarray]) -> int:
+    return p.num_rows if isinstance(p, StrategyGrid) else p["tp"].size
+
+
+def _step(p: StrategyGrid | dict[str, np.ndarray]) -> int:
+    return _grid_rows(p) if isinstance(p, StrategyGrid) else CHUNK
+
+
 #: The metric each objective ranks by.
 OBJECTIVE_METRIC = {
     "time": "step_time_s",
@@ -374,8 +424,8 @@ def _plan_top(spans: list[Any], chunk: Any, fixed: dict[str, Any], *, top_k: int
     pue = None
     starts, keys, where = [], [], []
     for span in spans:
-        c = chunk(*span)
-        part = _evaluate(c, **fixed)
+        c, grid = chunk(*span)
+        part = _evaluate(c, grid=grid, **fixed)
         feasible = np.flatnonzero(part["feasible"])
         num_feasible += feasible.size
         num_over += int(part["over_site"].sum())
@@ -406,8 +456,8 @@ def _plan_top(spans: list[Any], chunk: Any, fixed: dict[str, Any], *, top_k: int
             info["median"] = int(hit[0])
         else:
             s = int(np.searchsorted(starts, g, side="right")) - 1
-            c = chunk(*spans[s])
-            part = _evaluate(c, **fixed)
+            c, grid = chunk(*spans[s])
+            part = _evaluate(c, grid=grid, **fixed)
             rows = {"strategies": {**c, "dp": part["dp"]}, "metrics": part["metrics"],
                     "breakdown": part["breakdown"], "_index": starts[s] + np.arange(c["tp"].size)}  # fmt: skip
             kept = _cat(kept, _take(rows, np.array([g - starts[s]])))
@@ -446,9 +496,22 @@ def _cost_note(system: str, cost: np.ndarray) -> str | None:
 def _candidates(rows: dict[str, Any], idx: np.ndarray, metric: str, top_k: int) -> np.ndarray:
     """Positions among ``idx`` that may be among the best ``top_k`` or on the front, sorted."""
     m = rows["metrics"]
-    best = idx[np.argsort(m[metric][idx], kind="stable")[:top_k]]
+    best = idx[_smallest(m[metric][idx], top_k)]
     front = idx[pareto_front(m["step_time_s"][idx], m["energy_j_per_step"][idx])]
     return np.union1d(best, front)
+
+
+def _smallest(values: np.ndarray, k: int) -> np.ndarray:
+    """``np.argsort(values, kind="stable")[:k]`` without sorting all of them: the values
+    up to the ``k``-th smallest (found by a partition), sorted stably among themselves,
+    are the same positions in the same order (NaN sorts last: then the full sort)."""
+    if k >= values.size:
+        return np.argsort(values, kind="stable")[:k]
+    kth = np.partition(values, k - 1)[k - 1]
+    if kth != kth:  # NaN
+        return np.argsort(values, kind="stable")[:k]
+    few = np.flatnonzero(values <= kth)
+    return few[np.argsort(values[few], kind="stable")[:k]]
 
 
 def _take(tree: dict[str, Any], idx: np.ndarray) -> dict[str, Any]:
@@ -478,11 +541,19 @@ def _cost_per_step(
             else np.full(n.shape, 30 * 86400.0)
         )
     ideal = np.where(np.isfinite(ideal), ideal, 30 * 86400.0)
-    ett = np.asarray(
-        effective_training_time(
-            ideal, n, num_params=arch_row_params(arch_row), system=system, catalog=catalog
-        ).ett
-    )
+    if n.size > 1 and (n == n.flat[0]).all() and (ideal == ideal.flat[0]).all():
+        # one GPU count and one run length (no tokens given): the same ETT for every strategy
+        one = effective_training_time(
+            ideal.reshape(-1)[:1], n.reshape(-1)[:1], num_params=arch_row_params(arch_row),
+            system=system, catalog=catalog,
+        ).ett  # fmt: skip
+        ett = np.full(n.shape, float(np.asarray(one)[0]))
+    else:
+        ett = np.asarray(
+            effective_training_time(
+                ideal, n, num_params=arch_row_params(arch_row), system=system, catalog=catalog
+            ).ett
+        )
     if gpu_hour_usd:
         price = gpu_hour_usd
     else:
