@@ -12,6 +12,7 @@ exceeds it infeasible.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ from gigafleet.perf.arch import arch_costs
 from gigafleet.perf.hardware import resolve_hardware
 from gigafleet.perf.training import Reason, efficiency_for, training_step
 from gigafleet.perf.training.estimate import lora_config
-from gigafleet.plan.space import SpaceLimits, StrategyGrid, strategy_grid
+from gigafleet.plan.space import STRATEGY_KEYS, SpaceLimits, StrategyGrid, strategy_grid
 from gigafleet.reliability import effective_training_time
 
 OBJECTIVES = ("time", "energy", "cost")
@@ -134,27 +135,21 @@ CHUNK = 1 << 16
 
 
 def _evaluate(
-    space: dict[str, np.ndarray], *, grid: StrategyGrid | None = None, arch, hw, eff, arch_row,
+    strategies: dict[str, np.ndarray], *, consts: dict[str, float], arch, hw, eff, arch_row,
     global_batch, seq_len, lora, flash_attention, power_cap_w, pue, cooling, catalog,
     site_power_mw, gpu_hour_usd, train_tokens, objective,
 ) -> dict[str, Any]:  # fmt: skip
-    """The model, power and cost of some strategies (elementwise: a chunk gives the same
-    values as the whole space). With ``grid`` (``space`` its flat strategies) the model
-    runs on the grid's broadcast inputs: the same values, most terms computed once per
-    outer row."""
-    args = dict(
-        global_batch=float(global_batch), seq_len=float(seq_len), uneven_layers=True,
-        lora=lora is not None, flash_attention=flash_attention, lora_adapters=lora,
+    """The model, power and cost of some strategies, elementwise: a chunk gives the same
+    values as the whole space, and a grid's broadcast inputs
+    (:meth:`~gigafleet.plan.space.StrategyGrid.model_inputs`) the same values as its flat
+    strategies, in broadcast arrays (most terms computed once per outer row)."""
+    out = training_step(
+        arch, hw, eff, global_batch=float(global_batch), seq_len=float(seq_len),
+        uneven_layers=True, lora=lora is not None, flash_attention=flash_attention,
+        lora_adapters=lora, **strategies, **consts,
     )  # fmt: skip
-    if grid is None:
-        out = training_step(arch, hw, eff, **args, **space)
-    else:
-        inputs = grid.model_inputs()
-        consts = {k: float(space[k][0]) if space[k].size else 0.0 for k in CONSTS}
-        out = _flat_tree(training_step(arch, hw, eff, **args, **inputs, **consts), grid,
-                         grid.keep())  # fmt: skip
     power = step_power(
-        out["phase_s"], system=hw.system, num_gpus=space["num_gpus"],
+        out["phase_s"], system=hw.system, num_gpus=strategies["num_gpus"],
         tokens_per_step=float(global_batch) * float(seq_len),
         flops_per_token=out["model_flops_per_token"], power_cap_w=power_cap_w, pue=pue,
         cooling=cooling, catalog=catalog,
@@ -168,7 +163,7 @@ def _evaluate(
     step = np.asarray(out["step_time_s"] if power_cap_w is None else power.step_time_s)
     energy = np.asarray(power.facility_energy_j_per_step)
     cost, ett = _cost_per_step(
-        arch_row, hw.system, space["num_gpus"], step, np.asarray(power.it_energy_j_per_step),
+        arch_row, hw.system, strategies["num_gpus"], step, np.asarray(power.it_energy_j_per_step),
         gpu_hour_usd=gpu_hour_usd, train_tokens=train_tokens,
         tokens_per_s=np.asarray(out["tokens_per_s"]) * power.speed, catalog=catalog,
         needed=objective == "cost", pue=power.pue,
@@ -195,13 +190,63 @@ def _evaluate(
     }  # fmt: skip
 
 
-#: Strategy fields that one plan holds fixed (the options of ``plan_training``).
-CONSTS = ("offload", "ep_overlap", "ep_dedup")
+class _Chunk:
+    """Strategies ``start`` on of one part of the space (about ``CHUNK`` of them: whole
+    outer rows of a grid), evaluated. Its values come out flat (one per strategy, in the
+    order of the space) on demand: the whole plan flattens everything, the streaming top-k
+    reads four columns and takes the rows of a few strategies."""
+
+    def __init__(self, part: StrategyGrid | dict[str, np.ndarray], start: int,
+                 consts: dict[str, float], fixed: dict[str, Any]) -> None:  # fmt: skip
+        if isinstance(part, StrategyGrid):
+            self.grid: StrategyGrid | None = part.rows(start, start + _grid_rows(part))
+            self.keep = self.grid.keep()
+            self.full = (self.grid.num_rows, *self.grid.inner_shape)
+            inputs = self.grid.model_inputs()
+            strategies = {k: inputs[k] for k in STRATEGY_KEYS}
+            self.size = int(self.keep.sum())
+        else:
+            self.grid = None
+            strategies = {k: v[start : start + CHUNK] for k, v in part.items()}
+            self.size = strategies["tp"].size
+        consts = {k: v for k, v in consts.items() if k not in strategies}
+        self.res = _evaluate(strategies, consts=consts, **fixed)
+        shape = self.full if self.grid is not None else (self.size,)
+        self.strategies = {**strategies, **{k: np.full(shape, v) for k, v in consts.items()},
+                           "dp": self.res["dp"]}  # fmt: skip
+
+    def flat(self, value: Any) -> Any:
+        """One value per strategy (a scalar stays a scalar)."""
+        if self.grid is None:
+            return value
+        return self.grid.flatten(value, self.keep)
+
+    def flat_tree(self, tree: dict[str, Any]) -> dict[str, Any]:
+        return _map_tree(tree, self.flat)
+
+    def take(self, idx: np.ndarray, base: int) -> dict[str, Any]:
+        """The strategies, metrics and breakdown of the strategies at ``idx`` (positions in
+        the chunk), and their positions in the space (``_index``, from ``base``)."""
+        if self.grid is None:
+            pick = functools.partial(_pick_flat, idx=idx)
+        else:
+            coords = np.unravel_index(np.flatnonzero(self.keep)[idx], self.full)
+            pick = functools.partial(_pick_grid, full=self.full, coords=coords)
+        return {"strategies": _map_tree(self.strategies, pick),
+                "metrics": _map_tree(self.res["metrics"], pick),
+                "breakdown": _map_tree(self.res["breakdown"], pick), "_index": base + idx}  # fmt: skip
 
 
-def _flat_tree(tree: dict[str, Any], grid: StrategyGrid, keep: np.ndarray) -> dict[str, Any]:
-    return {k: _flat_tree(v, grid, keep) if isinstance(v, dict) else grid.flatten(v, keep)
-            for k, v in tree.items()}  # fmt: skip
+def _map_tree(tree: dict[str, Any], fn: Any) -> dict[str, Any]:
+    return {k: _map_tree(v, fn) if isinstance(v, dict) else fn(v) for k, v in tree.items()}
+
+
+def _pick_flat(v: Any, *, idx: np.ndarray) -> Any:
+    return v[idx] if np.ndim(v) == 1 else v
+
+
+def _pick_grid(v: Any, *, full: tuple[int, ...], coords: tuple[np.ndarray, ...]) -> Any:
+    return np.broadcast_to(v, full)[coords] if np.ndim(v) else v
 
 
 def _fill(res: dict[str, Any], part: dict[str, Any], start: int, n: int) -> None:
@@ -328,36 +373,23 @@ def plan_training(
         "gpu_hour_usd": gpu_hour_usd, "train_tokens": train_tokens, "objective": objective,
     }  # fmt: skip
 
-    def chunk(p: StrategyGrid | dict[str, np.ndarray], i: int):
-        """Strategies ``i...`` of a part, about ``CHUNK`` of them (whole outer rows of a
-        grid), as flat arrays, and the grid they come from (None for flat ones)."""
-        if isinstance(p, StrategyGrid):
-            g = p.rows(i, i + _grid_rows(p))
-            flat = g.flat()
-        else:
-            g, flat = None, {k: v[i : i + CHUNK] for k, v in p.items()}
-        size = flat["tp"].size
-        return {**flat, **{k: np.full(size, v) for k, v in consts.items() if k not in flat}}, g
-
     spans = [(p, i) for p in parts for i in range(0, _num_rows(p), _step(p))]
     if top_k is not None:  # one chunk at a time: never the whole space at once
-        return _plan_top(spans, chunk, fixed, top_k=top_k, median=median, counts=counts,
+        return _plan_top(spans, consts, fixed, top_k=top_k, median=median, counts=counts,
                          precisions=precisions)  # fmt: skip
     n = sum(sizes)
     res: dict[str, Any] = {}
     space: dict[str, Any] = {}
     start = 0
-    for span in spans:  # a chunk at a time: bounded temporaries
-        c, g = chunk(*span)
-        part = _evaluate(c, grid=g, **fixed)
-        _fill(res, part, start, n)
-        _fill(space, c, start, n)
-        start += c["tp"].size
+    for p, i in spans:  # a chunk at a time: bounded temporaries
+        ch = _Chunk(p, i, consts, fixed)
+        _fill(res, ch.flat_tree(ch.res), start, n)
+        _fill(space, ch.flat_tree(ch.strategies), start, n)
+        start += ch.size
     metrics = res["metrics"]
     step, energy = metrics["step_time_s"], metrics["energy_j_per_step"]
     cost = metrics["cost_usd_per_step"]
     feasible, over_site = res["feasible"], res["over_site"]
-    space["dp"] = res["dp"]
     key = {"time": step, "energy": energy, "cost": cost}[objective]
     idx = np.flatnonzero(feasible)
     order = idx[np.argsort(key[idx], kind="stable")]
@@ -407,10 +439,10 @@ OBJECTIVE_METRIC = {
 }
 
 
-def _plan_top(spans: list[Any], chunk: Any, fixed: dict[str, Any], *, top_k: int, median: bool,
-              counts: list[int], precisions: tuple[str, ...]) -> TrainingPlan:  # fmt: skip
+def _plan_top(spans: list[Any], consts: dict[str, float], fixed: dict[str, Any], *, top_k: int,
+              median: bool, counts: list[int], precisions: tuple[str, ...]) -> TrainingPlan:  # fmt: skip
     """The plan of :func:`plan_training` with ``top_k``: a streaming top-k and Pareto front
-    over the chunks ``chunk(*span)`` of ``spans`` (the space in order).
+    over the chunks of ``spans`` (the space in order).
 
     Each chunk's candidates (its ``top_k`` best feasible strategies and its front) join
     the ones kept so far, in the order of the space, and the same selection runs on them:
@@ -424,20 +456,19 @@ def _plan_top(spans: list[Any], chunk: Any, fixed: dict[str, Any], *, top_k: int
     pue = None
     starts, keys, where = [], [], []
     for span in spans:
-        c, grid = chunk(*span)
-        part = _evaluate(c, grid=grid, **fixed)
-        feasible = np.flatnonzero(part["feasible"])
+        ch = _Chunk(*span, consts, fixed)
+        m = ch.res["metrics"]
+        feasible = np.flatnonzero(ch.flat(ch.res["feasible"]))
         num_feasible += feasible.size
-        num_over += int(part["over_site"].sum())
-        pue = part["pue"]
-        rows = {"strategies": {**c, "dp": part["dp"]}, "metrics": part["metrics"],
-                "breakdown": part["breakdown"], "_index": n + np.arange(c["tp"].size)}  # fmt: skip
+        num_over += int(np.sum(ch.flat(ch.res["over_site"])))
+        pue = ch.res["pue"]
+        cols = {"metrics": {k: ch.flat(m[k]) for k in {metric, "step_time_s", "energy_j_per_step"}}}
         if median:
             starts.append(n)
-            keys.append(part["metrics"][metric][feasible])
+            keys.append(cols["metrics"][metric][feasible])
             where.append(n + feasible)
-        n += c["tp"].size
-        cand = _take(rows, _candidates(rows, feasible, metric, top_k))
+        cand = ch.take(_candidates(cols, feasible, metric, top_k), n)
+        n += ch.size
         merged = cand if kept is None else _cat(kept, cand)
         size = merged["metrics"][metric].size
         kept = _take(merged, _candidates(merged, np.arange(size), metric, top_k))
@@ -456,11 +487,8 @@ def _plan_top(spans: list[Any], chunk: Any, fixed: dict[str, Any], *, top_k: int
             info["median"] = int(hit[0])
         else:
             s = int(np.searchsorted(starts, g, side="right")) - 1
-            c, grid = chunk(*spans[s])
-            part = _evaluate(c, grid=grid, **fixed)
-            rows = {"strategies": {**c, "dp": part["dp"]}, "metrics": part["metrics"],
-                    "breakdown": part["breakdown"], "_index": starts[s] + np.arange(c["tp"].size)}  # fmt: skip
-            kept = _cat(kept, _take(rows, np.array([g - starts[s]])))
+            ch = _Chunk(*spans[s], consts, fixed)
+            kept = _cat(kept, ch.take(np.array([g - starts[s]]), starts[s]))
             info["median"] = num_kept
     kept.pop("_index")
     m = kept["metrics"]
