@@ -95,6 +95,26 @@ def test_a_cap_below_the_idle_draw_exits_2_naming_the_site_line(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_request_longer_than_the_context_window_exits_2_naming_its_line(tmp_path):
+    """Issue 13 (a fuzzed hang: 350,000 output tokens simulated for minutes): a prompt and
+    its output share the model's context window (max_seq_len), checked before any work."""
+    svc = {"name": "chat", "model": "llama3.1-8b", "requests_per_day": 1e6,
+           "prompt_tokens": 1500, "output_tokens": 350000}  # fmt: skip
+    doc = {"name": "t", "sites": [site_doc("a", count=8)], "workloads": {"llm_services": [svc]}}
+    p = write_yaml(tmp_path, doc)
+    r = gf("run", str(p), "--out", str(tmp_path / "out"))
+    line = next(i for i, x in enumerate(p.read_text().splitlines(), 1) if "output_tokens" in x)
+    assert_user_error(r, f"s.yaml:{line}:", "llm_services.0.output_tokens", "context window",
+                      "131,072")  # fmt: skip
+    assert not (tmp_path / "out").exists()
+    svc["prompt_tokens"] = 1e9  # a fuzzed traceback: beyond any window, caught by the schema
+    r = gf("run", str(write_yaml(tmp_path, doc)), "--out", str(tmp_path / "out"))
+    assert_user_error(r, "llm_services.0.prompt_tokens", "less than or equal to 10000000")
+    s = gf("serve", "--model", "llama3-8b", "--system", "dgx-h100", "--prompt-tokens", "8000",
+           "--output-tokens", "500")  # fmt: skip
+    assert_user_error(s, "output_tokens", "context window of llama3-8b (8,192 tokens")
+
+
 def test_sensitivity_command_reports_each_lever(tmp_path):
     out = tmp_path / "o"
     r = gf("sensitivity", "examples/one-site.yaml", "--lever", "pue", "--lever", "electricity",

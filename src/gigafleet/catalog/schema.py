@@ -407,6 +407,18 @@ class ModelArch(Row):
     def dim_head(self) -> int:
         return self.head_dim or self.hidden_size // self.num_attention_heads
 
+    def context_error(self, prompt_tokens: float, output_tokens: float) -> str | None:
+        """Why requests of these lengths cannot run on the model (a prompt and its output
+        live in one context window, ``max_seq_len``), or None when they fit."""
+        total = prompt_tokens + output_tokens
+        if self.max_seq_len is None or total <= self.max_seq_len:
+            return None
+        return (
+            f"prompt and output tokens ({prompt_tokens:,.0f} + {output_tokens:,.0f}) exceed the "
+            f"context window of {self.name} ({self.max_seq_len:,} tokens, max_seq_len); "
+            f"allowed: a sum up to {self.max_seq_len:,}"
+        )
+
 
 from gigafleet.catalog.schema_recsys import RecsysModel  # noqa: E402
 

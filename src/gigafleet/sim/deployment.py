@@ -94,8 +94,16 @@ def run_serving(
         two_batch_overlap=job.two_batch_overlap,
     )  # fmt: skip
     model = catalog.model(job.model)
+    t = job.traffic
+    if t.arrival != "trace" and (why := model.context_error(t.prompt_tokens, t.output_tokens)):
+        raise GigafleetError(why, field="traffic.output_tokens")
     rng = np.random.default_rng(job.seed)
     wl = build_workload(job, rng)
+    if t.arrival == "trace" and len(wl.arrival_s):
+        k = int(np.argmax(wl.prompt_tokens + wl.output_tokens))  # the longest request
+        why = model.context_error(float(wl.prompt_tokens[k]), float(wl.output_tokens[k]))
+        if why:
+            raise GigafleetError(f"{t.trace}: request {k + 1}: {why}", field="traffic.trace")
     rep = dataclasses.replace(rep, prompt_tokens_hint=float(np.mean(wl.prompt_tokens)))
     n = len(wl.arrival_s)
     delay = np.zeros(n)

@@ -19,7 +19,7 @@ from gigafleet.catalog.prices import CloudKind
 from gigafleet.enums import LORA_TARGETS, Cooling, Precision, TeeKind
 from gigafleet.errors import GigafleetError, suggest
 from gigafleet.spec.base import UserSpec
-from gigafleet.spec.serving import Slo
+from gigafleet.spec.serving import MAX_TOKENS, Slo
 from gigafleet.spec.simulation import Simulation
 from gigafleet.yamlio import _line_of, read_yaml, validate_model
 
@@ -140,8 +140,8 @@ class LlmService(_Strict):
     model: str
     requests_per_day: float = Field(gt=0)
     peak_to_mean: float = Field(default=1.5, ge=1.0, description="daily peak over daily mean")
-    prompt_tokens: float = Field(default=1024, gt=0)
-    output_tokens: float = Field(default=256, gt=0)
+    prompt_tokens: float = Field(default=1024, gt=0, le=MAX_TOKENS)
+    output_tokens: float = Field(default=256, gt=0, le=MAX_TOKENS)
     precision: Precision = "fp8"
     slo: Slo = Slo(tpot_s=0.05)  # an interactive service: 20 tokens/s per user at least
     start: Month = "2026-01"
@@ -421,6 +421,15 @@ def check_names(scn: Scenario, catalog: Any) -> None:
             err = GigafleetError(msg, field=_dotted(loc), allowed=exc.allowed)
             err.loc = loc
             raise err from None
+    # a request's prompt and output fit its model's context window
+    for group in ("llm_services", "personalized", "private"):
+        for k, item in enumerate(getattr(w, group)):
+            why = catalog.model(item.model).context_error(item.prompt_tokens, item.output_tokens)
+            if why:
+                loc = ("workloads", group, k, "output_tokens")
+                err = GigafleetError(why, field=_dotted(loc))
+                err.loc = loc
+                raise err
     check_cooling(scn, catalog)
     # policies name workloads, sites and regions that exist
     work = scn.workload_names()

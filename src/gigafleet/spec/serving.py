@@ -9,6 +9,9 @@ from gigafleet.spec.base import UserSpec
 
 #: Most requests one simulation takes: its arrays stay ~100 MB and its run a few minutes.
 MAX_REQUESTS = 10_000_000
+#: Prompt or output tokens of one request at most: ten times the longest context windows
+#: shipped (about a million tokens); a model's own window (``max_seq_len``) is checked too.
+MAX_TOKENS = 10_000_000
 #: Most replicas one simulation takes (its time grows with replicas: 1e6 took 33 s).
 MAX_REPLICAS = 100_000
 
@@ -27,10 +30,10 @@ class Traffic(UserSpec):
         description="Arrival trace CSV (arrival trace): arrival_s, prompt_tokens, output_tokens.",
     )
     prompt_tokens: float = Field(
-        default=1024, gt=0, le=10_000_000, description="Mean prompt tokens."
+        default=1024, gt=0, le=MAX_TOKENS, description="Mean prompt tokens."
     )
     output_tokens: float = Field(
-        default=256, gt=0, le=10_000_000, description="Mean output tokens."
+        default=256, gt=0, le=MAX_TOKENS, description="Mean output tokens."
     )
     length_sigma: float = Field(
         default=0.0, ge=0, description="Lognormal sigma of lengths [0: fixed]."
