@@ -191,10 +191,10 @@ def _evaluate(
 
 
 class _Chunk:
-    """Strategies ``start`` on of one part of the space (about ``CHUNK`` of them: whole
-    outer rows of a grid), evaluated. Its values come out flat (one per strategy, in the
-    order of the space) on demand: the whole plan flattens everything, the streaming top-k
-    reads four columns and takes the rows of a few strategies."""
+    """About ``CHUNK`` strategies of one part of the space, evaluated: whole outer rows of a
+    grid from row ``start``, or flat strategies from position ``start``. Its values come out
+    flat (one per strategy, in the order of the space) on demand: the whole plan flattens
+    everything, the streaming top-k reads four columns and takes the rows of a few."""
 
     def __init__(self, part: StrategyGrid | dict[str, np.ndarray], start: int,
                  consts: dict[str, float], fixed: dict[str, Any]) -> None:  # fmt: skip
