@@ -22,3 +22,13 @@ def test_catalog_list_and_show():
     assert row["name"] == "h100-sxm" and row["source"]
     assert_user_error(gf("catalog", "show", "h1000"), "unknown catalog entry 'h1000'")
     assert_user_error(gf("catalog", "list", "gpus"), "unknown catalog table 'gpus'")
+
+
+def test_aliases_that_are_not_text_are_one_clear_error(tmp_path):
+    """Issue 13 (a fuzzed traceback: ``aliases: [1, "a", null]`` reached ``str.strip``)."""
+    p = tmp_path / "cat.yaml"
+    p.write_text("systems:\n- name: my-pod\n  aliases: [1, a, null]\n  source: ours\n")
+    assert_user_error(gf("catalog", "show", "h100", "--catalog", str(p)), "cat.yaml:",
+                      "aliases.0", "valid string")  # fmt: skip
+    p.write_text("systems:\n- name: my-pod\n  aliases: 5\n  source: ours\n")
+    assert_user_error(gf("catalog", "show", "h100", "--catalog", str(p)), "aliases")

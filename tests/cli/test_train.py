@@ -182,6 +182,9 @@ def test_train_power_lines_and_cap():
 
 def test_train_bad_energy_input():
     assert_user_error(gf(*EXAMPLE, "--pue", "-1"), "PUE must be >= 1")
+    zero = gf(*EXAMPLE, "--pue", "0")  # issue 13: was divided by before the check (a warning)
+    assert_user_error(zero, "PUE must be >= 1")
+    assert "Warning" not in zero.stderr and len(zero.stderr.strip().splitlines()) == 1
     assert_user_error(gf(*EXAMPLE, "--power-cap-w", "20"), "power_cap_w", "idle")
     assert_user_error(
         gf("train", "--model", "llama3-8b", "--system", "dgx-h101", "--gpus", "8"), "unknown system"

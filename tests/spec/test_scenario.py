@@ -113,3 +113,16 @@ def test_a_scenarios_own_catalog_overlay_is_checked_with_its_lines(tmp_path):
     with pytest.raises(GigafleetError, match="needs date") as e:
         load_scenario(p)
     assert f"{p}:" in str(e.value) and "prices.capital.my-rack" in str(e.value)
+
+
+def test_a_timeline_of_thousands_of_periods_is_an_error(tmp_path):
+    """Issue 13 (a fuzzed hang: ``end: 9999-12``, 15,948 periods): at most MAX_PERIODS."""
+    from gigafleet.spec.scenario import MAX_PERIODS
+
+    doc = {"name": "t", "sites": [site_doc("a")], "workloads": {},
+           "timeline": {"start": "2026-01", "end": "9999-12", "step_months": 6}}  # fmt: skip
+    with pytest.raises(GigafleetError, match="15,948 periods") as e:
+        load_scenario(write_yaml(tmp_path, doc))
+    assert "s.yaml:" in str(e.value) and f"at most {MAX_PERIODS}" in str(e.value)
+    doc["timeline"] = {"start": "2026-01", "end": "2075-12", "step_months": 1}  # exactly 600
+    assert len(load_scenario(write_yaml(tmp_path, doc)).timeline.months()) == MAX_PERIODS

@@ -293,7 +293,9 @@ def _names(row: dict[str, Any]) -> list[str]:
     aliases = row.get("aliases") or []
     if isinstance(aliases, str):
         aliases = aliases.split(";")
-    return [row["name"], *(a.strip() for a in aliases if a and a.strip())]
+    if not isinstance(aliases, list | tuple):
+        aliases = []  # not names: the row's validation reports it
+    return [row["name"], *(a.strip() for a in aliases if isinstance(a, str) and a.strip())]
 
 
 def _build(raw: Raw) -> dict[str, Table]:

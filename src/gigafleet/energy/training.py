@@ -23,6 +23,7 @@ from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.catalog.schema import System
 from gigafleet.energy.params import PowerParams, load_power_params
 from gigafleet.energy.power import (
+    _check_pue,
     accelerator_power_w,
     carbon_kg,
     clock_fraction,
@@ -103,7 +104,8 @@ def step_power(
     acc = cat.accelerator(sysrow.accelerator)
     lv = phase_levels(acc, params=p)
     cool = cooling or p.cooling_of(sysrow.name)
-    pue = default_pue(cool, params=p) if pue is None else float(pue)
+    # checked before any figure is divided by it (a zero PUE printed a numpy warning)
+    pue = default_pue(cool, params=p) if pue is None else float(_check_pue(pue))
     grid = p.facility.grid_gco2_per_kwh if grid_gco2_per_kwh is None else float(grid_gco2_per_kwh)
     with np.errstate(divide="ignore", invalid="ignore"):
         ph = _phase_seconds(phase_s)

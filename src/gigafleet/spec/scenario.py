@@ -335,6 +335,11 @@ class Policies(_Strict):
     )
 
 
+#: Periods a timeline may have: fifty years by month (a plan of five fleet generations and
+#: more; a run costs a few ms per period). A fuzzed ``end: 9999-12`` asked for 16,000.
+MAX_PERIODS = 600
+
+
 class Timeline(_Strict):
     start: Month = "2026-01"
     end: Month = "2028-01"
@@ -344,6 +349,13 @@ class Timeline(_Strict):
     def _order(self) -> Timeline:
         if month_index(self.end) < month_index(self.start):
             raise ValueError(f"end {self.end} comes before start {self.start}")
+        n = len(self.months())
+        if n > MAX_PERIODS:
+            raise ValueError(
+                f"{n:,} periods from {self.start} to {self.end} every {self.step_months} "
+                f"months; allowed: at most {MAX_PERIODS} (bring end closer or lengthen "
+                "step_months)"
+            )
         return self
 
     def months(self) -> list[int]:
