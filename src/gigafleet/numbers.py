@@ -19,13 +19,18 @@ MAX_MAGNITUDE = 1e18
 MIN_MAGNITUDE = 1e-30
 
 
+def sane(v: float, *, max_magnitude: float = MAX_MAGNITUDE) -> bool:
+    """``v`` is 0 or has magnitude :data:`MIN_MAGNITUDE` to ``max_magnitude`` (NaN is not)."""
+    return v == 0 or MIN_MAGNITUDE <= abs(v) <= max_magnitude
+
+
 def bounded(value: Any) -> Any:
     """``value`` unchanged if every number in it (a number, or a list/tuple of them) is 0 or
     has magnitude :data:`MIN_MAGNITUDE` to :data:`MAX_MAGNITUDE`; else ``ValueError``
     (pydantic names the field)."""
     for v in value if isinstance(value, list | tuple) else (value,):
         number = isinstance(v, int | float) and not isinstance(v, bool)
-        if number and v != 0 and not MIN_MAGNITUDE <= abs(v) <= MAX_MAGNITUDE:
+        if number and not sane(v):
             raise ValueError(
                 f"got {v:g}; allowed: 0 or a number of magnitude {MIN_MAGNITUDE:g} to "
                 f"{MAX_MAGNITUDE:g}"

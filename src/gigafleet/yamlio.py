@@ -117,16 +117,14 @@ def check_depth(data: Any, *, path: Path) -> None:
         if not isinstance(value, dict | list) or id(value) in seen:
             continue  # aliases share one object: walk it once
         if depth >= MAX_DEPTH:
-            raise GigafleetError(
-                f"values nested too deeply (at most {MAX_DEPTH} levels)", file=str(path)
-            )
+            raise _too_deep(path)
         seen.add(id(value))
         children = value.values() if isinstance(value, dict) else value
         stack.extend((child, depth + 1) for child in children)
 
 
 def _too_deep(path: Path) -> GigafleetError:
-    # PyYAML builds nested values recursively: ~1,000 levels exhaust Python's stack
+    # also raised when PyYAML recurses: ~1,000 levels exhaust Python's stack
     return GigafleetError(f"values nested too deeply (at most {MAX_DEPTH} levels)", file=str(path))
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gigafleet.errors import GigafleetError
+from gigafleet.numbers import MIN_MAGNITUDE, sane
 
 PACKAGED = Path(__file__).parent / "data"
 
@@ -33,9 +34,8 @@ def groundtruth_path(name: str) -> Path:
 #: counts, tokens); 1e30 leaves room for FLOP totals while products of two cells stay
 #: far from float overflow (1.8e308).
 MAX_CELL_MAGNITUDE = 1e30
-#: Smallest non-zero magnitude: a measurement of 1e-320 (subnormal) made the error
-#: ``predicted / measured - 1`` infinite.
-MIN_CELL_MAGNITUDE = 1e-30
+#: The smallest non-zero magnitude is the inputs' (``numbers.MIN_MAGNITUDE``): a measurement
+#: of 1e-320 (subnormal) made the error ``predicted / measured - 1`` infinite.
 
 
 class CsvRow(dict):
@@ -77,10 +77,10 @@ def _check_cell(path: Path, line: int, column: str, cell: str) -> None:
         value = float(cell)
     except ValueError:
         return  # text: the model that reads the column says whether text is allowed
-    if not (value == 0 or MIN_CELL_MAGNITUDE <= abs(value) <= MAX_CELL_MAGNITUDE):
+    if not sane(value, max_magnitude=MAX_CELL_MAGNITUDE):
         raise GigafleetError(
             f"got {cell.strip()!r}; allowed: 0 or a finite number of magnitude "
-            f"{MIN_CELL_MAGNITUDE:g} to {MAX_CELL_MAGNITUDE:g}",
+            f"{MIN_MAGNITUDE:g} to {MAX_CELL_MAGNITUDE:g}",
             file=f"{path}:{line}",
             field=column,
         )
