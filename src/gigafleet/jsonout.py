@@ -30,9 +30,7 @@ def finite(obj: Any) -> Any:
 
 def _default(fallback: Any):
     def default(obj: Any) -> Any:
-        if hasattr(obj, "dtype"):
-            return finite(obj.item() if getattr(obj, "shape", None) == () else obj.tolist())
-        return finite(fallback(obj))
+        return finite(obj if hasattr(obj, "dtype") else fallback(obj))  # numpy: finite's own
 
     return default
 
