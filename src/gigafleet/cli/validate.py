@@ -383,13 +383,10 @@ def validate_collectives_cmd(
     """nccl-tests bus bandwidth and at-scale fabric figures (routing, collisions, failures)."""
     from gigafleet.validate.collectives import default_data_path, validate_collectives
 
-    path = data or default_data_path()
-    with cell_errors():
-        rows, summary = validate_collectives(path, catalog=load_catalog(catalog))
-    summary["data"] = str(path)
-    if as_json:
-        print(dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+    result = _validation(validate_collectives, data or default_data_path(), catalog, as_json)
+    if result is None:
         return
+    rows, summary = result
     from rich.table import Table
 
     con = console()
