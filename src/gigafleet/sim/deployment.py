@@ -83,8 +83,13 @@ def run_serving(
     *,
     catalog: Catalog | None = None,
     trace_path: str | os.PathLike[str] | None = None,
+    give_up_below: float | None = None,
 ) -> dict[str, Any]:
-    """Simulate the deployment; return the simulator's summary plus the model's figures."""
+    """Simulate the deployment; return the simulator's summary plus the model's figures.
+
+    ``give_up_below`` stops the run once the SLO attainment cannot reach it (raising
+    :class:`gigafleet.sim.serving.SloMissed`), for a search that only asks whether it does.
+    """
     catalog = catalog or load_catalog()
     rep = serving_replica(
         job.model, job.system, tp=job.tp, pp=job.pp, ep=job.ep, dp=job.dp,
@@ -194,7 +199,7 @@ def run_serving(
         kv = sv.KvTransfer(rep.kv_bytes_per_token, hw.net.out_bw * rep.num_gpus, hw.net.out_latency)
     res = sv.simulate(
         wl, replicas, router=job.router, kv_transfer=kv, slo=job.slo,
-        trace_path=trace_path, seed=job.seed,
+        trace_path=trace_path, seed=job.seed, give_up_below=give_up_below,
     )  # fmt: skip
     # Busy power at the mean iteration the simulation ran (its batch sets the phase mix:
     # small decode batches are memory-bound and draw less), then the energy again.

@@ -34,3 +34,31 @@ def test_a_query_must_fit_its_latency_budget():
     r = run_scenario(scenario_of([site_doc("a")], {"recommendation": [q]}))
     (u,) = r.unplaced
     assert u["workload"] == "rank" and "budget" in u["binding"]
+
+
+@pytest.mark.parametrize(("attainments", "derates"), [([0.5, 0.98, 0.995], 2), ([0.1] * 7, 6)])
+def test_derating_gives_up_early_on_every_simulation_but_the_reported_one(
+    monkeypatch, attainments, derates
+):
+    """Each failing capacity is derated by SLO_DERATE; every simulation may stop early but
+    the last one allowed, whose attainment is the one reported."""
+    from gigafleet.plan.scenario import size
+    from gigafleet.sim.serving import SloMissed
+
+    calls = []
+
+    def fake(svc, pool, f, *, load, catalog, give_up_below=None):
+        a = attainments[len(calls)]
+        calls.append((f.capacity_per_gpu, give_up_below))
+        if give_up_below is not None and a < give_up_below:
+            raise SloMissed(a, 1.0)
+        return {"slo_attainment": a}
+
+    monkeypatch.setattr(size, "slo_attainment", fake)
+    f = size.derate_to_slo(None, None, size.Fit(10.0, 500.0), catalog=None)
+    assert len(calls) == derates + 1
+    assert f.capacity_per_gpu == pytest.approx(10.0 * size.SLO_DERATE**derates)
+    assert f.detail["slo_derate"] == pytest.approx(size.SLO_DERATE**derates)
+    assert f.detail["slo_attainment_at_capacity"] == attainments[derates]
+    last = None if derates == size.SLO_MAX_DERATES else size.SLO_TARGET
+    assert [g for _, g in calls] == [size.SLO_TARGET] * derates + [last]

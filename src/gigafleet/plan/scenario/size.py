@@ -40,6 +40,7 @@ from gigafleet.plan.scenario.workloads import service_kind
 from gigafleet.plan.serving import deployment_fields, serving_capacity
 from gigafleet.plan.training import plan_training
 from gigafleet.sim.deployment import run_serving
+from gigafleet.sim.serving import SloMissed
 from gigafleet.spec.scenario import (
     AdapterRefresh,
     LlmService,
@@ -348,8 +349,11 @@ def sim_replicas(capacity: dict[str, Any]) -> int:
     return SLO_SIM_MAX_REPLICAS
 
 
-def slo_attainment(svc, pool: Pool, f: Fit, *, load: float, catalog: Catalog) -> dict[str, float]:
-    """Simulate a few replicas of the placed shape at the peak-hour load per replica."""
+def slo_attainment(
+    svc, pool: Pool, f: Fit, *, load: float, catalog: Catalog, give_up_below: float | None = None
+) -> dict[str, float]:
+    """Simulate a few replicas of the placed shape at the peak-hour load per replica
+    (``give_up_below``: see :func:`gigafleet.sim.deployment.run_serving`)."""
 
     d = f.detail
     replicas = sim_replicas(f.capacity)
@@ -359,7 +363,7 @@ def slo_attainment(svc, pool: Pool, f: Fit, *, load: float, catalog: Catalog) ->
                       prompt_tokens=svc.prompt_tokens, output_tokens=svc.output_tokens)  # fmt: skip
     shape = deployment_fields(f.capacity, replicas)
     job = _serve_job(svc, pool, pp=d["pp"], traffic=traffic, **shape)
-    out = run_serving(job, catalog=catalog)
+    out = run_serving(job, catalog=catalog, give_up_below=give_up_below)
     m = out["metrics"]
     res = {
         "load": load,
@@ -375,17 +379,27 @@ def slo_attainment(svc, pool: Pool, f: Fit, *, load: float, catalog: Catalog) ->
 
 def derate_to_slo(svc, pool: Pool, f: Fit, catalog: Catalog) -> Fit:
     """The analytic capacity, lowered until the request simulator meets the SLO there
-    (queueing, chunked prefill and preemption are what the analytic sizing leaves out)."""
+    (queueing, chunked prefill and preemption are what the analytic sizing leaves out).
+
+    Every simulation but the last allowed one gives up as soon as the SLO is out of reach
+    (its only use is the verdict); the one whose attainment is reported runs to the end."""
     import dataclasses
 
     factor = 1.0
-    res = slo_attainment(svc, pool, f, load=1.0, catalog=catalog)
-    for _ in range(SLO_MAX_DERATES):
-        if res["slo_attainment"] >= SLO_TARGET:
+    for derates in range(SLO_MAX_DERATES + 1):
+        final = derates == SLO_MAX_DERATES
+        try:
+            res = slo_attainment(
+                svc, pool, f, load=1.0, catalog=catalog,
+                give_up_below=None if final else SLO_TARGET,
+            )  # fmt: skip
+        except SloMissed:
+            res = None
+        if final or (res is not None and res["slo_attainment"] >= SLO_TARGET):
             break
         factor *= SLO_DERATE
         f = dataclasses.replace(f, capacity_per_gpu=f.capacity_per_gpu * SLO_DERATE)
-        res = slo_attainment(svc, pool, f, load=1.0, catalog=catalog)
+    assert res is not None  # the final simulation runs to the end
     f.detail["slo_derate"] = factor
     f.detail["slo_attainment_at_capacity"] = res["slo_attainment"]
     return f

@@ -61,7 +61,7 @@ Modules (the public names are re-exported here: ``from gigafleet.sim.serving imp
 * :mod:`.scheduler`: each replica's iterations: admission, chunked prefill, preemption;
 * :mod:`.kv`: the prefix cache and the KV fit check;
 * :mod:`.router`: pools and routers;
-* :mod:`.results`: :class:`ServingResult`;
+* :mod:`.results`: :class:`ServingResult`, and :class:`SloMissed` (a run that gave up);
 * :mod:`.trace`: the Chrome / Perfetto trace writer.
 """
 
@@ -82,7 +82,7 @@ from gigafleet.sim.serving.generators import (
 )
 from gigafleet.sim.serving.loop import simulate
 from gigafleet.sim.serving.queueing import erlang_c_wait_s
-from gigafleet.sim.serving.results import ServingResult
+from gigafleet.sim.serving.results import ServingResult, SloMissed
 from gigafleet.sim.serving.trace import TRACE_MAX_ITERATIONS, TRACE_MAX_REQUESTS
 from gigafleet.sim.serving.workload import Workload, trace_workload
 
@@ -95,6 +95,7 @@ __all__ = [
     "ReplicaConfig",
     "ServingResult",
     "Slo",
+    "SloMissed",
     "SpecDecode",
     "Workload",
     "bursty_arrivals",

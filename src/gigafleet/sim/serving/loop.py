@@ -9,6 +9,7 @@ methods that handle them (no layer in between).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from heapq import heappush
 
 import numpy as np
@@ -21,11 +22,14 @@ from gigafleet.sim.serving.events import ARRIVAL, ITERATION_END, KV_ARRIVED, REA
 from gigafleet.sim.serving.kv import check_fit
 from gigafleet.sim.serving.replica import Replica
 from gigafleet.sim.serving.requests import RequestTable
-from gigafleet.sim.serving.results import ServingResult
+from gigafleet.sim.serving.results import ServingResult, SloMissed, slo_missed
 from gigafleet.sim.serving.router import Pool, Router
 from gigafleet.sim.serving.scheduler import IterationScheduler
 from gigafleet.sim.serving.trace import write_trace
 from gigafleet.sim.serving.workload import Workload
+
+CHECK_EVERY_EVENTS = 10_000
+"""Fewest events between two checks of ``give_up_below`` (each costs a pass over the requests)."""
 
 
 class _Sim:
@@ -107,11 +111,18 @@ class _Sim:
         ):
             self.engine.on(kind, handler)
 
-    def run(self) -> None:
-        """Schedule the first arrival (each arrival schedules the next) and run to the end."""
+    def run(self, check: Callable[[float], None] | None = None) -> None:
+        """Schedule the first arrival (each arrival schedules the next) and run to the end;
+        with ``check``, call ``check(now)`` every ``max(CHECK_EVERY_EVENTS, requests / 4)``
+        events (it may stop the run by raising)."""
         rq = self.requests
         self.schedule(rq.arrival_s[rq.by_arrival[0]], ARRIVAL, 0)
-        self.engine.run()
+        if check is None:
+            self.engine.run()
+            return
+        every = max(CHECK_EVERY_EVENTS, self.num_requests // 4)
+        while self.engine.run(max_events=every) == every:
+            check(self.engine.now)
 
     def close(self) -> None:
         """Untie the parts that call each other (the engine's handlers bound to them, the
@@ -146,6 +157,7 @@ def simulate(
     slo: Slo | None = None,
     trace_path: str | os.PathLike[str] | None = None,
     seed: int = 0,
+    give_up_below: float | None = None,
 ) -> ServingResult:
     """Simulate serving ``workload`` on ``replicas`` (see the package docstring of
     :mod:`gigafleet.sim.serving` for the model).
@@ -159,12 +171,15 @@ def simulate(
         slo: Targets for goodput and SLO attainment.
         trace_path: Write a Chrome / Perfetto trace (JSON) of iterations and requests here.
         seed: Reserved for stochastic policies; the current model is deterministic.
+        give_up_below: With ``slo``: stop as soon as so many requests have missed it that
+            the SLO attainment cannot reach this (a search that only asks "is it met?").
 
     Returns:
         The measured :class:`ServingResult`.
 
     Raises:
         GigafleetError: Bad router, roles, or a request that cannot fit a replica's KV cache.
+        SloMissed: The run stopped early (``give_up_below``): the attainment is below it.
     """
     del seed  # deterministic: every random draw happens in the workload generators
     if not isinstance(workload, Workload):
@@ -188,7 +203,14 @@ def simulate(
         kv_transfer=kv_transfer,
         trace=trace_path is not None,
     )
-    sim.run()
+    check = None
+    if give_up_below is not None and slo is not None:
+        check = _giving_up(sim, workload, slo, give_up_below)
+    try:
+        sim.run(check)
+    except SloMissed:
+        sim.close()
+        raise
     res = _result(sim, workload, replicas, slo)
     if trace_path is not None:
         write_trace(
@@ -201,6 +223,25 @@ def simulate(
         )
     sim.close()
     return res
+
+
+def _giving_up(sim: _Sim, wl: Workload, slo: Slo, target: float) -> Callable[[float], None]:
+    """``check(now)`` for :meth:`_Sim.run`: raise :class:`SloMissed` once the requests that
+    miss ``slo`` whatever comes next already hold the attainment below ``target`` (the same
+    float division as the finished run's mean, so the verdict is the full run's)."""
+    rq = sim.requests
+    n = rq.num_requests
+
+    def check(now: float) -> None:
+        missed = slo_missed(
+            slo, wl.arrival_s, np.asarray(rq.first_token_s), np.asarray(rq.finish_s),
+            wl.output_tokens, now,
+        )  # fmt: skip
+        bound = float(n - np.count_nonzero(missed)) / n
+        if bound < target:
+            raise SloMissed(bound, now)
+
+    return check
 
 
 def _done(now: float, payload: object) -> None:
@@ -274,7 +315,7 @@ def _result(sim: _Sim, wl: Workload, cfgs: list[ReplicaConfig], slo: Slo | None)
     caches = [r.prefix_cache for r in reps if r.prefix_cache is not None]
     met = None
     if slo is not None:
-        met = (ttft <= slo.ttft_s) & (np.isnan(tpot) | (tpot <= slo.tpot_s))
+        met = ~slo_missed(slo, arrival, first, finish, out, float(finish.max()))
     return ServingResult(
         ttft_s=ttft,
         tpot_s=tpot,

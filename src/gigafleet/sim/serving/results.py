@@ -12,6 +12,43 @@ import numpy as np
 from gigafleet.sim.serving.config import Slo
 
 
+class SloMissed(Exception):  # noqa: N818  (an outcome, not an error)
+    """``simulate(..., give_up_below=x)`` stopped: enough requests have already missed the
+    SLO that the attainment cannot reach ``x`` whatever the rest of the run does.
+
+    Attributes:
+        attainment_bound: The most the attainment could still have been.
+        at_s: Simulated time of the stop, seconds.
+    """
+
+    def __init__(self, attainment_bound: float, at_s: float) -> None:
+        super().__init__(f"SLO attainment at most {attainment_bound:.4f} (known at t={at_s:g} s)")
+        self.attainment_bound = attainment_bound
+        self.at_s = at_s
+
+
+def slo_missed(
+    slo: Slo,
+    arrival_s: np.ndarray,
+    first_token_s: np.ndarray,
+    finish_s: np.ndarray,
+    output_tokens: np.ndarray,
+    now_s: float,
+) -> np.ndarray:
+    """Requests that miss ``slo`` whatever happens after ``now_s`` (-1 marks a first token or
+    finish still to come; once every request finished, exactly those that missed it).
+
+    A token still to come comes at ``now_s`` or later, so ``now_s`` in its place gives a
+    lower bound of TTFT and TPOT (float subtraction and division are monotone): a request
+    marked here misses in the finished run too.
+    """
+    ttft = np.where(first_token_s >= 0, first_token_s, now_s) - arrival_s
+    end = np.where(finish_s >= 0, finish_s, now_s)
+    has_tpot = (output_tokens > 1) & (first_token_s >= 0)
+    tpot = (end - first_token_s) / np.maximum(output_tokens - 1, 1)
+    return (ttft > slo.ttft_s) | (has_tpot & (tpot > slo.tpot_s))
+
+
 def _stats(x: np.ndarray, name: str, out: dict[str, float]) -> None:
     x = x[~np.isnan(x)]
     if len(x) == 0:
