@@ -62,3 +62,19 @@ def test_derating_gives_up_early_on_every_simulation_but_the_reported_one(
     assert f.detail["slo_attainment_at_capacity"] == attainments[derates]
     last = None if derates == size.SLO_MAX_DERATES else size.SLO_TARGET
     assert [g for _, g in calls] == [size.SLO_TARGET] * derates + [last]
+
+
+def test_a_service_placed_at_its_capacity_reports_the_sizing_simulation(monkeypatch):
+    """Within SLO_REUSE_LOAD_TOL of the capacity the sizing's simulation is reported (load
+    1.0); further below, the load is simulated."""
+    from gigafleet.plan.scenario import size
+
+    at_capacity = {"load": 1.0, "slo_attainment": 0.995}
+    f = size.Fit(10.0, 500.0, slo_at_capacity=at_capacity)
+    monkeypatch.setattr(size, "slo_attainment", lambda *a, load, **k: {"load": load})
+    near = 1.0 - size.SLO_REUSE_LOAD_TOL / 2
+    assert size.slo_at_load(None, None, f, load=near, catalog=None) == at_capacity
+    far = 1.0 - 2 * size.SLO_REUSE_LOAD_TOL
+    assert size.slo_at_load(None, None, f, load=far, catalog=None) == {"load": far}
+    unsized = size.Fit(10.0, 500.0)  # a what-if that reused a derating: nothing simulated
+    assert size.slo_at_load(None, None, unsized, load=1.0, catalog=None) == {"load": 1.0}

@@ -21,7 +21,7 @@ from gigafleet.plan.scenario.place_training import DAYS_PER_MONTH
 from gigafleet.plan.scenario.pools import Pool, site_cooling, site_pue
 from gigafleet.plan.scenario.power import site_binding, site_power
 from gigafleet.plan.scenario.refresh import refresh_fields
-from gigafleet.plan.scenario.size import fit_for, slo_attainment
+from gigafleet.plan.scenario.size import fit_for, slo_at_load
 from gigafleet.plan.scenario.state import ScenarioState
 from gigafleet.plan.scenario.tags import power_tag, price_tag, serving_tag, training_tag, worst
 from gigafleet.plan.scenario.workloads import daily_profile, demand_unit, service_kind
@@ -420,7 +420,7 @@ def service_row(state: ScenarioState, w: int, *, simulate: bool = True) -> dict[
             row["facility_joules_per_token_at_peak"] = peak_w / tok_s
             if simulate:
                 state.say(f"simulating {svc.name}")
-                row["slo"] = slo_attainment(
+                row["slo"] = slo_at_load(
                     svc, pools[p_main], f, load=min(d / max(got, 1e-9), 1.0), catalog=state.catalog
                 )
                 row["slo_attainment"] = row["slo"]["slo_attainment"] * met
