@@ -295,3 +295,23 @@ def test_mtp_verification_scales_mla_attention():
     assert n2 == pytest.approx(1.85 * n1)
     assert t1 < t2 < 1.85 * t1  # MTP pays: more tokens per second
     assert r._attn_decode_flop_s > r._attn_decode_mem_s  # MLA decode is compute-bound
+
+
+@pytest.mark.parametrize(
+    ("model", "system", "kw"),
+    [
+        ("llama3.1-8b", "dgx-h100", {"engine": "vllm"}),
+        ("llama3-70b", "dgx-h100", {"tp": 4, "weight_precision": "fp8", "engine": None}),
+        ("mixtral-8x7b", "hgx-h200", {"tp": 2, "ep": 2, "weight_precision": "fp8"}),
+        ("deepseek-v3", "gb200-nvl72", {"ep": 32, "dp": 32, "weight_precision": "fp8",
+                                         "engine": "sglang", "two_batch_overlap": True}),
+    ],
+)  # fmt: skip
+def test_decode_times_are_the_iteration_times_bit_for_bit(model, system, kw):
+    """The array form the simulator times long runs with gives the scalar form's floats."""
+    r = serving_replica(model, system, **kw)
+    rng = np.random.default_rng(3)
+    for d in (1, 2, 7, 64, 333):
+        ctx = np.sort(rng.integers(d, d * 130_000, 200)).astype(np.int64)
+        want = [r.iteration_time(0, d, int(c)) for c in ctx]
+        assert r.decode_times(d, ctx).tolist() == want

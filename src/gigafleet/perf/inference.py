@@ -51,6 +51,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from gigafleet.catalog import Catalog, load_catalog
 from gigafleet.catalog.schema import ModelArch, System
 from gigafleet.enums import ENGINES, PRECISIONS
@@ -200,6 +202,25 @@ class ServingReplica:
             gpu = max(gpu, self._launch_s)
         host = eng.host_s_per_iteration + eng.host_s_per_sequence * (decode_tokens / self.dp + 1)
         return max(gpu, host) if eng.host_overlap else gpu + host
+
+    def decode_times(self, decode_tokens: int, decode_context_tokens: np.ndarray) -> np.ndarray:
+        """:meth:`iteration_time` of decode-only iterations (``prefill_tokens`` 0) at each
+        context of an int64 array, elementwise the same floats (the same operations in the
+        same order; only the context term is an array), for the simulator's long runs."""
+        d, c = decode_tokens, decode_context_tokens
+        if d <= 0:
+            return np.zeros(len(c))
+        if self.two_batch_overlap and d >= 2:
+            w, m = self._gpu(0.0, 0.5 * d, 0.5 * c)
+            gpu = 2.0 * (w + m - TBO_OVERLAP * np.minimum(w, m))
+        else:
+            w, m = self._gpu(0, d, c)
+            gpu = w + m
+        eng = self.engine
+        if not eng.cuda_graphs:
+            gpu = np.maximum(gpu, self._launch_s)
+        host = eng.host_s_per_iteration + eng.host_s_per_sequence * (d / self.dp + 1)
+        return np.maximum(gpu, host) if eng.host_overlap else gpu + host
 
     def phase_times(
         self, prefill_tokens: int, decode_tokens: int, decode_context_tokens: int

@@ -120,14 +120,18 @@ def run_serving(
         else rep
     )
     iteration = verify.iteration_time
+    decode_times = verify.decode_times
     if job.tee != "none":
         tee = tee_costs(job.tee, catalog)
         it_toll = tee.iteration_toll(model.num_layers)
         delay += tee.request_toll(model.num_layers)
-        base = verify.iteration_time
+        base, base_decode = verify.iteration_time, verify.decode_times
 
         def iteration(p: int, d: int, c: int) -> float:
             return base(p, d, c) + it_toll
+
+        def decode_times(d: int, c: np.ndarray) -> np.ndarray:
+            return base_decode(d, c) + it_toll
 
         info["tee"] = {
             "iteration_toll_s": it_toll,
@@ -191,6 +195,7 @@ def run_serving(
                 extra_iteration_time=extra_time,
                 admission_delay=admission,
                 speculative=spec,
+                decode_times=decode_times,
             )
         )
     kv = None

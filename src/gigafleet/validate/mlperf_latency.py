@@ -128,6 +128,7 @@ def predict_latency_bound(
         kv_capacity_tokens=kv,
         max_num_seqs=seqs,
         max_batched_tokens=rep.max_batched_tokens,
+        decode_times=None if beams > 1 else rep.decode_times,
     )
     top = tps / bench.mean_output_tokens  # requests/s of one replica with everything queued
     n = int(math.ceil(top * SERVER_DURATION_S)) + 1

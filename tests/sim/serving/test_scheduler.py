@@ -374,3 +374,63 @@ def test_steady_runs_give_the_schedule_of_one_event_per_iteration(monkeypatch, r
     assert runs.num_iterations == one.num_iterations
     assert runs.num_preemptions == one.num_preemptions
     assert runs.num_events < 0.3 * one.num_events
+
+
+@pytest.mark.parametrize("router", ["least_loaded", "central"])
+def test_runs_while_the_queue_waits_for_kv_give_the_same_schedule(monkeypatch, router):
+    """A replica whose queue waits for KV blocks runs its batch to the next finish in one
+    event (no arrival can change it): the same schedule as one event per iteration."""
+    from gigafleet.sim.serving import scheduler
+
+    rng = np.random.default_rng(5)
+    n = 600
+    wl = Workload(
+        poisson_arrivals(20.0, n, rng), rng.integers(100, 900, n), rng.integers(50, 600, n)
+    )
+    f = linear(0.004, 2e-5, 3e-8)
+    reps = [ReplicaConfig(f, 6_000, max_num_seqs=64) for _ in range(2)]  # the KV binds first
+    results = []
+    for steady in (False, True):
+        monkeypatch.setattr(scheduler, "STEADY_RUNS", steady)
+        results.append(simulate(wl, reps, router=router))
+    one, runs = results
+    np.testing.assert_array_equal(one.replica_index, runs.replica_index)
+    for name in ("ttft_s", "e2e_s", "queue_s", "busy_s"):
+        np.testing.assert_allclose(getattr(runs, name), getattr(one, name), rtol=1e-12, atol=1e-12)
+    assert runs.num_iterations == one.num_iterations
+    assert runs.num_preemptions == one.num_preemptions
+    assert runs.num_events < 0.3 * one.num_events
+
+
+@pytest.mark.parametrize(
+    ("rate", "kv_tokens", "max_seqs", "speculative"),
+    [
+        (50.0, 40_000, 256, False),  # the queue waits for KV: closed runs to each finish
+        (50.0, 10**6, 8, False),  # full replicas
+        (0.5, 10**6, 256, False),  # light load: runs up to the next join
+        (50.0, 40_000, 256, True),  # drafts: fractional KV growth and contexts
+    ],
+)
+def test_runs_timed_in_chunks_give_the_same_floats(rate, kv_tokens, max_seqs, speculative):
+    """A replica with ``decode_times`` times its long runs in numpy chunks: every latency,
+    busy time and count is the same float as with one scalar call per iteration."""
+    from gigafleet.perf.inference import serving_replica
+
+    rep = serving_replica("llama3.1-8b", "dgx-h100", engine="vllm")
+    rng = np.random.default_rng(2)
+    n = 300
+    wl = Workload(
+        poisson_arrivals(rate, n, rng), rng.integers(50, 2000, n), rng.integers(200, 3000, n)
+    )
+    spec = SpecDecode(3, 0.7, draft_cost_fraction=0.05) if speculative else None
+    results = []
+    for times in (None, rep.decode_times):
+        cfg = ReplicaConfig(rep.iteration_time, kv_tokens, max_num_seqs=max_seqs,
+                            speculative=spec, decode_times=times)  # fmt: skip
+        results.append(simulate(wl, [cfg, cfg]))
+    scalar, chunked = results
+    for name in ("ttft_s", "tpot_s", "e2e_s", "queue_s", "busy_s", "replica_index"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(scalar, name))
+    assert (chunked.num_iterations, chunked.num_preemptions, chunked.num_events) == (
+        scalar.num_iterations, scalar.num_preemptions, scalar.num_events,
+    )  # fmt: skip

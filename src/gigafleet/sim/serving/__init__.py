@@ -67,6 +67,7 @@ Modules (the public names are re-exported here: ``from gigafleet.sim.serving imp
 
 from gigafleet.sim.serving.config import (
     ROLES,
+    DecodeTimes,
     IterationTime,
     KvTransfer,
     ReplicaConfig,
@@ -90,6 +91,7 @@ __all__ = [
     "ROLES",
     "TRACE_MAX_ITERATIONS",
     "TRACE_MAX_REQUESTS",
+    "DecodeTimes",
     "IterationTime",
     "KvTransfer",
     "ReplicaConfig",

@@ -21,6 +21,9 @@ ROLES = ("both", "prefill", "decode")
 
 #: ``iteration_time(prefill_tokens, decode_tokens, decode_context_tokens) -> seconds``.
 IterationTime = Callable[[int, int, int], float]
+#: ``decode_times(decode_tokens, contexts) -> seconds``: ``iteration_time(0, decode_tokens, c)``
+#: for each ``c`` of an int64 array, elementwise the same floats.
+DecodeTimes = Callable[[int, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,9 @@ class ReplicaConfig:
         admission_delay: ``h(request_index, replica_index, now_s) -> s`` before a request
             routed to this replica may start prefill (e.g. a cold adapter load).
         speculative: Speculative decoding settings, or None.
+        decode_times: ``iteration_time`` of decode-only iterations over an array of
+            contexts (:data:`DecodeTimes`), or None: a long run of a steady batch is then
+            timed in a few numpy calls instead of one call per iteration.
     """
 
     iteration_time: IterationTime
@@ -96,6 +102,7 @@ class ReplicaConfig:
     extra_iteration_time: Callable[[int], float] | None = None
     admission_delay: Callable[[int, int, float], float] | None = None
     speculative: SpecDecode | None = None
+    decode_times: DecodeTimes | None = None
 
     def __post_init__(self) -> None:
         if not callable(self.iteration_time):
@@ -123,7 +130,7 @@ class ReplicaConfig:
         for name in ("power_busy_w", "power_idle_w"):
             if not getattr(self, name) >= 0.0:
                 raise GigafleetError(f"must be >= 0, got {getattr(self, name)!r}", field=name)
-        for name in ("extra_iteration_time", "admission_delay"):
+        for name in ("extra_iteration_time", "admission_delay", "decode_times"):
             if getattr(self, name) is not None and not callable(getattr(self, name)):
                 raise GigafleetError("must be callable or None", field=name)
 

@@ -29,7 +29,7 @@ from gigafleet.sim.serving.trace import write_trace
 from gigafleet.sim.serving.workload import Workload
 
 CHECK_EVERY_EVENTS = 10_000
-"""Fewest events between two checks of ``give_up_below`` (each costs a pass over the requests)."""
+"""Fewest events before the first check of ``give_up_below`` (see :meth:`_Sim.run`)."""
 
 
 class _Sim:
@@ -113,8 +113,10 @@ class _Sim:
 
     def run(self, check: Callable[[float], None] | None = None) -> None:
         """Schedule the first arrival (each arrival schedules the next) and run to the end;
-        with ``check``, call ``check(now)`` every ``max(CHECK_EVERY_EVENTS, requests / 4)``
-        events (it may stop the run by raising)."""
+        with ``check``, call ``check(now)`` (it may stop the run by raising) after
+        ``max(CHECK_EVERY_EVENTS, requests / 4)`` events, then after twice as many each time
+        (each check is a pass over the requests: a handful per run, a verdict at most
+        twice as late as it could be)."""
         rq = self.requests
         self.schedule(rq.arrival_s[rq.by_arrival[0]], ARRIVAL, 0)
         if check is None:
@@ -123,6 +125,7 @@ class _Sim:
         every = max(CHECK_EVERY_EVENTS, self.num_requests // 4)
         while self.engine.run(max_events=every) == every:
             check(self.engine.now)
+            every *= 2
 
     def close(self) -> None:
         """Untie the parts that call each other (the engine's handlers bound to them, the

@@ -15,7 +15,7 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING
 
-from gigafleet.sim.serving.config import IterationTime, ReplicaConfig
+from gigafleet.sim.serving.config import DecodeTimes, IterationTime, ReplicaConfig
 from gigafleet.sim.serving.kv import PrefixCache
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ class Replica:
         is_prefill_only: Role ``"prefill"``: after its prefill a request moves to a decode
             replica instead of decoding here.
         iteration_time: ``f(prefill_tokens, decode_tokens, decode_context_tokens) -> s``.
+        decode_times: ``f(0, D, c)`` over an array of contexts ``c``, or None.
         extra_iteration_time: ``g(num_distinct_adapters) -> s`` added per iteration, or None.
         admission_delay: ``h(request, replica, now_s) -> s`` before a routed request may
             start, or None.
@@ -97,6 +98,8 @@ class Replica:
             cuts the run after the iteration in flight.
         run_used_blocks: ``used_blocks`` after the first iteration of the run (to roll the
             KV growth back when a run is cut).
+        run_closed: No request that joins the queue can change the run in flight (the
+            replica is full, or the head of its queue waits for KV blocks): it is not cut.
         join_gap_s: Mean time between requests joining the queue (an exponentially weighted
             average; ``inf`` before the second): a steady run of a replica that could admit
             is computed this far ahead, and not at all if one iteration lasts longer, so
@@ -126,6 +129,7 @@ class Replica:
         "role",
         "is_prefill_only",
         "iteration_time",
+        "decode_times",
         "extra_iteration_time",
         "admission_delay",
         "speculative",
@@ -162,6 +166,7 @@ class Replica:
         "iteration_span",
         "run_end_offsets_s",
         "run_used_blocks",
+        "run_closed",
         "join_gap_s",
         "last_join_s",
         "trace_index",
@@ -181,6 +186,7 @@ class Replica:
         self.role = cfg.role
         self.is_prefill_only = cfg.role == "prefill"
         self.iteration_time: IterationTime = cfg.iteration_time
+        self.decode_times: DecodeTimes | None = cfg.decode_times
         self.extra_iteration_time: Callable[[int], float] | None = cfg.extra_iteration_time
         self.admission_delay: Callable[[int, int, float], float] | None = cfg.admission_delay
         sp = cfg.speculative
@@ -219,6 +225,7 @@ class Replica:
         self.iteration_span = 1
         self.run_end_offsets_s: list[float] | None = None
         self.run_used_blocks: float = 0
+        self.run_closed = False
         self.join_gap_s = math.inf
         self.last_join_s = 0.0
         self.trace_index = -1

@@ -199,7 +199,7 @@ class Router:
         if not r.busy:
             self.start(r, now)
         else:
-            if r.run_end_offsets_s is not None and r.num_running < r.max_num_seqs:
+            if r.run_end_offsets_s is not None and not r.run_closed:
                 self.cut(r, now)
             if r.load_slots:
                 publish(r)
@@ -219,7 +219,7 @@ class Router:
         if not r.busy:
             self.start(r, now)
         else:
-            if r.run_end_offsets_s is not None and r.num_running < r.max_num_seqs:
+            if r.run_end_offsets_s is not None and not r.run_closed:
                 self.cut(r, now)
             if r.load_slots:
                 publish(r)
