@@ -36,6 +36,7 @@ from gigafleet.enums import PRECISIONS
 from gigafleet.errors import GigafleetError
 from gigafleet.perf.training import REASONS, Reason
 from gigafleet.validate.report import ValidationRow, error_stats, summarize
+from gigafleet.validate.search import golden_section
 from gigafleet.validate.training import (
     _kind,
     _known_regression,
@@ -226,23 +227,16 @@ def fit_calibration(
             errs.append(abs(math.log(predict_row(catalog, row, calibration=c)[metric] / measured)))
         return float(np.median(errs))
 
-    phi = (math.sqrt(5) - 1) / 2
     order = sorted(
         params,
         key=lambda k: (k[0] != "gemm_efficiency", PRECISIONS.index(k[2]) if len(k) > 2 else 0),
     )
     for _ in range(3):
         for key in order:
-            lo, hi = bounds[key[0]]
-            for _ in range(40):
-                a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
-                if loss(setting(cal, key, a), params[key]) < loss(
-                    setting(cal, key, b), params[key]
-                ):
-                    hi = b
-                else:
-                    lo = a
-            value = (lo + hi) / 2
+            value = golden_section(
+                lambda v, key=key, cal=cal: loss(setting(cal, key, v), params[key]),
+                *bounds[key[0]], steps=40,
+            )  # fmt: skip
             cal = setting(cal, key, float(f"{value:.4g}"))
     return cal
 
