@@ -75,3 +75,10 @@ def test_cli_query_prints_null_for_non_finite_numbers(tmp_path):
     table = gf("results", "query", "SELECT 0.0/0.0 AS x", "--dir", out)
     assert table.returncode == 0 and "nan" not in table.stdout.lower()
     assert_user_error(gf("results", "query", " ", "--dir", out), "empty SQL statement")
+    # a result too long to print: a table shows its head and says so (it took 15 s CPU to
+    # render 100,000 rows); JSON refuses past its cap with one line
+    head = gf("results", "query", "SELECT * FROM range(100000)", "--dir", out)
+    assert head.returncode == 0 and "│ 999 " in head.stdout and "│ 1000 " not in head.stdout
+    assert "the first 1,000 rows" in head.stdout
+    long = gf("results", "query", "SELECT * FROM range(1000000)", "--dir", out, "--json")
+    assert_user_error(long, "more than 200,000 rows")

@@ -33,7 +33,7 @@ def test_local_sweep_writes_shards_and_resumes(tmp_path):
     assert out["num_tasks"] == 4 and out["ran"] == 4 and len(done) == 4
     assert out["evaluations"] > 1000
     assert all(shard_path(tmp_path, i).exists() for i in range(4))
-    cols, rows = query(
+    cols, rows, _ = query(
         tmp_path,
         "SELECT model, num_gpus, count(*) AS n, min(rank) FROM results GROUP BY 1, 2 ORDER BY 1, 2",
     )
@@ -53,7 +53,7 @@ def test_results_are_the_planner_best(tmp_path):
     from gigafleet.plan.training import plan_training
 
     run_sweep(spec(executor={"kind": "local", "workers": 1}), tmp_path)
-    _, rows = query(
+    _, rows, _ = query(
         tmp_path,
         "SELECT step_time_s FROM results WHERE model='llama3-70b' AND num_gpus=64 AND rank=1",
     )
@@ -132,8 +132,20 @@ def test_query_folder_names_are_values_not_sql(tmp_path):
     # the folder path was pasted into SQL: a quote broke the parser (and could inject SQL)
     for name in ("bob's runs", "x') UNION SELECT 1 --", "a[1]*"):
         out = _shards(tmp_path / name)
-        cols, rows = query(out, "SELECT count(*) AS n FROM results")
-        assert cols == ["n"] and rows == [(2,)]
+        assert query(out, "SELECT count(*) AS n FROM results") == (["n"], [(2,)], False)
+
+
+def test_query_fetches_at_most_max_rows_and_says_more_were_left(tmp_path):
+    out = _shards(tmp_path / "o")
+    assert query(out, "SELECT * FROM range(5)", max_rows=5) == (
+        ["range"],
+        [(i,) for i in range(5)],
+        False,
+    )
+    cols, rows, more = query(
+        out, "SELECT * FROM range(1000000000000)", max_rows=3
+    )  # never fetched whole
+    assert rows == [(0,), (1,), (2,)] and more
 
 
 @pytest.mark.parametrize("sql", ["", "  ", "-- only a comment", "/* c */ ;", ";"])

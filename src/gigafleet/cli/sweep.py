@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from gigafleet.cli.app import JsonOpt, app, console, results_app
+from gigafleet.errors import GigafleetError
 from gigafleet.jsonout import dumps
 
 
@@ -96,19 +97,37 @@ def results_query(
     dir: Annotated[Path, typer.Option("--dir", help="A sweep's output folder.")] = Path("out"),
     as_json: JsonOpt = False,
 ) -> None:
-    """Query a sweep's results with SQL (DuckDB); the table is `results`."""
+    """Query a sweep's results with SQL (DuckDB); the table is `results`. A table shows the
+    first 1,000 rows, JSON up to 200,000 (bulk exports read the Parquet shards directly)."""
     from rich.table import Table
 
-    from gigafleet.sweep.run import query
+    from gigafleet.sweep.run import QUERY_MAX_ROWS, query
 
-    cols, rows = query(dir, sql)
     if as_json:
+        cols, rows, more = query(dir, sql)
+        if more:
+            raise GigafleetError(
+                f"the result has more than {QUERY_MAX_ROWS:,} rows; aggregate, add LIMIT, or "
+                f"read the Parquet shards in {dir} directly (DuckDB, pandas)",
+                field="query",
+            )
         print(dumps([dict(zip(cols, r, strict=True)) for r in rows], indent=2, default=str))
         return
+    cols, rows, more = query(dir, sql, max_rows=TABLE_MAX_ROWS)
     t = Table(*cols)
     for r in rows:
         t.add_row(*(_cell(v) for v in r))
     console().print(t)
+    if more:
+        console().print(
+            f"the first {TABLE_MAX_ROWS:,} rows; add LIMIT / OFFSET to page, or --json for up "
+            f"to {QUERY_MAX_ROWS:,}",
+            highlight=False,
+        )
+
+
+#: Most rows ``results query`` prints as a table (rendering is the slow part: ~0.15 ms a row).
+TABLE_MAX_ROWS = 1_000
 
 
 def _cell(value: object) -> str:

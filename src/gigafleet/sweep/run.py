@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gigafleet.catalog import load_catalog
 from gigafleet.errors import GigafleetError
@@ -181,8 +181,24 @@ def run_sweep(
     }
 
 
-def query(out_dir: str | os.PathLike[str], sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run SQL over the shards of a sweep; the table is called ``results``.
+#: Most rows :func:`query` returns: it is for looking at results; a bulk export reads the
+#: Parquet shards themselves (DuckDB, pandas), without going through Python rows or JSON.
+QUERY_MAX_ROWS = 200_000
+
+
+class QueryResult(NamedTuple):
+    """What :func:`query` found: column names, rows, and whether more rows were left off."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    more: bool
+
+
+def query(
+    out_dir: str | os.PathLike[str], sql: str, *, max_rows: int = QUERY_MAX_ROWS
+) -> QueryResult:
+    """Run SQL over the shards of a sweep; the table is called ``results``. At most
+    ``max_rows`` rows are fetched (``more`` says whether the statement had others).
 
     The shard paths go to DuckDB as values (a list), never pasted into SQL, so any folder
     name works and none can inject SQL. An unreadable shard or a statement that returns no
@@ -216,7 +232,9 @@ def query(out_dir: str | os.PathLike[str], sql: str) -> tuple[list[str], list[tu
             raise GigafleetError(
                 "the statement returns no rows; use a SELECT over `results`", field="query"
             )
-        return [d[0] for d in rel.description], rel.fetchall()
+        rows = rel.fetchmany(max_rows + 1)
+        more = len(rows) > max_rows
+        return QueryResult([d[0] for d in rel.description], rows[:max_rows], more)
     except damaged as exc:
         raise GigafleetError(f"SQL error: {str(exc).splitlines()[0]}", field="query") from None
 
