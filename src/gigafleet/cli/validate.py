@@ -38,16 +38,16 @@ def print_skipped(rows, con) -> None:
 
 
 def _validation(fn, data: Path | None, catalog: list[Path] | None, as_json: bool):
-    """Run a validation over ``data`` (default: the shared ground truth); print JSON if asked.
+    """Run a validation over ``data`` (the caller's default already applied; None: ``fn``
+    reads its own files); print JSON if asked. The summary names the data unless ``fn``
+    named its files itself.
 
     Returns the rows and summary for the table, or None when JSON was printed.
     """
-    from gigafleet.validate.training import default_data_path
-
-    path = data or default_data_path()
     with cell_errors():
-        rows, summary = fn(path, catalog=load_catalog(catalog))
-    summary["data"] = str(path)
+        rows, summary = fn(data, catalog=load_catalog(catalog))
+    if data is not None:
+        summary.setdefault("data", str(data))
     if as_json:
         print(dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
         return None
@@ -75,13 +75,16 @@ def validate_training_cmd(
     configuration was never fitted first)."""
     from functools import partial
 
+    from gigafleet.validate.training import default_data_path
     from gigafleet.validate.training_fit import validate_training
 
     if holdout is not None:
         from gigafleet.validate.training_fit import group_of
 
         group_of(holdout)  # a bad group name fails before any work
-    result = _validation(partial(validate_training, holdout=holdout), data, catalog, as_json)
+    result = _validation(
+        partial(validate_training, holdout=holdout), data or default_data_path(), catalog, as_json
+    )
     if result:
         _print_validation(*result)
 
@@ -155,8 +158,9 @@ def validate_plan_cmd(
     from rich.table import Table
 
     from gigafleet.validate.plan import validate_plan
+    from gigafleet.validate.training import default_data_path
 
-    result = _validation(validate_plan, data, catalog, as_json)
+    result = _validation(validate_plan, data or default_data_path(), catalog, as_json)
     if not result:
         return
     rows, summary = result
@@ -231,15 +235,16 @@ def validate_inference_cmd(
     recommendation results (samples/s, queries/s; their own summary), DeepSeek-V3 served at
     scale, and confidential-computing overheads (Zhu et al. 2024, error in percentage
     points)."""
+    from functools import partial
+
     from rich.table import Table
 
     from gigafleet.validate.inference import validate_inference
 
-    with cell_errors():
-        rows, summary = validate_inference(data, catalog=load_catalog(catalog), holdout=holdout)
-    if as_json:
-        print(dumps({"summary": summary, "rows": [r.to_dict() for r in rows]}, indent=2))
+    result = _validation(partial(validate_inference, holdout=holdout), data, catalog, as_json)
+    if result is None:
         return
+    rows, summary = result
     con = console()
     t = Table(
         "row", "deployment", "measured tok/s", "predicted tok/s", "error %", "set",
