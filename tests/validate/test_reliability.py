@@ -65,6 +65,16 @@ def test_validate_reliability_bad_rows(tmp_path):
     )
     rows, summary = validate_reliability(f, closed_form=False)
     assert summary["num_predicted"] == 0 and all(r.skipped_reason for r in rows)
+    # a study of 54 million days was simulated day by day: a 1.7 GiB allocation, a traceback
+    # (fuzz seed 20261203); out of range, a row is skipped with the reason
+    f.write_text(
+        head
+        + "S1,s,dgx-h100,16384,54000000,sim_ettr_pct,all,90,>=,405e9,,false\n"
+        + "S2,s,dgx-h100,1e12,30,sim_ettr_pct,all,90,>=,405e9,,false\n"
+    )
+    rows, summary = validate_reliability(f, closed_form=False)
+    assert summary["num_predicted"] == 0
+    assert all("period_days in (0, 36,500]" in r.skipped_reason for r in rows)
 
 
 @pytest.mark.xfail(

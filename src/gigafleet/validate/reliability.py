@@ -69,6 +69,10 @@ SIM_INTERRUPTIONS = 400
 #: Seeds of each simulated ETTR row.
 SIM_SEEDS = 10
 DAYS_PER_MONTH = 30.44
+#: Largest study a row may describe: a century of days, a hundred million GPUs (the shipped
+#: rows reach 330 days and 16,384 GPUs; beyond these a simulated row would take hours).
+MAX_PERIOD_DAYS = 36_500.0
+MAX_NUM_GPUS = 1e8
 
 
 def default_data_path() -> Path:
@@ -254,9 +258,15 @@ def validate_reliability(
             vr.skipped_reason = "measured value is 0 (no relative error)"
             continue
         try:
-            float(r["num_gpus"]), float(r["period_days"])
+            gpus, days = float(r["num_gpus"]), float(r["period_days"])
         except ValueError:
             vr.skipped_reason = "num_gpus and period_days must be numbers"
+            continue
+        if not (1.0 <= gpus <= MAX_NUM_GPUS and 0.0 < days <= MAX_PERIOD_DAYS):
+            vr.skipped_reason = (
+                f"num_gpus must be in [1, {MAX_NUM_GPUS:.0e}] and period_days in "
+                f"(0, {MAX_PERIOD_DAYS:,.0f}]"
+            )
             continue
         if r["metric"].strip() == "ett_pct" and not r["num_params"].strip():
             vr.skipped_reason = "ett_pct needs num_params"
