@@ -345,14 +345,30 @@ def test_a_negative_iteration_time_is_refused():
         simulate(ok, [ReplicaConfig(lambda p, d, c: -1.0, 1000)])
 
 
+def assert_runs_match_one_event_per_iteration(monkeypatch, wl, reps, router):
+    """Simulate with steady runs off and on: the same replicas, iterations and preemptions,
+    the times to floating-point rounding, and far fewer events with runs."""
+    from gigafleet.sim.serving import scheduler
+
+    results = []
+    for steady in (False, True):
+        monkeypatch.setattr(scheduler, "STEADY_RUNS", steady)
+        results.append(simulate(wl, reps, router=router))
+    one, runs = results
+    np.testing.assert_array_equal(one.replica_index, runs.replica_index)
+    for name in ("ttft_s", "e2e_s", "queue_s", "busy_s"):
+        np.testing.assert_allclose(getattr(runs, name), getattr(one, name), rtol=1e-12, atol=1e-12)
+    assert runs.num_iterations == one.num_iterations
+    assert runs.num_preemptions == one.num_preemptions
+    assert runs.num_events < 0.3 * one.num_events
+
+
 @pytest.mark.parametrize("router", ["least_loaded", "round_robin", "central"])
 @pytest.mark.parametrize("speculative", [False, True])
 def test_steady_runs_give_the_schedule_of_one_event_per_iteration(monkeypatch, router, speculative):
     """Merging a steady batch's iterations into runs (cut when a request joins) moves no
     request: the same replicas and iterations, the times to floating-point rounding (a run
     adds its iterations' durations before adding them to the clock), and far fewer events."""
-    from gigafleet.sim.serving import scheduler
-
     if speculative and router == "least_loaded":
         # With drafts a step emits a fractional E tokens: loads booked per run or per
         # iteration differ in the last bits, enough to break a tie the other way.
@@ -363,25 +379,13 @@ def test_steady_runs_give_the_schedule_of_one_event_per_iteration(monkeypatch, r
     spec = SpecDecode(3, 0.6, draft_cost_fraction=0.1) if speculative else None
     f = linear(0.004, 2e-5, 3e-8)
     reps = [ReplicaConfig(f, 30_000, max_num_seqs=16, speculative=spec) for _ in range(3)]
-    results = []
-    for steady in (False, True):
-        monkeypatch.setattr(scheduler, "STEADY_RUNS", steady)
-        results.append(simulate(wl, reps, router=router))
-    one, runs = results
-    np.testing.assert_array_equal(one.replica_index, runs.replica_index)
-    for name in ("ttft_s", "e2e_s", "queue_s", "busy_s"):
-        np.testing.assert_allclose(getattr(runs, name), getattr(one, name), rtol=1e-12, atol=1e-12)
-    assert runs.num_iterations == one.num_iterations
-    assert runs.num_preemptions == one.num_preemptions
-    assert runs.num_events < 0.3 * one.num_events
+    assert_runs_match_one_event_per_iteration(monkeypatch, wl, reps, router)
 
 
 @pytest.mark.parametrize("router", ["least_loaded", "central"])
 def test_runs_while_the_queue_waits_for_kv_give_the_same_schedule(monkeypatch, router):
     """A replica whose queue waits for KV blocks runs its batch to the next finish in one
     event (no arrival can change it): the same schedule as one event per iteration."""
-    from gigafleet.sim.serving import scheduler
-
     rng = np.random.default_rng(5)
     n = 600
     wl = Workload(
@@ -389,17 +393,7 @@ def test_runs_while_the_queue_waits_for_kv_give_the_same_schedule(monkeypatch, r
     )
     f = linear(0.004, 2e-5, 3e-8)
     reps = [ReplicaConfig(f, 6_000, max_num_seqs=64) for _ in range(2)]  # the KV binds first
-    results = []
-    for steady in (False, True):
-        monkeypatch.setattr(scheduler, "STEADY_RUNS", steady)
-        results.append(simulate(wl, reps, router=router))
-    one, runs = results
-    np.testing.assert_array_equal(one.replica_index, runs.replica_index)
-    for name in ("ttft_s", "e2e_s", "queue_s", "busy_s"):
-        np.testing.assert_allclose(getattr(runs, name), getattr(one, name), rtol=1e-12, atol=1e-12)
-    assert runs.num_iterations == one.num_iterations
-    assert runs.num_preemptions == one.num_preemptions
-    assert runs.num_events < 0.3 * one.num_events
+    assert_runs_match_one_event_per_iteration(monkeypatch, wl, reps, router)
 
 
 @pytest.mark.parametrize(
