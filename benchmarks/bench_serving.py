@@ -18,7 +18,9 @@ CPU seconds of this process (the machine is shared; CPU time moves less than wal
 3. Light load: 256 replicas at a tenth of that rate: events per request, where one event
    per iteration would cost hundreds (an idle or lightly loaded replica must not).
 
-Also times the bare engine with a trivial handler (about 1 M events/s).
+Also times the bare engine with a trivial handler (about 1 M events/s). Runs the compiled
+simulator where the install built it (``gigafleet.sim.NATIVE``); ``GIGAFLEET_PURE_PYTHON=1``
+measures the pure-Python modules.
 """
 
 from __future__ import annotations
@@ -105,6 +107,12 @@ def main() -> None:
                     help="requests of the 256-replica runs (8 replicas get 1/32 of them)")  # fmt: skip
     args = ap.parse_args()
 
+    import gigafleet.sim
+
+    if gigafleet.sim.NATIVE:
+        print("modules: compiled (mypyc; GIGAFLEET_PURE_PYTHON=1 for the pure-Python figures)")
+    else:
+        print("modules: pure Python (this install has no compiled build)")
     print(f"engine: {bench_engine(1_000_000) / 1e6:.2f} M events/s (trivial handler)")
 
     n = args.requests

@@ -19,8 +19,10 @@ from gigafleet.spec.serving import Slo  # noqa: F401  (the simulator judges requ
 #: hand the KV cache to "decode" replicas.
 ROLES = ("both", "prefill", "decode")
 
-#: ``iteration_time(prefill_tokens, decode_tokens, decode_context_tokens) -> seconds``.
-IterationTime = Callable[[int, int, int], float]
+#: ``iteration_time(prefill_tokens, decode_tokens, decode_context_tokens) -> seconds``; the
+#: context is an int (a whole number of tokens), typed as a float for mypy's sake: its sum
+#: goes through running sums that are fractional with speculative decoding.
+IterationTime = Callable[[int, int, float], float]
 #: ``decode_times(decode_tokens, contexts) -> seconds``: ``iteration_time(0, decode_tokens, c)``
 #: for each ``c`` of an int64 array, elementwise the same floats.
 DecodeTimes = Callable[[int, np.ndarray], np.ndarray]

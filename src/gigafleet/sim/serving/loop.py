@@ -148,7 +148,7 @@ class _Sim:
         """Handler of ``KV_ARRIVED``: the decode side returns the first token once the KV is
         there, and the request goes to a decode replica."""
         self.requests.first_token_s[rid] = now
-        self.route(rid, self.decode_pool, now)
+        self.route(rid, self.decode_pool, now)  # type: ignore[arg-type]
 
 
 def simulate(

@@ -193,7 +193,7 @@ class Replica:
         self.speculative = sp is not None
         self.decode_tokens_per_seq = sp.num_draft_tokens + 1 if sp else 1
         self.draft_cost_factor = sp.num_draft_tokens * sp.draft_cost_fraction if sp else 0.0
-        self.tokens_per_step = sp.tokens_per_step if sp else 1
+        self.tokens_per_step: int | float = sp.tokens_per_step if sp else 1
         self.block_tokens = int(cfg.block_tokens)
         self.kv_capacity_blocks = int(cfg.kv_capacity_tokens) // self.block_tokens
         self.max_num_seqs = int(cfg.max_num_seqs)
@@ -210,8 +210,8 @@ class Replica:
         self.adapter_counts: dict[int, int] = {}
 
         self.num_decoding = 0
-        self.context_offset_sum = 0
-        self.used_blocks = 0
+        self.context_offset_sum: int | float = 0
+        self.used_blocks: int | float = 0
         self.num_running = 0
         self.num_assigned = 0
         self.outstanding_tokens = 0.0
@@ -224,7 +224,7 @@ class Replica:
         self.iteration_num_decoding = 0
         self.iteration_span = 1
         self.run_end_offsets_s: list[float] | None = None
-        self.run_used_blocks: float = 0
+        self.run_used_blocks: int | float = 0
         self.run_closed = False
         self.join_gap_s = math.inf
         self.last_join_s = 0.0

@@ -151,7 +151,7 @@ class Router:
                         load = x.outstanding_tokens - (
                             x.iteration_num_decoding
                             * x.tokens_per_step
-                            * bisect_right(x.run_end_offsets_s, now - x.iteration_start_s)  # type: ignore[arg-type]
+                            * bisect_right(x.run_end_offsets_s, now - x.iteration_start_s)  # type: ignore[arg-type, operator]
                         )
                         if load < best or (load == best and p < pos):
                             best, pos = load, p
@@ -250,5 +250,5 @@ def run_end_load(r: Replica) -> float:
     """The load of ``r`` once every iteration of its run is over, as the router computes
     it: the least it reaches during the run."""
     return r.outstanding_tokens - (
-        r.iteration_num_decoding * r.tokens_per_step * len(r.run_end_offsets_s)  # type: ignore[arg-type]
+        r.iteration_num_decoding * r.tokens_per_step * len(r.run_end_offsets_s)  # type: ignore[arg-type, operator]
     )

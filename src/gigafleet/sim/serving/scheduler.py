@@ -134,6 +134,7 @@ class IterationScheduler:
         j = r.iteration + 1
         block_tokens = r.block_tokens
         preempted = False
+        grow: int | float
         if r.num_decoding:
             if r.speculative:
                 grow = r.num_decoding * r.tokens_per_step / block_tokens
@@ -176,6 +177,7 @@ class IterationScheduler:
                 publish(r)
             return
         f = r.iteration_time
+        context: int | float
         if r.speculative:
             context = int(r.context_offset_sum + num_decoding * r.tokens_per_step * j)
             dt = f(prefill_tokens, num_decoding * r.decode_tokens_per_seq, context)
@@ -259,7 +261,7 @@ class IterationScheduler:
         limit: int,
         horizon: float,
         num_decoding: int,
-        context: float,
+        context: int | float,
         end: float,
         extra: float,
     ) -> tuple[float, list[float]]:
@@ -319,7 +321,7 @@ class IterationScheduler:
         limit: int,
         horizon: float,
         num_decoding: int,
-        context: float,
+        context: int | float,
         end: float,
         extra: float,
     ) -> tuple[float, list[float]]:
@@ -379,6 +381,7 @@ class IterationScheduler:
         would have one event per iteration). The longer run's end event stays in the heap
         and is ignored when it comes (:meth:`end_iteration`)."""
         ends = r.run_end_offsets_s
+        assert ends is not None  # a run is in flight
         span = len(ends)
         start_s = r.iteration_start_s
         k = bisect_right(ends, now - start_s)  # iterations over by now; the k-th is in flight
@@ -424,6 +427,7 @@ class IterationScheduler:
         speculative, step = r.speculative, r.tokens_per_step
         adapter_id = rq.adapter_id if self.track_adapters else None
         used, num_running, max_num_seqs = r.used_blocks, r.num_running, r.max_num_seqs
+        need: int | float
         while waiting and num_running < max_num_seqs:
             rid = waiting[0]
             g = generated[rid]  # tokens generated before (a preemption or the KV handoff)
@@ -464,7 +468,7 @@ class IterationScheduler:
                 waiting.popleft()
                 skip = 0
                 if cache is not None and prefix_tokens is not None and prefix_tokens[rid] > 0:
-                    cached = cache.lookup(rq.prefix_id[rid])
+                    cached = cache.lookup(rq.prefix_id[rid])  # type: ignore[index]
                     if cached:
                         skip = min(cached, prefix_tokens[rid], p0 - 1)
                         r.outstanding_tokens -= skip
@@ -490,6 +494,7 @@ class IterationScheduler:
         """Preempt the most recently admitted sequences until this iteration's KV growth
         fits; returns the growth in blocks."""
         generation, stack = self.requests.generation, r.admission_stack
+        grow: int | float
         while True:
             if r.speculative:
                 grow = r.num_decoding * r.tokens_per_step / r.block_tokens
@@ -611,7 +616,7 @@ class IterationScheduler:
         prefix_tokens = rq.prefix_tokens
         cache = r.prefix_cache
         if cache is not None and prefix_tokens is not None and prefix_tokens[rid] > 0:
-            cache.insert(rq.prefix_id[rid], prefix_tokens[rid])
+            cache.insert(rq.prefix_id[rid], prefix_tokens[rid])  # type: ignore[index]
         out = rq.output_tokens[rid]
         if g >= out or r.is_prefill_only:
             r.used_blocks -= -(-p0 // r.block_tokens)
@@ -655,10 +660,10 @@ class IterationScheduler:
             self._adapter_out(r, rid)
         for pool in r.central_pools:
             if pool.central_queue and r.num_assigned < r.max_num_seqs:
-                self.assign(pool.central_queue.popleft(), r, now)
+                self.assign(pool.central_queue.popleft(), r, now)  # type: ignore[misc]
 
     def _adapter_out(self, r: Replica, rid: int) -> None:
-        a = self.requests.adapter_id[rid]
+        a = self.requests.adapter_id[rid]  # type: ignore[index]
         if a >= 0:
             c = r.adapter_counts[a] - 1
             if c:
