@@ -1,7 +1,7 @@
 """The compiled serving simulator (mypyc, ``setup.py``) computes the same floats as the pure-
 Python modules it is compiled from: the same runs, every policy, in two processes, one on the
-compiled modules and one with ``GIGAFLEET_PURE_PYTHON=1``, compared bit for bit; and the
-compiled modules are set aside when their source changed."""
+compiled modules and one with ``GIGAFLEET_PURE_PYTHON=1``, compared bit for bit; and a
+stale build is set aside."""
 
 from __future__ import annotations
 
@@ -119,16 +119,23 @@ def test_compiled_and_pure_python_give_the_same_floats():
     assert all(json.loads(native[f"serve{i}"]) for i in range(4))  # the CLI printed JSON
 
 
-def test_an_edited_source_sets_the_compiled_modules_aside(tmp_path):
-    """A manifest whose checksum does not match the source (an edit after the build) makes
-    the package import the sources; so does one naming a module that was never built."""
+@pytest.mark.parametrize("manifest", ["mismatch", "none"])
+def test_a_stale_build_is_set_aside(tmp_path, manifest):
+    """A compiled module (here a file that is no extension at all: loading it would fail)
+    whose manifest checksum does not match its source (an edit after the build), or that
+    has no manifest beside it, is not imported: its source is."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
     pkg = tmp_path / "gigafleet"
     (pkg / "sim").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
     here = Path(sim.__file__).parent
     (pkg / "sim" / "__init__.py").write_text((here / "__init__.py").read_text())
     (pkg / "sim" / "engine.py").write_text("WHERE = 'source'\n")
-    (pkg / "sim" / "_native.json").write_text(json.dumps({"sha256": {"engine.py": "0" * 64}}))
+    (pkg / "sim" / ("engine" + EXTENSION_SUFFIXES[0])).write_bytes(b"not a shared library")
+    if manifest == "mismatch":
+        sums = {"sha256": {"engine.py": "0" * 64}}
+        (pkg / "sim" / "_native.json").write_text(json.dumps(sums))
     code = "import gigafleet.sim as s, gigafleet.sim.engine as e; print(s.NATIVE, e.WHERE)"
     p = subprocess.run(
         [sys.executable, "-c", code],

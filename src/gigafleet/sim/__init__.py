@@ -30,35 +30,39 @@ class _SourceFinder:
     def __init__(self, sources: dict[str, Path]) -> None:
         self.sources = sources
 
-    def find_spec(self, name, path=None, target=None):  # noqa: ANN001 (importlib protocol)
+    def find_spec(self, name, path=None, target=None):
         src = self.sources.get(name)
         return None if src is None else spec_from_file_location(name, src)
 
 
 def _native() -> bool:
     """Use the compiled modules (True), or make sure the sources are imported (False)."""
-    if not _MANIFEST.exists():
-        return False  # nothing was compiled: the import system finds the sources
     import hashlib
     import json
 
     try:
         sums = json.loads(_MANIFEST.read_text())["sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
-        sums = {}
-    sources = {"gigafleet.sim." + rel[: -len(".py")].replace("/", "."): _HERE / rel for rel in sums}
-    ok = bool(sums) and os.environ.get("GIGAFLEET_PURE_PYTHON", "") in ("", "0")
-    for rel, digest in sums.items():
-        if not ok:
-            break
-        src = _HERE / rel
-        built = [src.with_suffix(s) for s in EXTENSION_SUFFIXES]
-        ok = (
-            any(b.exists() for b in built)
-            and hashlib.sha256(src.read_bytes()).hexdigest() == digest
-        )
-    if not ok and sources:
-        sys.meta_path.insert(0, _SourceFinder(sources))
+        ok = bool(sums) and os.environ.get("GIGAFLEET_PURE_PYTHON", "") in ("", "0")
+        for rel, digest in sums.items():
+            src = _HERE / rel
+            ok = (
+                ok
+                and any(src.with_suffix(s).exists() for s in EXTENSION_SUFFIXES)
+                and hashlib.sha256(src.read_bytes()).hexdigest() == digest
+            )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        ok = False  # no manifest (nothing was compiled), or not one the build wrote
+    if not ok:
+        # every compiled module here that has its source beside it (a stale or partial
+        # build, or one without its manifest) is imported from that source
+        sources = {
+            "gigafleet.sim." + ".".join(f.relative_to(_HERE).with_suffix("").parts): f
+            for suffix in EXTENSION_SUFFIXES
+            for built in _HERE.rglob("*" + suffix)
+            if (f := built.with_name(built.name[: -len(suffix)] + ".py")).exists()
+        }
+        if sources:
+            sys.meta_path.insert(0, _SourceFinder(sources))
     return ok
 
 
