@@ -315,3 +315,42 @@ def test_decode_times_are_the_iteration_times_bit_for_bit(model, system, kw):
         ctx = np.sort(rng.integers(d, d * 130_000, 200)).astype(np.int64)
         want = [r.iteration_time(0, d, int(c)) for c in ctx]
         assert r.decode_times(d, ctx).tolist() == want
+
+
+@pytest.mark.parametrize(
+    ("model", "system", "kw"),
+    [
+        ("llama3.1-8b", "dgx-h100", {"engine": "vllm"}),
+        ("llama3.1-8b", "dgx-h100", {}),
+        ("deepseek-v3", "gb200-nvl72", {"ep": 32, "dp": 32, "weight_precision": "fp8",
+                                         "engine": "sglang", "two_batch_overlap": True}),
+    ],
+)  # fmt: skip
+def test_iteration_time_keeps_per_batch_terms_without_changing_a_float(model, system, kw,
+                                                                        monkeypatch):  # fmt: skip
+    """``iteration_time`` keeps what does not depend on the context per (prefill, decode)
+    pair: a cold and a warm memo, a memo that starts again when full, and the whole formula
+    through ``_gpu_time`` (prefill, decode and mixed batches) give the same floats."""
+    import gigafleet.perf.inference as inference
+
+    def whole(r, p, d, c):  # the formula in one pass, as before the memo
+        if p + d <= 0:
+            return 0.0
+        gpu = r._gpu_time(p, d, c)
+        eng = r.engine
+        if p or not eng.cuda_graphs:
+            gpu = max(gpu, r._launch_s)
+        host = eng.host_s_per_iteration + eng.host_s_per_sequence * (d / r.dp + 1)
+        return max(gpu, host) if eng.host_overlap else gpu + host
+
+    rng = np.random.default_rng(5)
+    batches = [(int(p), int(d)) for p, d in rng.integers(0, 5000, (300, 2))] + [(0, 0), (1, 0)]
+    calls = [(p, d, int(c)) for p, d in batches for c in rng.integers(0, 10**7, 3)]
+    want = [whole(serving_replica(model, system, **kw), *x) for x in calls]
+    r = serving_replica(model, system, **kw)
+    assert [r.iteration_time(*x) for x in calls] == want  # cold, then warm within a batch
+    assert [r.iteration_time(*x) for x in calls] == want  # warm
+    monkeypatch.setattr(inference, "MEMO_MAX_ENTRIES", 7)
+    r = serving_replica(model, system, **kw)
+    assert [r.iteration_time(*x) for x in calls] == want
+    assert len(r._memo) <= 7
