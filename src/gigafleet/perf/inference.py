@@ -96,9 +96,10 @@ MLA_DECODE_EFFICIENCY = 580.0 / 990.0
 TBO_OVERLAP = 0.54
 EXPERT_LOAD_CV = {False: 491.6 / 1024 * math.sqrt(8), True: 52.0 / 1024 * math.sqrt(9)}
 
-#: Most ``(prefill, decode)`` pairs whose iteration terms a replica keeps (a simulation sees
-#: thousands; past this many the memo starts again).
-MEMO_MAX_ENTRIES = 1 << 16
+#: Most ``(prefill, decode)`` pairs whose iteration terms a replica keeps, about 400 bytes
+#: each (a simulation sees thousands, DeepSeek-V3's decode batches up to ~20,000; past this
+#: many the memo starts again, so a scenario's replicas hold a few MB at most).
+MEMO_MAX_ENTRIES = 1 << 14
 
 
 def expert_imbalance(ep: int, slots_per_rank: float, *, balanced: bool) -> float:
