@@ -107,7 +107,10 @@ def _runs(pure: bool) -> dict:
     return json.loads(p.stdout)
 
 
-@pytest.mark.skipif(not sim.NATIVE, reason="this install has no compiled modules (no compiler)")
+@pytest.mark.skipif(
+    not sim.NATIVE,
+    reason="the compiled modules are not in use (no compiler at install, or GIGAFLEET_PURE_PYTHON)",
+)
 def test_compiled_and_pure_python_give_the_same_floats():
     native, pure = _runs(pure=False), _runs(pure=True)
     assert native.pop("native") is True and pure.pop("native") is False
