@@ -81,7 +81,7 @@ class OptionalBuildExt(build_ext):
     def run(self) -> None:
         if not self.extensions:
             return
-        manifest = Path(self.get_ext_fullpath("gigafleet.sim.engine")).parent / MANIFEST
+        manifest = self._manifest()
         manifest.unlink(missing_ok=True)
         try:
             # setuptools calls finalize_options in every build hook: translate only here, and
@@ -111,8 +111,12 @@ class OptionalBuildExt(build_ext):
     def get_outputs(self) -> list[str]:
         outs = super().get_outputs()
         if self.extensions and self.failure is None:
-            outs.append(str(Path(self.get_ext_fullpath("gigafleet.sim.engine")).parent / MANIFEST))
+            outs.append(str(self._manifest()))
         return outs
+
+    def _manifest(self) -> Path:
+        """Where the manifest goes: beside the compiled ``gigafleet.sim`` modules."""
+        return Path(self.get_ext_fullpath("gigafleet.sim.engine")).parent / MANIFEST
 
 
 os.chdir(ROOT)  # mypyc writes its C files to build/ here

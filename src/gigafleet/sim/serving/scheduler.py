@@ -326,9 +326,10 @@ class IterationScheduler:
         extra: float,
     ) -> tuple[float, list[float]]:
         """:meth:`_run` in numpy, a chunk of iterations at a time (``RUN_CHUNK_MIN``, then
-        twice as many each chunk, up to ``RUN_CHUNK_MAX``): the same iterations and floats, since the KV growth and
-        the clock are running sums in iteration order (``cumsum`` adds in order, as the
-        loop does) and each time is ``decode_times`` at the loop's contexts."""
+        twice as many each chunk, up to ``RUN_CHUNK_MAX``): the same iterations and floats,
+        since the KV growth and the clock are running sums in iteration order (``cumsum``
+        adds in order, as the loop does) and each time is ``decode_times`` at the loop's
+        contexts."""
         times = r.decode_times
         assert times is not None
         block_tokens = r.block_tokens
